@@ -1,0 +1,660 @@
+"""The journal: creating transfers (single, batched, linked, two-phase) and expiring holds.
+
+How one call works, whatever its size:
+
+1. Validate every request (no database access; bad input raises and writes nothing).
+2. Load the holds that post/void requests name (immutable rows, so before any lock).
+3. Lock the touched accounts in sorted id order (PostgreSQL ``FOR NO KEY UPDATE``; SQLite write
+   transactions already hold the database write lock from ``BEGIN IMMEDIATE``), then read which
+   ids already exist and which holds are already resolved. After the lock nobody else can change
+   these accounts, so the in-memory decisions below are authoritative.
+4. Decide every request in order against in-memory balances: a linked chain is undone in memory
+   if any member fails, so no savepoint is needed.
+5. Write with ``executemany``: the new journal rows, the lasting failures, one balance delta per
+   touched account. The database re-checks the no-overdraft rule (CHECK constraints), the
+   "a hold resolves once" rule (unique ``pending_id``) and append-only (triggers).
+
+The caller owns the transaction and commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, bindparam, literal, select, union_all, update
+from sqlalchemy.orm import Session
+
+from adunion.kernel.clock import utcnow
+from adunion.ledger.errors import TransferRefused
+from adunion.ledger.models import LedgerAccount, LedgerFailedTransfer, LedgerTransfer
+from adunion.ledger.schemas import (
+    LASTING_FAILURES,
+    HoldStatus,
+    ResultCode,
+    Transfer,
+    TransferFlags,
+    TransferRequest,
+    TransferResult,
+)
+from adunion.ledger.validation import Req, validate_now, validate_transfers
+
+ACCOUNTS = cast(Table, LedgerAccount.__table__)
+TRANSFERS = cast(Table, LedgerTransfer.__table__)
+FAILED = cast(Table, LedgerFailedTransfer.__table__)
+
+BIGINT_MAX = 2**63 - 1
+EXPIRY_ID_PREFIX = "~expired/"  # "~" is not allowed in client ids, so these never collide
+_CHUNK = 500  # ids per IN (...) list
+_NO_BALANCE_EFFECT = TransferFlags.PENDING | TransferFlags.VOID_PENDING
+
+_select_accounts = (
+    select(
+        ACCOUNTS.c.id,
+        ACCOUNTS.c.currency,
+        ACCOUNTS.c.debits_must_not_exceed_credits,
+        ACCOUNTS.c.credits_must_not_exceed_debits,
+        ACCOUNTS.c.debits_pending,
+        ACCOUNTS.c.debits_posted,
+        ACCOUNTS.c.credits_pending,
+        ACCOUNTS.c.credits_posted,
+    )
+    .where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
+    .order_by(ACCOUNTS.c.id)
+)
+_lock_accounts = _select_accounts.with_for_update(key_share=True)
+_probe_ids = union_all(
+    select(TRANSFERS.c.id, literal(0).label("failed")).where(
+        TRANSFERS.c.id.in_(bindparam("ids", expanding=True))
+    ),
+    select(FAILED.c.id, literal(1).label("failed")).where(
+        FAILED.c.id.in_(bindparam("ids2", expanding=True))
+    ),
+)
+_select_transfers = select(TRANSFERS).where(TRANSFERS.c.id.in_(bindparam("ids", expanding=True)))
+_select_failed = select(FAILED).where(FAILED.c.id.in_(bindparam("ids", expanding=True)))
+_select_resolutions = select(TRANSFERS.c.pending_id, TRANSFERS.c.flags).where(
+    TRANSFERS.c.pending_id.in_(bindparam("ids", expanding=True))
+)
+_insert_transfer = TRANSFERS.insert()
+_insert_failed = FAILED.insert()
+_apply_deltas = (
+    update(ACCOUNTS)
+    .where(ACCOUNTS.c.id == bindparam("account_id"))
+    .values(
+        debits_pending=ACCOUNTS.c.debits_pending + bindparam("d_dp"),
+        debits_posted=ACCOUNTS.c.debits_posted + bindparam("d_dpo"),
+        credits_pending=ACCOUNTS.c.credits_pending + bindparam("d_cp"),
+        credits_posted=ACCOUNTS.c.credits_posted + bindparam("d_cpo"),
+    )
+)
+
+
+# --- public API ----------------------------------------------------------------------------
+
+
+def create_transfers(
+    session: Session, requests: Sequence[TransferRequest], *, now: datetime | None = None
+) -> list[TransferResult]:
+    """Create transfers in order; one result per request, in the same order.
+
+    Requests flagged ``LINKED`` form a chain with the next request; a chain succeeds or fails as
+    a whole (the failing member gets its own code, the others ``linked_event_failed``). Bad input
+    raises :class:`~adunion.kernel.errors.ValidationFailed` before anything is written.
+    """
+    checked = validate_transfers(requests)
+    when = utcnow() if now is None else now
+    validate_now(when)
+    if not checked:
+        return []
+    return _Journal(session.connection(), when).run(checked)
+
+
+def transfer(
+    session: Session,
+    *,
+    id: str,
+    debit_account_id: str,
+    credit_account_id: str,
+    amount: int,
+    currency: str,
+    code: str = "",
+    reference: str = "",
+    metadata: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Transfer:
+    """Move ``amount`` at once; returns the stored transfer (also on an identical replay)."""
+    request = TransferRequest(
+        id=id,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount=amount,
+        currency=currency,
+        code=code,
+        reference=reference,
+        metadata=metadata,
+    )
+    return _one(session, request, now)
+
+
+def hold(
+    session: Session,
+    *,
+    id: str,
+    debit_account_id: str,
+    credit_account_id: str,
+    amount: int,
+    currency: str,
+    code: str = "",
+    reference: str = "",
+    metadata: dict[str, Any] | None = None,
+    timeout_seconds: int | None = None,
+    now: datetime | None = None,
+) -> Transfer:
+    """Reserve ``amount`` (a pending transfer) until posted, voided or expired."""
+    request = TransferRequest(
+        id=id,
+        debit_account_id=debit_account_id,
+        credit_account_id=credit_account_id,
+        amount=amount,
+        currency=currency,
+        code=code,
+        reference=reference,
+        metadata=metadata,
+        flags=TransferFlags.PENDING,
+        timeout_seconds=timeout_seconds,
+    )
+    return _one(session, request, now)
+
+
+def post_pending(
+    session: Session,
+    *,
+    id: str,
+    pending_id: str,
+    amount: int | None = None,
+    reference: str = "",
+    metadata: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Transfer:
+    """Post a hold: all of it (``amount=None``) or part of it; the rest is released."""
+    request = TransferRequest(
+        id=id,
+        pending_id=pending_id,
+        amount=amount,
+        reference=reference,
+        metadata=metadata,
+        flags=TransferFlags.POST_PENDING,
+    )
+    return _one(session, request, now)
+
+
+def void_pending(
+    session: Session,
+    *,
+    id: str,
+    pending_id: str,
+    reference: str = "",
+    metadata: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> Transfer:
+    """Release a hold."""
+    request = TransferRequest(
+        id=id,
+        pending_id=pending_id,
+        reference=reference,
+        metadata=metadata,
+        flags=TransferFlags.VOID_PENDING,
+    )
+    return _one(session, request, now)
+
+
+def expire_pending(session: Session, now: datetime | None = None, *, limit: int = 1000) -> int:
+    """Void up to ``limit`` holds whose timeout has passed; returns how many it expired.
+
+    Each expiry is a journal row ``~expired/<hold id>`` flagged void + expired, so re-running
+    (or two jobs racing) cannot expire a hold twice. Call it again while it returns ``limit``.
+    """
+    when = utcnow() if now is None else now
+    validate_now(when)
+    resolution = TRANSFERS.alias("resolution")
+    due = (
+        select(TRANSFERS.c.id)
+        .select_from(TRANSFERS.outerjoin(resolution, resolution.c.pending_id == TRANSFERS.c.id))
+        .where(TRANSFERS.c.expires_at <= when, resolution.c.id.is_(None))
+        .order_by(TRANSFERS.c.expires_at, TRANSFERS.c.id)
+        .limit(limit)
+    )
+    connection = session.connection()
+    hold_ids = list(connection.execute(due).scalars())
+    if not hold_ids:
+        return 0
+    requests = [
+        TransferRequest(
+            id=EXPIRY_ID_PREFIX + hold_id,
+            pending_id=hold_id,
+            flags=TransferFlags.VOID_PENDING | TransferFlags.EXPIRED,
+        )
+        for hold_id in hold_ids
+    ]
+    checked = validate_transfers(requests, internal=True)
+    results = _Journal(connection, when).run(checked)
+    return sum(1 for result in results if result.code is ResultCode.OK)
+
+
+def get_transfer(session: Session, transfer_id: str) -> Transfer | None:
+    row = session.connection().execute(_select_transfers, {"ids": [transfer_id]}).first()
+    return None if row is None else _to_transfer(row._mapping)
+
+
+def hold_status(session: Session, pending_id: str) -> HoldStatus | None:
+    """The state of a hold, or None when ``pending_id`` is not a pending transfer."""
+    connection = session.connection()
+    found = connection.execute(_select_transfers, {"ids": [pending_id]}).first()
+    if found is None or not found.flags & TransferFlags.PENDING:
+        return None
+    resolved = connection.execute(_select_resolutions, {"ids": [pending_id]}).first()
+    return HoldStatus.PENDING if resolved is None else _status_of(resolved.flags)
+
+
+# --- internals -----------------------------------------------------------------------------
+
+
+def _one(session: Session, request: TransferRequest, now: datetime | None) -> Transfer:
+    [result] = create_transfers(session, [request], now=now)
+    if not result.ok or result.transfer is None:
+        raise TransferRefused.from_result(result)
+    return result.transfer
+
+
+def _status_of(flags: int) -> HoldStatus:
+    if flags & TransferFlags.EXPIRED:
+        return HoldStatus.EXPIRED
+    if flags & TransferFlags.POST_PENDING:
+        return HoldStatus.POSTED
+    return HoldStatus.VOIDED
+
+
+def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), _CHUNK):
+        yield list(items[start : start + _CHUNK])
+
+
+def _to_transfer(row: Any) -> Transfer:
+    return Transfer(
+        id=row["id"],
+        debit_account_id=row["debit_account_id"],
+        credit_account_id=row["credit_account_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        code=row["code"],
+        reference=row["reference"],
+        metadata=row["metadata"],
+        flags=TransferFlags(row["flags"]),
+        pending_id=row["pending_id"],
+        timeout_seconds=row["timeout_seconds"],
+        expires_at=row["expires_at"],
+        timestamp=row["timestamp"],
+    )
+
+
+class _Account:
+    __slots__ = (
+        "cmned",
+        "cp",
+        "cp0",
+        "cpo",
+        "cpo0",
+        "currency",
+        "dmnec",
+        "dp",
+        "dp0",
+        "dpo",
+        "dpo0",
+        "id",
+    )
+
+    def __init__(self, row: Any) -> None:
+        self.id: str = row[0]
+        self.currency: str = row[1]
+        self.dmnec: bool = bool(row[2])
+        self.cmned: bool = bool(row[3])
+        self.dp: int = row[4]
+        self.dpo: int = row[5]
+        self.cp: int = row[6]
+        self.cpo: int = row[7]
+        self.dp0, self.dpo0, self.cp0, self.cpo0 = self.dp, self.dpo, self.cp, self.cpo
+
+
+@dataclass(slots=True)
+class _Decision:
+    code: ResultCode
+    field: str | None = None
+    row: dict[str, Any] | None = None  # journal row to insert (ok) or the one replayed (exists)
+    failure: dict[str, Any] | None = None  # lasting failure to store
+
+
+# Fields compared on replay, in this order; the first difference names the result.
+_REPLAY_FIELDS: tuple[tuple[str, ResultCode], ...] = (
+    ("flags", ResultCode.EXISTS_WITH_DIFFERENT_FLAGS),
+    ("pending_id", ResultCode.EXISTS_WITH_DIFFERENT_PENDING_ID),
+    ("debit_account_id", ResultCode.EXISTS_WITH_DIFFERENT_DEBIT_ACCOUNT_ID),
+    ("credit_account_id", ResultCode.EXISTS_WITH_DIFFERENT_CREDIT_ACCOUNT_ID),
+    ("amount", ResultCode.EXISTS_WITH_DIFFERENT_AMOUNT),
+    ("currency", ResultCode.EXISTS_WITH_DIFFERENT_CURRENCY),
+    ("code", ResultCode.EXISTS_WITH_DIFFERENT_CODE),
+    ("reference", ResultCode.EXISTS_WITH_DIFFERENT_REFERENCE),
+    ("metadata", ResultCode.EXISTS_WITH_DIFFERENT_METADATA),
+    ("timeout_seconds", ResultCode.EXISTS_WITH_DIFFERENT_TIMEOUT),
+)
+_FIELD_OF_CODE = {
+    ResultCode.DEBIT_ACCOUNT_NOT_FOUND: "debit_account_id",
+    ResultCode.CREDIT_ACCOUNT_NOT_FOUND: "credit_account_id",
+    ResultCode.ACCOUNTS_MUST_HAVE_THE_SAME_CURRENCY: "credit_account_id",
+    ResultCode.TRANSFER_MUST_HAVE_THE_SAME_CURRENCY_AS_ACCOUNTS: "currency",
+    ResultCode.EXCEEDS_CREDITS: "amount",
+    ResultCode.EXCEEDS_DEBITS: "amount",
+    ResultCode.OVERFLOWS_DEBITS: "amount",
+    ResultCode.OVERFLOWS_CREDITS: "amount",
+    ResultCode.PENDING_TRANSFER_NOT_FOUND: "pending_id",
+    ResultCode.PENDING_TRANSFER_NOT_PENDING: "pending_id",
+    ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID: "debit_account_id",
+    ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID: "credit_account_id",
+    ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_CURRENCY: "currency",
+    ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT: "amount",
+    ResultCode.EXCEEDS_PENDING_TRANSFER_AMOUNT: "amount",
+    ResultCode.PENDING_TRANSFER_ALREADY_POSTED: "pending_id",
+    ResultCode.PENDING_TRANSFER_ALREADY_VOIDED: "pending_id",
+    ResultCode.PENDING_TRANSFER_EXPIRED: "pending_id",
+}
+
+
+class _Journal:
+    def __init__(self, connection: Connection, now: datetime) -> None:
+        self.connection = connection
+        self.now = now
+        self.accounts: dict[str, _Account] = {}
+        self.holds: dict[str, dict[str, Any]] = {}  # pending transfers by id (stored or new)
+        self.resolved: dict[str, HoldStatus] = {}  # hold id -> how it was resolved
+        self.existing: dict[str, dict[str, Any]] = {}  # stored or created in this call
+        self.failed: dict[str, dict[str, Any]] = {}  # lasting failures, stored or new
+        self.new_rows: list[dict[str, Any]] = []
+        self.new_failures: list[dict[str, Any]] = []
+
+    # -- loading --
+
+    def _load(self, requests: list[Req]) -> None:
+        execute = self.connection.execute
+        pending_ids = sorted({r.pending_id for r in requests if r.pending_id is not None})
+        for chunk in _chunks(pending_ids):
+            for row in execute(_select_transfers, {"ids": chunk}).mappings():
+                if row["flags"] & TransferFlags.PENDING:
+                    self.holds[row["id"]] = dict(row)
+                else:
+                    # Kept so a post/void naming a non-hold gets pending_transfer_not_pending.
+                    self.existing[row["id"]] = dict(row)
+        account_ids: set[str] = set()
+        for r in requests:
+            for account_id in (r.debit_account_id, r.credit_account_id):
+                if account_id is not None:
+                    account_ids.add(account_id)
+        for found in self.holds.values():
+            account_ids.add(found["debit_account_id"])
+            account_ids.add(found["credit_account_id"])
+        statement = _select_accounts if self.connection.dialect.name == "sqlite" else _lock_accounts
+        for chunk in _chunks(sorted(account_ids)):
+            for account_row in execute(statement, {"ids": chunk}):
+                self.accounts[account_row[0]] = _Account(account_row)
+
+        # After the lock: which ids are taken, which holds are resolved.
+        ids = sorted({r.id for r in requests})
+        for chunk in _chunks(ids):
+            taken = list(execute(_probe_ids, {"ids": chunk, "ids2": chunk}))
+            found_ids = [row[0] for row in taken if not row[1]]
+            failed_ids = [row[0] for row in taken if row[1]]
+            if found_ids:
+                for row in execute(_select_transfers, {"ids": found_ids}).mappings():
+                    self.existing[row["id"]] = dict(row)
+            if failed_ids:
+                for row in execute(_select_failed, {"ids": failed_ids}).mappings():
+                    self.failed[row["id"]] = dict(row)
+        for chunk in _chunks(sorted(self.holds)):
+            for pending_id, flags in execute(_select_resolutions, {"ids": chunk}):
+                self.resolved[pending_id] = _status_of(flags)
+
+    # -- deciding --
+
+    def run(self, requests: list[Req]) -> list[TransferResult]:
+        self._load(requests)
+        results: list[TransferResult] = []
+        chain: list[Req] = []
+        for request in requests:
+            chain.append(request)
+            if not request.flags & TransferFlags.LINKED:
+                self._decide_chain(chain, len(results), results)
+                chain = []
+        self._write()
+        return results
+
+    def _decide_chain(self, chain: list[Req], start: int, results: list[TransferResult]) -> None:
+        if len(chain) == 1:
+            decision = self._decide(chain[0], [])
+            self._commit_decision(chain[0], decision)
+            results.append(self._result(start, chain[0], decision))
+            return
+        # A chain replayed whole (every id taken by this very chain) answers like single replays.
+        if all(r.id in self.existing or r.id in self.failed for r in chain):
+            for offset, r in enumerate(chain):
+                results.append(self._result(start + offset, r, self._decide(r, [])))
+            return
+        undo: list[tuple[_Account, int, int, int, int]] = []
+        decisions: list[_Decision] = []
+        mark = len(self.new_rows)
+        failed_at: int | None = None
+        for offset, r in enumerate(chain):
+            decision = self._decide(r, undo)
+            decisions.append(decision)
+            if decision.code is not ResultCode.OK:
+                failed_at = offset
+                break
+            self._commit_decision(r, decision)
+        if failed_at is None:
+            for offset, r in enumerate(chain):
+                results.append(self._result(start + offset, r, decisions[offset]))
+            return
+        # Undo the chain in memory: balances, new rows, resolutions.
+        for account, dp, dpo, cp, cpo in reversed(undo):
+            account.dp, account.dpo, account.cp, account.cpo = dp, dpo, cp, cpo
+        for row in self.new_rows[mark:]:
+            self.existing.pop(row["id"], None)
+            self.holds.pop(row["id"], None)
+            if row["pending_id"] is not None:
+                # It was unresolved before this chain, or the member would have failed.
+                self.resolved.pop(row["pending_id"], None)
+        del self.new_rows[mark:]
+        failure = decisions[failed_at]
+        if failure.failure is not None and failure.code in LASTING_FAILURES:
+            self._store_failure(failure.failure)
+        for offset, r in enumerate(chain):
+            if offset == failed_at:
+                results.append(self._result(start + offset, r, failure))
+            else:
+                skipped = _Decision(ResultCode.LINKED_EVENT_FAILED)
+                results.append(self._result(start + offset, r, skipped))
+
+    def _commit_decision(self, request: Req, decision: _Decision) -> None:
+        if decision.code is ResultCode.OK and decision.row is not None:
+            row = decision.row
+            self.new_rows.append(row)
+            self.existing[row["id"]] = row
+            if row["flags"] & TransferFlags.PENDING:
+                self.holds[row["id"]] = row
+            if row["pending_id"] is not None:
+                self.resolved[row["pending_id"]] = _status_of(row["flags"])
+        elif decision.failure is not None and decision.code in LASTING_FAILURES:
+            self._store_failure(decision.failure)
+
+    def _store_failure(self, failure: dict[str, Any]) -> None:
+        self.new_failures.append(failure)
+        self.failed[failure["id"]] = failure
+
+    def _result(self, index: int, request: Req, decision: _Decision) -> TransferResult:
+        transfer = None
+        if decision.code in (ResultCode.OK, ResultCode.EXISTS) and decision.row is not None:
+            transfer = _to_transfer(decision.row)
+        field = decision.field or _FIELD_OF_CODE.get(decision.code)
+        return TransferResult(index, request.id, decision.code, transfer, field)
+
+    def _normalise(self, r: Req) -> dict[str, Any]:
+        """The request as it would be stored: post/void take missing values from the hold."""
+        row: dict[str, Any] = {
+            "id": r.id,
+            "debit_account_id": r.debit_account_id,
+            "credit_account_id": r.credit_account_id,
+            "amount": r.amount,
+            "currency": r.currency,
+            "code": r.code,
+            "reference": r.reference,
+            "metadata": r.metadata,
+            "flags": int(r.flags),
+            "pending_id": r.pending_id,
+            "timeout_seconds": r.timeout_seconds,
+        }
+        if r.resolves and r.pending_id is not None:
+            found = self.holds.get(r.pending_id) or self.existing.get(r.pending_id)
+            if found is not None:
+                for key in ("debit_account_id", "credit_account_id", "currency", "amount"):
+                    if row[key] is None:
+                        row[key] = found[key]
+                if not row["code"]:
+                    row["code"] = found["code"]
+        return row
+
+    def _replay(self, wanted: dict[str, Any], stored: dict[str, Any], failed: bool) -> _Decision:
+        for key, code in _REPLAY_FIELDS:
+            if wanted[key] != stored[key]:
+                if failed:
+                    return _Decision(ResultCode.ID_ALREADY_FAILED, field=key)
+                return _Decision(code, field=key)
+        if failed:
+            return _Decision(ResultCode(stored["result"]))
+        return _Decision(ResultCode.EXISTS, row=stored)
+
+    def _decide(self, r: Req, undo: list[tuple[_Account, int, int, int, int]]) -> _Decision:
+        row = self._normalise(r)
+        stored = self.existing.get(r.id)
+        if stored is not None:
+            return self._replay(row, stored, failed=False)
+        stored_failure = self.failed.get(r.id)
+        if stored_failure is not None:
+            return self._replay(row, stored_failure, failed=True)
+
+        def lasting(code: ResultCode) -> _Decision:
+            failure = dict(row, result=code.value, timestamp=self.now)
+            return _Decision(code, failure=failure)
+
+        amount: int
+        if r.resolves:
+            assert r.pending_id is not None
+            found = self.holds.get(r.pending_id)
+            if found is None:
+                if r.pending_id in self.existing:
+                    return lasting(ResultCode.PENDING_TRANSFER_NOT_PENDING)
+                return _Decision(ResultCode.PENDING_TRANSFER_NOT_FOUND)
+            if row["debit_account_id"] != found["debit_account_id"]:
+                return lasting(ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID)
+            if row["credit_account_id"] != found["credit_account_id"]:
+                return lasting(ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_CREDIT_ACCOUNT_ID)
+            if row["currency"] != found["currency"]:
+                return lasting(ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_CURRENCY)
+            status = self.resolved.get(r.pending_id)
+            if status is HoldStatus.POSTED:
+                return lasting(ResultCode.PENDING_TRANSFER_ALREADY_POSTED)
+            if status is HoldStatus.VOIDED:
+                return lasting(ResultCode.PENDING_TRANSFER_ALREADY_VOIDED)
+            if status is HoldStatus.EXPIRED:
+                return lasting(ResultCode.PENDING_TRANSFER_EXPIRED)
+            expires_at = found["expires_at"]
+            if (
+                expires_at is not None
+                and expires_at <= self.now
+                and not r.flags & TransferFlags.EXPIRED
+            ):
+                return lasting(ResultCode.PENDING_TRANSFER_EXPIRED)
+            held: int = found["amount"]
+            amount = row["amount"]
+            if r.flags & TransferFlags.VOID_PENDING and amount != held:
+                return lasting(ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT)
+            if amount > held:
+                return lasting(ResultCode.EXCEEDS_PENDING_TRANSFER_AMOUNT)
+            debit = self.accounts[found["debit_account_id"]]
+            credit = self.accounts[found["credit_account_id"]]
+            undo.append((debit, debit.dp, debit.dpo, debit.cp, debit.cpo))
+            undo.append((credit, credit.dp, credit.dpo, credit.cp, credit.cpo))
+            debit.dp -= held
+            credit.cp -= held
+            if r.flags & TransferFlags.POST_PENDING:
+                # Posting at most the held amount cannot break a balance rule or overflow.
+                debit.dpo += amount
+                credit.cpo += amount
+        else:
+            maybe_debit = self.accounts.get(row["debit_account_id"])
+            if maybe_debit is None:
+                return _Decision(ResultCode.DEBIT_ACCOUNT_NOT_FOUND)
+            maybe_credit = self.accounts.get(row["credit_account_id"])
+            if maybe_credit is None:
+                return _Decision(ResultCode.CREDIT_ACCOUNT_NOT_FOUND)
+            debit, credit = maybe_debit, maybe_credit
+            if debit.currency != credit.currency:
+                return lasting(ResultCode.ACCOUNTS_MUST_HAVE_THE_SAME_CURRENCY)
+            if row["currency"] != debit.currency:
+                return lasting(ResultCode.TRANSFER_MUST_HAVE_THE_SAME_CURRENCY_AS_ACCOUNTS)
+            amount = row["amount"]
+            if debit.dmnec and debit.dp + debit.dpo + amount > debit.cpo:
+                return _Decision(ResultCode.EXCEEDS_CREDITS)
+            if credit.cmned and credit.cp + credit.cpo + amount > credit.dpo:
+                return _Decision(ResultCode.EXCEEDS_DEBITS)
+            if debit.dp + debit.dpo + amount > BIGINT_MAX:
+                return _Decision(ResultCode.OVERFLOWS_DEBITS)
+            if credit.cp + credit.cpo + amount > BIGINT_MAX:
+                return _Decision(ResultCode.OVERFLOWS_CREDITS)
+            undo.append((debit, debit.dp, debit.dpo, debit.cp, debit.cpo))
+            undo.append((credit, credit.dp, credit.dpo, credit.cp, credit.cpo))
+            if r.flags & TransferFlags.PENDING:
+                debit.dp += amount
+                credit.cp += amount
+            else:
+                debit.dpo += amount
+                credit.cpo += amount
+
+        row["amount"] = amount
+        row["timestamp"] = self.now
+        timeout = row["timeout_seconds"]
+        row["expires_at"] = None if timeout is None else self.now + timedelta(seconds=timeout)
+        return _Decision(ResultCode.OK, row=row)
+
+    # -- writing --
+
+    def _write(self) -> None:
+        execute = self.connection.execute
+        if self.new_rows:
+            execute(_insert_transfer, self.new_rows)
+        if self.new_failures:
+            execute(_insert_failed, self.new_failures)
+        deltas = [
+            {
+                "account_id": a.id,
+                "d_dp": a.dp - a.dp0,
+                "d_dpo": a.dpo - a.dpo0,
+                "d_cp": a.cp - a.cp0,
+                "d_cpo": a.cpo - a.cpo0,
+            }
+            for a in sorted(self.accounts.values(), key=lambda a: a.id)
+            if (a.dp, a.dpo, a.cp, a.cpo) != (a.dp0, a.dpo0, a.cp0, a.cpo0)
+        ]
+        if deltas:
+            updated = execute(_apply_deltas, deltas).rowcount
+            if updated != len(deltas):
+                raise RuntimeError(f"ledger: updated {updated} of {len(deltas)} accounts")

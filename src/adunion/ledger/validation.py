@@ -1,0 +1,175 @@
+"""Stateless checks on requests: run on the whole batch before the database is touched, so bad
+input raises :class:`ValidationFailed` naming the field and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from adunion.kernel.errors import ValidationFailed
+from adunion.ledger.schemas import MAX_AMOUNT, TransferFlags, TransferRequest
+
+TRANSFER_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+CURRENCY_RE = re.compile(r"[A-Z]{3}")
+TRANSFER_CODE_RE = re.compile(r"[A-Za-z0-9._:-]{0,64}")
+ACCOUNT_CODE_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+ACCOUNT_ID_MAX = 36
+REFERENCE_MAX = 255
+METADATA_MAX_BYTES = 4096
+# Integer column; ten years is far beyond any hold we mean to keep.
+TIMEOUT_MAX_SECONDS = 10 * 366 * 86400
+_RESOLVING = TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
+_CLIENT_FLAGS = TransferFlags.LINKED | TransferFlags.PENDING | _RESOLVING
+
+
+@dataclass(frozen=True, slots=True)
+class Req:
+    """A request that passed validation, with its metadata in canonical JSON form."""
+
+    id: str
+    debit_account_id: str | None
+    credit_account_id: str | None
+    amount: int | None
+    currency: str | None
+    code: str
+    reference: str
+    metadata: dict[str, Any] | None
+    flags: TransferFlags
+    pending_id: str | None
+    timeout_seconds: int | None
+
+    @property
+    def resolves(self) -> bool:
+        return bool(self.flags & _RESOLVING)
+
+
+def is_int(value: object) -> bool:
+    # bool is an int subclass; True is not an amount.
+    return type(value) is int
+
+
+def validate_transfers(requests: Sequence[TransferRequest], *, internal: bool = False) -> list[Req]:
+    many = len(requests) > 1
+    checked = [
+        _validate(request, f"transfers[{index}]." if many else "", internal)
+        for index, request in enumerate(requests)
+    ]
+    if checked and checked[-1].flags & TransferFlags.LINKED:
+        field = f"transfers[{len(checked) - 1}].flags" if many else "flags"
+        raise ValidationFailed.on(field, "the last transfer of a batch cannot be linked")
+    return checked
+
+
+def validate_now(now: datetime) -> None:
+    if not isinstance(now, datetime) or now.tzinfo is None:
+        raise ValidationFailed.on("now", "must be an aware datetime")
+
+
+def _validate(request: TransferRequest, prefix: str, internal: bool) -> Req:
+    def fail(field: str, message: str) -> ValidationFailed:
+        return ValidationFailed.on(prefix + field, message)
+
+    if not isinstance(request, TransferRequest):
+        raise fail("transfer", "must be a TransferRequest")
+    if not isinstance(request.id, str) or not (internal or TRANSFER_ID_RE.fullmatch(request.id)):
+        raise fail("id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+
+    if not isinstance(request.flags, int) or isinstance(request.flags, bool):
+        raise fail("flags", "must be TransferFlags")
+    flags = TransferFlags(request.flags) if request.flags >= 0 else None
+    allowed = _CLIENT_FLAGS | (TransferFlags.EXPIRED if internal else TransferFlags.NONE)
+    if flags is None or flags & ~allowed:
+        raise fail("flags", "unknown flag")
+    kinds = flags & (TransferFlags.PENDING | _RESOLVING)
+    if kinds not in (
+        TransferFlags.NONE,
+        TransferFlags.PENDING,
+        TransferFlags.POST_PENDING,
+        TransferFlags.VOID_PENDING,
+    ):
+        raise fail("flags", "at most one of pending, post_pending, void_pending")
+    resolves = bool(kinds & _RESOLVING)
+
+    for name in ("debit_account_id", "credit_account_id"):
+        value = getattr(request, name)
+        if value is None:
+            if not resolves:
+                raise fail(name, "is required")
+        elif not isinstance(value, str) or not 1 <= len(value) <= ACCOUNT_ID_MAX:
+            raise fail(name, f"must be an account id (1-{ACCOUNT_ID_MAX} characters)")
+    if request.debit_account_id is not None and request.debit_account_id == (
+        request.credit_account_id
+    ):
+        raise fail("credit_account_id", "must differ from debit_account_id")
+
+    amount = request.amount
+    if amount is None:
+        if not resolves:
+            raise fail("amount", "is required")
+    elif not is_int(amount):
+        raise fail("amount", "must be an integer number of micros")
+    elif not 1 <= amount <= MAX_AMOUNT:
+        raise fail("amount", f"must be between 1 and {MAX_AMOUNT}")
+
+    currency = request.currency
+    if currency is None:
+        if not resolves:
+            raise fail("currency", "is required")
+    elif not isinstance(currency, str) or not CURRENCY_RE.fullmatch(currency):
+        raise fail("currency", "must be a 3-letter upper-case currency code")
+
+    if not isinstance(request.code, str) or not TRANSFER_CODE_RE.fullmatch(request.code):
+        raise fail("code", "must be 0-64 characters of A-Z a-z 0-9 . _ : -")
+    if not isinstance(request.reference, str) or len(request.reference) > REFERENCE_MAX:
+        raise fail("reference", f"must be a string of at most {REFERENCE_MAX} characters")
+
+    metadata = _canonical_metadata(request.metadata, fail)
+
+    pending_id = request.pending_id
+    if resolves:
+        if not isinstance(pending_id, str) or not TRANSFER_ID_RE.fullmatch(pending_id):
+            raise fail("pending_id", "must name the pending transfer to post or void")
+        if pending_id == request.id:
+            raise fail("pending_id", "must differ from id")
+    elif pending_id is not None:
+        raise fail("pending_id", "only post_pending and void_pending transfers take one")
+
+    timeout = request.timeout_seconds
+    if timeout is not None:
+        if not flags & TransferFlags.PENDING:
+            raise fail("timeout_seconds", "only pending transfers take a timeout")
+        if not is_int(timeout) or not 1 <= timeout <= TIMEOUT_MAX_SECONDS:
+            raise fail("timeout_seconds", f"must be an integer between 1 and {TIMEOUT_MAX_SECONDS}")
+
+    return Req(
+        id=request.id,
+        debit_account_id=request.debit_account_id,
+        credit_account_id=request.credit_account_id,
+        amount=amount,
+        currency=currency,
+        code=request.code,
+        reference=request.reference,
+        metadata=metadata,
+        flags=flags,
+        pending_id=pending_id,
+        timeout_seconds=timeout,
+    )
+
+
+def _canonical_metadata(value: object, fail: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    if not isinstance(value, Mapping) or not all(isinstance(key, str) for key in value):
+        raise fail("metadata", "must be an object with string keys")
+    try:
+        encoded = json.dumps(dict(value), sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise fail("metadata", "must be JSON-serialisable") from exc
+    if len(encoded.encode()) > METADATA_MAX_BYTES:
+        raise fail("metadata", f"must be at most {METADATA_MAX_BYTES} bytes as JSON")
+    loaded: dict[str, Any] = json.loads(encoded)
+    return loaded
