@@ -1,0 +1,48 @@
+# adunion — every target sets up what it needs (idempotently) on a fresh clone.
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+SYNCED := $(VENV)/.synced
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: run test lint bench setup check-migrations clean help
+
+help:
+	@echo "make run    - set up and start adunion on http://127.0.0.1:$${ADUNION_PORT:-8000} (SQLite)"
+	@echo "make test   - set up and run the whole test suite"
+	@echo "make lint   - ruff and mypy (strict) on src/"
+	@echo "make bench  - run every benchmark in benchmarks/ (quick mode)"
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+
+$(SYNCED): pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+setup: $(SYNCED)
+
+run: setup
+	$(BIN)/adunion serve
+
+test: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+
+check-migrations: setup
+	$(BIN)/python -m adunion.kernel.drift_check
+
+bench: setup
+	@set -e; for script in benchmarks/*.py; do \
+		echo "== $$script"; $(BIN)/python $$script --quick; done
+
+clean:
+	rm -rf .uv $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,3 @@
+from adunion.cli import main
+
+main()

@@ -1,0 +1,61 @@
+"""The FastAPI application factory. Nothing is created at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+
+from adunion import __version__
+from adunion.accounts.endpoints import router as accounts_router
+from adunion.config import Settings, load_settings
+from adunion.context import AppContext, build_context
+from adunion.http.errors import install_error_handlers
+from adunion.http.middleware import RequestLogMiddleware
+from adunion.http.system import router as system_router
+from adunion.kernel.db import Database
+from adunion.kernel.logging import configure_logging
+from adunion.web.render import STATIC_DIR
+from adunion.web.routes import router as web_router
+
+
+def _operation_id(route: APIRoute) -> str:
+    """Stable operation ids (the endpoint's name), so generated clients keep their method names."""
+    return route.name
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    database: Database | None = None,
+    context: AppContext | None = None,
+) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    ctx = context or build_context(settings, database)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.close()
+
+    app = FastAPI(
+        title="adunion",
+        version=__version__,
+        summary="An advertising marketplace for small and medium websites, with a wallet.",
+        docs_url="/docs",
+        redoc_url=None,
+        generate_unique_id_function=_operation_id,
+        lifespan=lifespan,
+    )
+    app.state.ctx = ctx
+    install_error_handlers(app)
+    app.include_router(system_router)
+    app.include_router(accounts_router)
+    app.include_router(web_router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(RequestLogMiddleware, ctx=ctx)
+    return app

@@ -1,0 +1,228 @@
+"""The ``adunion`` command line. Errors print one line to stderr and exit non-zero."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+
+from adunion.config import Settings, load_settings
+from adunion.kernel.db import Database
+from adunion.kernel.errors import AppError
+
+app = typer.Typer(help="adunion: an ad marketplace with a built-in wallet.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema: upgrade, check.", no_args_is_help=True)
+user_app = typer.Typer(help="Users and operator accounts.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+
+
+def fail(message: str, code: int = 1) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextmanager
+def cli_errors() -> Iterator[None]:
+    """Turn expected failures into one clear line and a non-zero exit."""
+    try:
+        yield
+    except AppError as exc:
+        fail(exc.message)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "input"
+        fail(f"{where}: {first['msg']}")
+    except OSError as exc:
+        fail(str(exc))
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "ADUNION_" + "_".join(str(p) for p in first["loc"]).upper()
+        fail(f"{name}: {first['msg']}")
+        raise AssertionError("unreachable") from exc
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Database]:
+    database = Database(settings.database_url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to bind (ADUNION_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (ADUNION_PORT).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+) -> None:
+    """Run the web app and API (migrating the database first)."""
+    import uvicorn
+
+    settings = _settings()
+    if migrate_first:
+        from adunion.kernel import migrate
+
+        with cli_errors(), _database(settings) as database:
+            migrate.upgrade(database)
+    uvicorn.run(
+        "adunion.app:create_app",
+        factory=True,
+        host=host or settings.host,
+        port=port or settings.port,
+        workers=workers,
+        access_log=False,
+        proxy_headers=False,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from adunion.kernel import migrate
+
+    settings = _settings()
+    with cli_errors(), _database(settings) as database:
+        migrate.upgrade(database, revision)
+        typer.echo(f"database at {migrate.current_revision(database)}")
+
+
+@db_app.command("check")
+def db_check() -> None:
+    """Exit 1 if the models and the migrated schema differ (a migration is missing)."""
+    from adunion.kernel import migrate
+
+    settings = _settings()
+    with cli_errors(), _database(settings) as database:
+        if migrate.current_revision(database) != migrate.head_revision(database):
+            fail("database is not at the head revision; run: adunion db upgrade")
+        differences = migrate.drift(database)
+    if differences:
+        for difference in differences:
+            typer.echo(f"drift: {difference}", err=True)
+        fail(f"{len(differences)} difference(s) between models and migrations")
+    typer.echo("models and migrations agree")
+
+
+def _read_password(password: str | None) -> str:
+    if password:
+        return password
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline().rstrip("\n")
+        if line:
+            return line
+    value: str = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return value
+
+
+@user_app.command("create-admin")
+def user_create_admin(
+    email: Annotated[str, typer.Option(help="E-mail to sign in with.")],
+    password: Annotated[
+        str | None,
+        typer.Option(help="Password (omit to be prompted or to read one line from stdin)."),
+    ] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "Administrator",
+    role: Annotated[
+        list[str] | None, typer.Option(help="Operator role(s): admin, finance, risk.")
+    ] = None,
+) -> None:
+    """Create an operator account (role admin unless --role says otherwise)."""
+    _create_user(email, password, name, role or ["admin"], operator=True)
+
+
+@user_app.command("create")
+def user_create(
+    email: Annotated[str, typer.Option(help="E-mail to sign in with.")],
+    password: Annotated[str | None, typer.Option(help="Password (else prompted/stdin).")] = None,
+    name: Annotated[str, typer.Option(help="Display name.")] = "",
+    role: Annotated[list[str] | None, typer.Option(help="webmaster and/or advertiser.")] = None,
+) -> None:
+    """Create a customer account."""
+    _create_user(
+        email, password, name or email.split("@")[0], role or ["webmaster"], operator=False
+    )
+
+
+def _create_user(
+    email: str, password: str | None, name: str, roles: list[str], *, operator: bool
+) -> None:
+    from adunion.accounts import service
+    from adunion.accounts.models import CUSTOMER_ROLES, OPERATOR_ROLES, Role
+    from adunion.accounts.schemas import SignUpIn
+
+    allowed = OPERATOR_ROLES if operator else CUSTOMER_ROLES
+    names = sorted(r.value for r in allowed)
+    for value in roles:
+        if value not in names:
+            fail(f"--role: {value!r} is not one of {', '.join(names)}")
+    settings = _settings()
+    with cli_errors():
+        checked = SignUpIn(
+            email=email, password=_read_password(password), display_name=name, roles=["webmaster"]
+        )
+        with _database(settings) as database, database.transaction() as session:
+            user = service.sign_up(
+                session,
+                email=checked.email,
+                password=checked.password,
+                display_name=checked.display_name,
+                roles=[Role(r) for r in roles],
+            )
+            typer.echo(f"created {user.email} ({', '.join(sorted(roles))}) id={user.id}")
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List users with their roles."""
+    from adunion.accounts import repository
+
+    settings = _settings()
+    with (
+        cli_errors(),
+        _database(settings) as database,
+        database.transaction(write=False) as session,
+    ):
+        for user in repository.all_users(session, limit=10_000):
+            roles = ",".join(sorted(r.value for r in user.roles))
+            typer.echo(f"{user.id}  {user.email}  {roles}")
+
+
+@user_app.command("set-roles")
+def user_set_roles(
+    email: Annotated[str, typer.Argument(help="The user's e-mail.")],
+    role: Annotated[list[str], typer.Option(help="Every role the user should have.")],
+) -> None:
+    """Replace a user's roles."""
+    from adunion.accounts import repository, service
+    from adunion.accounts.models import Role
+
+    valid = {r.value for r in Role}
+    for value in role:
+        if value not in valid:
+            fail(f"--role: {value!r} is not one of {', '.join(sorted(valid))}")
+    settings = _settings()
+    with cli_errors(), _database(settings) as database, database.transaction() as session:
+        user = repository.user_by_email(session, email.lower())
+        if user is None:
+            fail(f"no user with e-mail {email}")
+            return
+        service.set_roles(session, user, [Role(r) for r in role])
+        typer.echo(f"{user.email}: {', '.join(sorted(role))}")
+
+
+def main() -> None:
+    app()

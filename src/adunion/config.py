@@ -1,0 +1,81 @@
+"""Settings from ``ADUNION_*`` environment variables.
+
+The secret key is never a built-in constant: when ``ADUNION_SECRET_KEY`` is unset, a random key is
+generated on first run and kept in ``<data dir>/secret_key`` (mode 0600) so sessions and signed
+tokens survive restarts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 - a file name
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ADUNION_", extra="ignore")
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    secret_key: SecretStr = SecretStr("")
+    redis_url: str | None = None
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    base_url: str = ""
+
+    currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
+    # Rates are Decimal strings ("0.30"), never floats: they multiply money.
+    commission_rate: Decimal = Field(default=Decimal("0.30"), ge=0, le=1)
+    interest_rate: Decimal = Field(default=Decimal("0.02"), ge=0, le=1)
+    interest_day_count: Literal[360, 365] = 365
+
+    cookie_secure: Literal["auto", "always", "never"] = "auto"
+    session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
+    login_attempts_per_window: int = Field(default=10, gt=0)
+    login_window_seconds: int = Field(default=15 * 60, gt=0)
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @field_validator("redis_url")
+    @classmethod
+    def _empty_redis_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'adunion.db').resolve()}"
+        if not self.base_url:
+            self.base_url = f"http://{self.host}:{self.port}"
+        return self
+
+    def ensure_secret_key(self) -> str:
+        """Return the secret key, creating and storing one on first run."""
+        if self.secret_key.get_secret_value():
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / SECRET_KEY_FILE
+        if path.exists():
+            key = path.read_text().strip()
+        else:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            key = secrets.token_urlsafe(48)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key + "\n")
+        self.secret_key = SecretStr(key)
+        return key
+
+
+def load_settings(**overrides: object) -> Settings:
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings.ensure_secret_key()
+    return settings

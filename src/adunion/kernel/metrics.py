@@ -1,0 +1,37 @@
+"""Prometheus metrics, one registry per app so several apps (tests) never collide."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+
+
+@dataclass
+class Metrics:
+    registry: CollectorRegistry
+    requests: Counter
+    request_seconds: Histogram
+    logins: Counter
+
+
+def create_metrics() -> Metrics:
+    registry = CollectorRegistry()
+    return Metrics(
+        registry=registry,
+        requests=Counter(
+            "adunion_http_requests",
+            "HTTP requests by route template and status",
+            ["method", "route", "status"],
+            registry=registry,
+        ),
+        request_seconds=Histogram(
+            "adunion_http_request_seconds",
+            "HTTP request latency by route template",
+            ["method", "route"],
+            registry=registry,
+        ),
+        logins=Counter(
+            "adunion_logins", "Sign-in attempts by outcome", ["outcome"], registry=registry
+        ),
+    )

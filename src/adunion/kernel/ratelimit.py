@@ -1,0 +1,105 @@
+"""Fixed-window counters for rate limits, in-process or shared through Redis.
+
+In-process is the default (one serving process). With ``ADUNION_REDIS_URL`` set, every serving
+process counts in the same Redis keys, so a limit holds across processes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import redis
+
+
+@dataclass(frozen=True)
+class Window:
+    count: int
+    retry_after: int
+
+
+class Counter(Protocol):
+    def add(self, key: str, window_seconds: int) -> Window:
+        """Count one event for ``key`` in the current window; return the count so far."""
+        ...
+
+    def peek(self, key: str, window_seconds: int) -> Window:
+        """The count so far in the current window, without adding."""
+        ...
+
+    def clear(self, key: str, window_seconds: int) -> None: ...
+
+
+def _window_start(now: float, window_seconds: int) -> int:
+    return int(now) // window_seconds * window_seconds
+
+
+class MemoryCounter:
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._counts: dict[tuple[str, int], int] = {}
+
+    def _slot(self, key: str, window_seconds: int) -> tuple[tuple[str, int], int]:
+        now = self._clock()
+        start = _window_start(now, window_seconds)
+        return (key, start), max(1, start + window_seconds - int(now))
+
+    def add(self, key: str, window_seconds: int) -> Window:
+        slot, retry = self._slot(key, window_seconds)
+        with self._lock:
+            self._evict(slot[1])
+            self._counts[slot] = self._counts.get(slot, 0) + 1
+            return Window(self._counts[slot], retry)
+
+    def peek(self, key: str, window_seconds: int) -> Window:
+        slot, retry = self._slot(key, window_seconds)
+        with self._lock:
+            return Window(self._counts.get(slot, 0), retry)
+
+    def clear(self, key: str, window_seconds: int) -> None:
+        slot, _ = self._slot(key, window_seconds)
+        with self._lock:
+            self._counts.pop(slot, None)
+
+    def _evict(self, current_start: int) -> None:
+        if len(self._counts) > 100_000:
+            for old in [s for s in self._counts if s[1] < current_start]:
+                del self._counts[old]
+
+
+class RedisCounter:
+    def __init__(self, client: redis.Redis, namespace: str = "adunion:rl") -> None:
+        self._client = client
+        self._namespace = namespace
+
+    def _key(self, key: str, window_seconds: int) -> tuple[str, int]:
+        now = time.time()
+        start = _window_start(now, window_seconds)
+        return f"{self._namespace}:{key}:{start}", max(1, start + window_seconds - int(now))
+
+    def add(self, key: str, window_seconds: int) -> Window:
+        name, retry = self._key(key, window_seconds)
+        pipe = self._client.pipeline()
+        pipe.incr(name)
+        pipe.expire(name, window_seconds + 1)
+        count, _ = pipe.execute()
+        return Window(int(count), retry)
+
+    def peek(self, key: str, window_seconds: int) -> Window:
+        name, retry = self._key(key, window_seconds)
+        value = self._client.get(name)
+        return Window(int(value) if value is not None else 0, retry)
+
+    def clear(self, key: str, window_seconds: int) -> None:
+        name, _ = self._key(key, window_seconds)
+        self._client.delete(name)
+
+
+def counter_for(redis_url: str | None) -> Counter:
+    if redis_url:
+        return RedisCounter(redis.Redis.from_url(redis_url))
+    return MemoryCounter()

@@ -1,0 +1,69 @@
+"""Factories for test objects: real rows through the real services."""
+
+from __future__ import annotations
+
+import itertools
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from adunion.accounts import service
+from adunion.accounts.models import ApiToken, Role, User
+from adunion.kernel.db import Database
+
+DEFAULT_PASSWORD = "correct horse battery"
+_sequence = itertools.count(1)
+
+
+def make_user(
+    session: Session,
+    *,
+    email: str | None = None,
+    roles: tuple[Role, ...] = (Role.WEBMASTER,),
+    password: str = DEFAULT_PASSWORD,
+    display_name: str | None = None,
+) -> User:
+    n = next(_sequence)
+    return service.sign_up(
+        session,
+        email=email or f"user{n}@example.org",
+        password=password,
+        display_name=display_name or f"User {n}",
+        roles=list(roles),
+    )
+
+
+def make_token(
+    session: Session, user: User, scopes: tuple[str, ...] = ("account:read", "account:write")
+) -> tuple[ApiToken, str]:
+    return service.create_api_token(session, user, name="test", scopes=list(scopes))
+
+
+def user_with_token(
+    database: Database,
+    *,
+    roles: tuple[Role, ...] = (Role.WEBMASTER,),
+    scopes: tuple[str, ...] = ("account:read", "account:write"),
+) -> tuple[str, dict[str, str]]:
+    """A committed user and the Authorization header of a fresh token: (user id, headers)."""
+    with database.transaction() as session:
+        user = make_user(session, roles=roles)
+        _token, plaintext = make_token(session, user, scopes)
+        return user.id, {"Authorization": f"Bearer {plaintext}"}
+
+
+def csrf_of(client: TestClient, page: str = "/login") -> str:
+    """Load a page, which sets the CSRF cookie, and return the form token it renders."""
+    html = client.get(page).text
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+def web_login(client: TestClient, email: str, password: str = DEFAULT_PASSWORD) -> None:
+    response = client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
