@@ -42,7 +42,7 @@ def get_or_create_account(
         raise ValidationFailed.on("currency", "must be a 3-letter upper-case currency code")
     if not isinstance(code, str) or not ACCOUNT_CODE_RE.fullmatch(code):
         raise ValidationFailed.on("code", "must be 1-64 characters of A-Z a-z 0-9 . _ : -")
-    if not isinstance(flags, AccountFlags) or flags & ~_BOTH or flags == _BOTH:
+    if not isinstance(flags, AccountFlags) or int(flags) & ~int(_BOTH) or flags == _BOTH:
         raise ValidationFailed.on("flags", "must be at most one AccountFlags rule")
 
     key = and_(

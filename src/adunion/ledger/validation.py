@@ -80,10 +80,11 @@ def _validate(request: TransferRequest, prefix: str, internal: bool) -> Req:
 
     if not isinstance(request.flags, int) or isinstance(request.flags, bool):
         raise fail("flags", "must be TransferFlags")
-    flags = TransferFlags(request.flags) if request.flags >= 0 else None
     allowed = _CLIENT_FLAGS | (TransferFlags.EXPIRED if internal else TransferFlags.NONE)
-    if flags is None or flags & ~allowed:
+    # Plain int arithmetic: ~ on an IntFlag only complements the *defined* members.
+    if request.flags < 0 or int(request.flags) & ~int(allowed):
         raise fail("flags", "unknown flag")
+    flags = TransferFlags(request.flags)
     kinds = flags & (TransferFlags.PENDING | _RESOLVING)
     if kinds not in (
         TransferFlags.NONE,
