@@ -12,6 +12,7 @@ import secrets
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -36,6 +37,13 @@ class Settings(BaseSettings):
     commission_rate: Decimal = Field(default=Decimal("0.30"), ge=0, le=1)
     interest_rate: Decimal = Field(default=Decimal("0.02"), ge=0, le=1)
     interest_day_count: Literal[360, 365] = 365
+    # Extra wallet currencies besides ``currency`` (comma-separated ISO codes).
+    extra_currencies: str = Field(default="", pattern=r"^([A-Z]{3}(,[A-Z]{3})*)?$")
+    withdrawal_minimum: Decimal = Field(default=Decimal("100"), ge=0)
+    withdrawal_fee: Decimal = Field(default=Decimal("1.00"), ge=0)
+    bank_account_details: str = "adunion Ltd · IBAN XX00 0000 0000 0000 · BIC ADUNXXXX"
+    # Shared secret of the generic payment provider's signed webhooks (empty: webhooks refused).
+    payment_webhook_secret: SecretStr = SecretStr("")
 
     cookie_secure: Literal["auto", "always", "never"] = "auto"
     session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
@@ -45,10 +53,33 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
+    # Campaign schedules (day-parting) are read in this IANA time zone.
+    timezone: str = "UTC"
+    # Inventory: the ads.txt line's certification authority id (optional 4th field) and the
+    # sellers.json contact.
+    ads_txt_cert_id: str = Field(default="", pattern=r"^[A-Za-z0-9._-]{0,64}$")
+    contact_email: str = ""
+    # Site-verification fetcher (SSRF guard). Private and loopback targets are refused unless
+    # allowed; a port and a host->IP map let tests and LAN setups reach a local server.
+    fetch_allow_private: bool = False
+    fetch_port: int | None = Field(default=None, ge=1, le=65535)
+    fetch_resolve: dict[str, str] = Field(default_factory=dict)
+
     @field_validator("redis_url")
     @classmethod
     def _empty_redis_is_none(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {value!r} (use an IANA name such as UTC)"
+            ) from None
+        return value
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
@@ -57,6 +88,11 @@ class Settings(BaseSettings):
         if not self.base_url:
             self.base_url = f"http://{self.host}:{self.port}"
         return self
+
+    @property
+    def currencies(self) -> tuple[str, ...]:
+        extra = [c for c in self.extra_currencies.split(",") if c and c != self.currency]
+        return (self.currency, *extra)
 
     def ensure_secret_key(self) -> str:
         """Return the secret key, creating and storing one on first run."""

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from adunion.accounts import models as accounts_models
+from adunion.kernel import idempotency as idempotency_models  # noqa: F401
 from adunion.kernel.models import Base
 from adunion.ledger import models as ledger_models  # noqa: F401 - registers the tables
+from adunion.wallet import models as wallet_models  # noqa: F401
 
 metadata = Base.metadata
 

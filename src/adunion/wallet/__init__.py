@@ -1,0 +1,1 @@
+"""The wallet: customer balances on the ledger, deposits, withdrawals, interest, books."""
