@@ -18,6 +18,7 @@ from adunion.http.middleware import RequestLogMiddleware
 from adunion.http.system import router as system_router
 from adunion.kernel.db import Database
 from adunion.kernel.logging import configure_logging
+from adunion.wallet.endpoints import router as wallet_router
 from adunion.web.render import STATIC_DIR
 from adunion.web.routes import router as web_router
 
@@ -55,6 +56,7 @@ def create_app(
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(accounts_router)
+    app.include_router(wallet_router)
     app.include_router(web_router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
