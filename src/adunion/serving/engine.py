@@ -1,0 +1,448 @@
+"""The decision: which ad (if any) a slot view shows, and at what price. Pure code over an index.
+
+Two stages, as production ad servers do:
+
+1. Retrieval, from buckets keyed by (slot format, site category) built when the index is built.
+   Inside a bucket, entries are sorted by a static eCPM (bid x creative-level pCTR with its
+   exploration bonus) and targeting is pre-compiled into bitsets (Python ints), so the rules that
+   depend only on the view (device, country, keywords, include/exclude site) cost a few ANDs.
+2. Ranking: walking the surviving entries in static order, the dynamic rules (schedule and
+   day-part, budget, pacing, frequency cap, floor) are applied until ``shortlist`` eligible
+   campaigns are found; those are re-scored with the creative x slot pCTR, and the winner is
+   priced by generalized second price.
+
+Money is integer micros. eCPM scores are floats (they are rankings, derived from a probability);
+a price computed from a float is rounded to the nearest micro, halves up (``round_half_up``), and
+then clamped to the winner's own bid. A CPM price is per mille; the charge per impression is that
+divided by 1,000, rounded down (never charge more than the auction said).
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from adunion.serving.counters import ServingCounters, frequency_key
+from adunion.serving.device import DEVICE_CLASSES
+from adunion.serving.pctr import CtrModel, Prepared
+from adunion.serving.snapshots import (
+    Booking,
+    CampaignSnapshot,
+    CreativeSnapshot,
+    SlotSnapshot,
+    format_fits,
+)
+
+# No-fill reasons, in the order used to break a tie between equally common causes.
+NO_CANDIDATES = "no_candidates"
+UNKNOWN_SLOT = "unknown_slot"
+AUCTION_DISABLED = "auction_disabled"
+OUTSIDE_SCHEDULE = "outside_schedule"
+BUDGET_EXHAUSTED = "budget_exhausted"
+PAUSED_BY_PACING = "paused_by_pacing"
+ALL_CAPPED = "all_capped"
+BELOW_FLOOR = "below_floor"
+INVALID_TRAFFIC = "invalid_traffic"
+_REASON_ORDER = (BELOW_FLOOR, ALL_CAPPED, PAUSED_BY_PACING, BUDGET_EXHAUSTED, OUTSIDE_SCHEDULE)
+
+DEFAULT_SHORTLIST = 16
+
+
+def round_half_up(value: float) -> int:
+    """Nearest integer, halves up: the one rounding rule for prices derived from pCTR."""
+    return math.floor(value + 0.5)
+
+
+def gsp_price(
+    *,
+    pricing: str,
+    bid_micros: int,
+    pctr: float,
+    floor_cpm_micros: int,
+    runner_up_ecpm: float | None,
+) -> int:
+    """The winner's price: the least eCPM that keeps its rank (the runner-up's eCPM, or the floor
+    when higher), converted to the winner's pricing unit, never above its own bid.
+
+    CPM: micros per mille. CPC: micros per click = required eCPM / (1000 x winner's pCTR).
+    """
+    required = max(float(floor_cpm_micros), runner_up_ecpm or 0.0)
+    if pricing == "cpm":
+        return min(bid_micros, round_half_up(required))
+    return min(bid_micros, round_half_up(required / (1000.0 * pctr)))
+
+
+def ecpm(campaign: CampaignSnapshot, pctr: float) -> float:
+    """Expected revenue per 1,000 impressions, in micros."""
+    if campaign.pricing == "cpm":
+        return float(campaign.bid_micros)
+    return campaign.bid_micros * pctr * 1000.0
+
+
+@dataclass(frozen=True, slots=True)
+class SlotView:
+    slot_id: str
+    visitor_id: str
+    now: datetime
+    device: str = "desktop"
+    country: str | None = None
+    keywords: frozenset[str] = frozenset()
+    page_url: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    slot: SlotSnapshot | None
+    reason: str | None = None
+    campaign: CampaignSnapshot | None = None
+    creative: CreativeSnapshot | None = None
+    pricing: str = ""  # "cpm", "cpc" or "flat" (a booking, paid by escrow)
+    # What one billable event costs: an impression for CPM, a click for CPC (0 for bookings).
+    price_micros: int = 0
+    # The auction's price in its own unit: micros per mille (CPM) or per click (CPC).
+    auction_price_micros: int = 0
+    ecpm: float = 0.0
+    pctr: float = 0.0
+    runner_up_ecpm: float | None = None
+    considered: int = 0
+    failures: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def filled(self) -> bool:
+        return self.creative is not None
+
+
+# An index entry: (static eCPM, campaign, creative, the creative's prepared pCTR figures).
+Entry = tuple[float, CampaignSnapshot, CreativeSnapshot, Prepared]
+
+
+class Bucket:
+    """The entries of one (slot format, site category), best static eCPM first, with bitsets."""
+
+    __slots__ = (
+        "all",
+        "any_country",
+        "country",
+        "device",
+        "entries",
+        "exclude",
+        "include",
+        "include_any",
+        "keyword",
+        "no_keywords",
+    )
+
+    def __init__(self, entries: list[Entry]) -> None:
+        entries.sort(key=lambda e: (-e[0], e[2].id))
+        self.entries: tuple[Entry, ...] = tuple(entries)
+        self.all = (1 << len(entries)) - 1
+        self.device: dict[str, int] = dict.fromkeys(DEVICE_CLASSES, 0)
+        self.any_country = 0
+        self.country: dict[str, int] = {}
+        self.no_keywords = 0
+        self.keyword: dict[str, int] = {}
+        self.include_any = 0
+        self.include: dict[str, int] = {}
+        self.exclude: dict[str, int] = {}
+        for i, (_, campaign, _, _) in enumerate(entries):
+            bit = 1 << i
+            t = campaign.targeting
+            for device in DEVICE_CLASSES:
+                if not t.devices or device in t.devices:
+                    self.device[device] |= bit
+            if t.countries:
+                for country in t.countries:
+                    self.country[country] = self.country.get(country, 0) | bit
+            else:
+                self.any_country |= bit
+            if t.keywords:
+                for word in t.keywords:
+                    self.keyword[word] = self.keyword.get(word, 0) | bit
+            else:
+                self.no_keywords |= bit
+            if t.include_sites:
+                self.include_any |= bit
+                for site in t.include_sites:
+                    self.include[site] = self.include.get(site, 0) | bit
+            for site in t.exclude_sites:
+                self.exclude[site] = self.exclude.get(site, 0) | bit
+
+    def matching(self, view: SlotView, site_id: str) -> int:
+        """Bitset of entries whose view-dependent targeting matches."""
+        mask = self.all & self.device.get(view.device, self.all)
+        if view.country is not None:
+            mask &= self.any_country | self.country.get(view.country, 0)
+        else:
+            mask &= self.any_country
+        if self.keyword:
+            words = self.no_keywords
+            for word in view.keywords:
+                words |= self.keyword.get(word, 0)
+            mask &= words
+        if self.include_any:
+            mask &= ~self.include_any | self.include.get(site_id, 0)
+        if self.exclude:
+            mask &= ~self.exclude.get(site_id, 0)
+        return mask
+
+
+@dataclass(frozen=True)
+class ServingIndex:
+    """One immutable version of everything a decision reads; swapped whole, never edited."""
+
+    version: str
+    slots: Mapping[str, SlotSnapshot]
+    campaigns: Mapping[str, CampaignSnapshot]
+    creatives: Mapping[str, CreativeSnapshot]
+    buckets: Mapping[tuple[str, str], Bucket]
+    ctr: CtrModel
+    # The booking hook: (slot id, UTC day) -> the booked creative, which wins outright.
+    bookings: Mapping[tuple[str, date], Booking] = field(default_factory=dict)
+
+
+def build_index(
+    version: str,
+    slots: Iterable[SlotSnapshot],
+    campaigns: Iterable[CampaignSnapshot],
+    ctr: CtrModel | None = None,
+    bookings: Iterable[Booking] = (),
+) -> ServingIndex:
+    ctr = ctr or CtrModel()
+    slot_map = {s.id: s for s in slots}
+    campaign_map = {c.id: c for c in campaigns}
+    categories_by_format: dict[str, set[str]] = {}
+    for slot in slot_map.values():
+        categories_by_format.setdefault(slot.format, set()).add(slot.category)
+    grouped: dict[tuple[str, str], list[Entry]] = {}
+    creatives: dict[str, CreativeSnapshot] = {}
+    for campaign in campaign_map.values():
+        t = campaign.targeting
+        for creative in campaign.creatives:
+            creatives[creative.id] = creative
+            for slot_format, categories in categories_by_format.items():
+                if not format_fits(slot_format, creative.format):
+                    continue
+                if t.formats and slot_format not in t.formats:
+                    continue
+                wanted = categories & t.categories if t.categories else categories
+                for category in wanted:
+                    prepared = ctr.prepared(creative.id, creative.format, category)
+                    grouped.setdefault((slot_format, category), []).append(
+                        (ecpm(campaign, prepared.ucb), campaign, creative, prepared)
+                    )
+    for booking in bookings:
+        creatives[booking.creative.id] = booking.creative
+    return ServingIndex(
+        version=version,
+        slots=slot_map,
+        campaigns=campaign_map,
+        creatives=creatives,
+        buckets={key: Bucket(entries) for key, entries in grouped.items()},
+        ctr=ctr,
+        bookings={(b.slot_id, b.day): b for b in bookings},
+    )
+
+
+@dataclass(slots=True)
+class _Clock:
+    """A campaign's local time, computed once per minute (time zone math is the slow part)."""
+
+    minute: int
+    hour: int
+    weekday: int
+    day: str
+    elapsed: float
+
+
+class DecisionEngine:
+    """Applies the rules; holds only caches and the counters it reads, no per-decision state."""
+
+    def __init__(
+        self,
+        counters: ServingCounters,
+        *,
+        rng: random.Random | None = None,
+        shortlist: int = DEFAULT_SHORTLIST,
+    ) -> None:
+        self.counters = counters
+        self.rng = rng or random.Random()  # noqa: S311 - fair tie-breaking, not a secret
+        self.shortlist = shortlist
+        self._clocks: dict[tuple[str, int], _Clock] = {}
+
+    def local_clock(self, campaign: CampaignSnapshot, now: datetime, minute: int) -> _Clock:
+        key = (campaign.timezone, minute)
+        clock = self._clocks.get(key)
+        if clock is None:
+            local = now.astimezone(ZoneInfo(campaign.timezone))
+            midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+            elapsed = (local - midnight).total_seconds() / 86400.0
+            clock = _Clock(minute, local.hour, local.weekday(), local.date().isoformat(), elapsed)
+            if len(self._clocks) > 4096:
+                self._clocks.clear()
+            self._clocks[key] = clock
+        return clock
+
+    def campaign_day(self, campaign: CampaignSnapshot, now: datetime) -> str:
+        """The campaign's local day, the key of its daily budget and frequency counters."""
+        return self.local_clock(campaign, now, int(now.timestamp()) // 60).day
+
+    def check_campaign(
+        self,
+        campaign: CampaignSnapshot,
+        now: datetime,
+        minute: int,
+        frequency: Mapping[str, int] | None,
+    ) -> str | None:
+        """The first dynamic rule the campaign fails, or None when it may serve now."""
+        if (campaign.starts_at is not None and now < campaign.starts_at) or (
+            campaign.ends_at is not None and now >= campaign.ends_at
+        ):
+            return OUTSIDE_SCHEDULE
+        clock = self.local_clock(campaign, now, minute)
+        parts = campaign.dayparts
+        if parts is not None and not (parts[clock.weekday] >> clock.hour) & 1:
+            return OUTSIDE_SCHEDULE
+        charge = campaign.max_charge_micros()
+        daily = campaign.daily_budget_micros
+        total = campaign.total_budget_micros
+        if daily is not None or total is not None:
+            spent = self.counters.spent(campaign.id, clock.day)
+            if daily is not None and spent + charge > daily:
+                return BUDGET_EXHAUSTED
+            if total is not None and campaign.spent_before_today_micros + spent + charge > total:
+                return BUDGET_EXHAUSTED
+            # Even pacing: spent share may not run ahead of the day's elapsed share by more than
+            # one charge plus five minutes of even spend (so traffic is not stuttered).
+            if (
+                daily is not None
+                and campaign.pacing == "even"
+                and spent > daily * clock.elapsed + charge + daily // 288
+            ):
+                return PAUSED_BY_PACING
+        if campaign.frequency_cap is not None and frequency:
+            seen = frequency.get(frequency_key(campaign.id, clock.day), 0)
+            if seen >= campaign.frequency_cap:
+                return ALL_CAPPED
+        return None
+
+    def decide(self, index: ServingIndex, view: SlotView) -> Decision:
+        slot = index.slots.get(view.slot_id)
+        if slot is None:
+            return Decision(None, UNKNOWN_SLOT)
+        booking = index.bookings.get((slot.id, view.now.astimezone(UTC).date()))
+        if booking is not None:
+            return Decision(slot, None, booking.campaign, booking.creative, "flat", 0, 0, 0.0, 0.0)
+        if not slot.accepts_auction:
+            return Decision(slot, AUCTION_DISABLED)
+        bucket = index.buckets.get((slot.format, slot.category))
+        if bucket is None:
+            return Decision(slot, NO_CANDIDATES)
+        mask = bucket.matching(view, slot.site_id)
+        if not mask:
+            return Decision(slot, NO_CANDIDATES)
+
+        minute = int(view.now.timestamp()) // 60
+        frequency: Mapping[str, int] | None = None
+        frequency_read = False
+        ctr = index.ctr
+        slot_history = ctr.by_slot.get(slot.id)
+        check = self.check_campaign
+        floor = slot.floor_cpm_micros
+        entries = bucket.entries
+        failures: dict[str, int] = {}
+        failed: set[str] = set()
+        # campaign id -> (exact eCPM, campaign, creative, pCTR used for ranking)
+        shortlist: dict[str, tuple[float, CampaignSnapshot, CreativeSnapshot, float]] = {}
+        considered = 0
+        while mask and len(shortlist) < self.shortlist:
+            low = mask & -mask
+            mask ^= low
+            _, campaign, creative, prepared = entries[low.bit_length() - 1]
+            if campaign.id in failed:
+                continue
+            considered += 1
+            if campaign.frequency_cap is not None and not frequency_read:
+                frequency = self.counters.frequency(view.visitor_id)
+                frequency_read = True
+            reason = check(campaign, view.now, minute, frequency)
+            if reason is None:
+                if campaign.pricing == "cpc":
+                    history = slot_history.get(creative.id) if slot_history else None
+                    ucb = ctr.pair_ucb(prepared, history)
+                else:
+                    ucb = 0.0
+                score = ecpm(campaign, ucb)
+                if score < floor:
+                    reason = BELOW_FLOOR
+                else:
+                    best = shortlist.get(campaign.id)
+                    if best is None or score > best[0]:
+                        shortlist[campaign.id] = (score, campaign, creative, ucb)
+                    continue
+            failures[reason] = failures.get(reason, 0) + 1
+            if reason != BELOW_FLOOR:
+                failed.add(campaign.id)
+
+        if not shortlist:
+            worst = max(_REASON_ORDER, key=lambda r: (failures.get(r, 0), -_REASON_ORDER.index(r)))
+            return Decision(slot, worst, considered=considered, failures=failures)
+
+        ranked = sorted(shortlist.values(), key=lambda c: -c[0])
+        top = ranked[0][0]
+        tied = [c for c in ranked if c[0] == top]
+        winner = tied[0] if len(tied) == 1 else self.rng.choice(tied)
+        rest = [c for c in ranked if c is not winner]
+        runner_up = rest[0][0] if rest else None
+        score, campaign, creative, pctr = winner
+        price = gsp_price(
+            pricing=campaign.pricing,
+            bid_micros=campaign.bid_micros,
+            pctr=pctr,
+            floor_cpm_micros=floor,
+            runner_up_ecpm=runner_up,
+        )
+        per_event = price // 1000 if campaign.pricing == "cpm" else price
+        return Decision(
+            slot,
+            None,
+            campaign,
+            creative,
+            campaign.pricing,
+            per_event,
+            price,
+            score,
+            pctr,
+            runner_up,
+            considered,
+            failures,
+        )
+
+    def record_served(self, decision: Decision, view: SlotView) -> None:
+        """Count the view towards the campaign's frequency cap (at decision time, so a burst of
+        decisions for one visitor cannot exceed the cap before the beacons arrive)."""
+        campaign = decision.campaign
+        if campaign is None or campaign.frequency_cap is None:
+            return
+        self.counters.add_view(view.visitor_id, campaign.id, self.campaign_day(campaign, view.now))
+
+
+def utc_day(now: datetime) -> date:
+    return now.astimezone(UTC).date()
+
+
+def hours_mask(*hours: int) -> int:
+    """A day-part mask for the listed local hours."""
+    mask = 0
+    for hour in hours:
+        if not 0 <= hour < 24:
+            raise ValueError("hours are 0..23")
+        mask |= 1 << hour
+    return mask
+
+
+ALL_HOURS = (1 << 24) - 1
+ONE_DAY = timedelta(days=1)

@@ -1,0 +1,1 @@
+"""Tracking: signed offer tokens, event intake and the batched event writer."""

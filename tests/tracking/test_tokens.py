@@ -1,0 +1,53 @@
+"""Offer tokens: round trip, tampering, expiry."""
+
+from __future__ import annotations
+
+import base64
+
+from adunion.tracking.tokens import EXPIRED, TAMPERED, Offer, TokenSigner, safe_visitor_id
+
+OFFER = Offer("off1", "slot1", "cr1", "camp1", "cpc", 150_000, "visitor-1", 1_000_000)
+
+
+def test_round_trip() -> None:
+    signer = TokenSigner("secret", ttl_seconds=3600)
+    verified = signer.verify(signer.sign(OFFER), now=1_000_010)
+    assert verified.reason is None
+    assert verified.offer == OFFER
+
+
+def test_tampered_payload_signature_or_key() -> None:
+    signer = TokenSigner("secret", ttl_seconds=3600)
+    token = signer.sign(OFFER)
+    payload, mac = token.split(".")
+    forged = (
+        base64.urlsafe_b64encode(
+            base64.urlsafe_b64decode(payload + "==").replace(b"150000", b"999999")
+        )
+        .rstrip(b"=")
+        .decode()
+    )
+    assert signer.verify(f"{forged}.{mac}", 1_000_010) == signer.verify("x.y", 0)
+    assert signer.verify(f"{forged}.{mac}", 1_000_010).reason == TAMPERED
+    assert signer.verify(token[:-1] + ("A" if token[-1] != "A" else "B"), 1_000_010).reason == (
+        TAMPERED
+    )
+    assert TokenSigner("other", ttl_seconds=3600).verify(token, 1_000_010).reason == TAMPERED
+    assert signer.verify("no-dot", 0).reason == TAMPERED
+    assert signer.verify("", 0).offer is None
+
+
+def test_expired_and_future_tokens() -> None:
+    signer = TokenSigner("secret", ttl_seconds=3600)
+    token = signer.sign(OFFER)
+    assert signer.verify(token, 1_000_000 + 3600).reason is None
+    expired = signer.verify(token, 1_000_000 + 3601)
+    assert expired.reason == EXPIRED
+    assert expired.offer == OFFER  # still identified, so the invalid event is recorded once
+    assert signer.verify(token, 1_000_000 - 120).reason == EXPIRED  # issued "in the future"
+
+
+def test_visitor_ids_are_sanitised() -> None:
+    assert safe_visitor_id("abc-123_x") == "abc-123_x"
+    weird = safe_visitor_id("a|b" * 50)
+    assert weird.startswith("h-") and "|" not in weird
