@@ -287,3 +287,31 @@ def test_expiry(database: Database) -> None:
         assert ledger.expire_pending(session, now + timedelta(days=1), limit=1) == 1
     assert balances(database, books.alice)[0] == ledger.Balance(0, 0, 0, 100)
     assert_clean(database)
+
+
+def test_a_hold_expires_exactly_at_its_timeout(database: Database) -> None:
+    now = utcnow()
+    books = open_books(database)
+    with database.transaction() as session:
+        deposit(session, books, books.alice, 100, "dep")
+        ledger.hold(
+            session,
+            id="h-1",
+            debit_account_id=books.alice,
+            credit_account_id=books.bob,
+            amount=60,
+            currency="USD",
+            timeout_seconds=30,
+            now=now,
+        )
+    at = now + timedelta(seconds=30)
+    just_before = at - timedelta(microseconds=1)
+    with database.transaction() as session:
+        assert ledger.expire_pending(session, just_before) == 0
+        [refused] = ledger.create_transfers(
+            session, [TransferRequest(id="p-1", pending_id="h-1", flags=POST)], now=at
+        )
+        assert refused.code is ResultCode.PENDING_TRANSFER_EXPIRED
+        assert ledger.expire_pending(session, at) == 1
+    assert balances(database, books.alice)[0] == ledger.Balance(0, 0, 0, 100)
+    assert_clean(database)
