@@ -3,61 +3,17 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from adunion.config import Settings, load_settings
-from adunion.kernel.db import Database
-from adunion.kernel.errors import AppError
+from adunion.clikit import cli_errors, cli_settings, fail, open_database
 
 app = typer.Typer(help="adunion: an ad marketplace with a built-in wallet.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema: upgrade, check.", no_args_is_help=True)
 user_app = typer.Typer(help="Users and operator accounts.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
-
-
-def fail(message: str, code: int = 1) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
-
-
-@contextmanager
-def cli_errors() -> Iterator[None]:
-    """Turn expected failures into one clear line and a non-zero exit."""
-    try:
-        yield
-    except AppError as exc:
-        fail(exc.message)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "input"
-        fail(f"{where}: {first['msg']}")
-    except OSError as exc:
-        fail(str(exc))
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "ADUNION_" + "_".join(str(p) for p in first["loc"]).upper()
-        fail(f"{name}: {first['msg']}")
-        raise AssertionError("unreachable") from exc
-
-
-@contextmanager
-def _database(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.database_url)
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 @app.command()
@@ -70,11 +26,11 @@ def serve(
     """Run the web app and API (migrating the database first)."""
     import uvicorn
 
-    settings = _settings()
+    settings = cli_settings()
     if migrate_first:
         from adunion.kernel import migrate
 
-        with cli_errors(), _database(settings) as database:
+        with cli_errors(), open_database(settings) as database:
             migrate.upgrade(database)
     uvicorn.run(
         "adunion.app:create_app",
@@ -94,8 +50,8 @@ def db_upgrade(
     """Apply migrations up to REVISION (default: head)."""
     from adunion.kernel import migrate
 
-    settings = _settings()
-    with cli_errors(), _database(settings) as database:
+    settings = cli_settings()
+    with cli_errors(), open_database(settings) as database:
         migrate.upgrade(database, revision)
         typer.echo(f"database at {migrate.current_revision(database)}")
 
@@ -105,8 +61,8 @@ def db_check() -> None:
     """Exit 1 if the models and the migrated schema differ (a migration is missing)."""
     from adunion.kernel import migrate
 
-    settings = _settings()
-    with cli_errors(), _database(settings) as database:
+    settings = cli_settings()
+    with cli_errors(), open_database(settings) as database:
         if migrate.current_revision(database) != migrate.head_revision(database):
             fail("database is not at the head revision; run: adunion db upgrade")
         differences = migrate.drift(database)
@@ -169,12 +125,12 @@ def _create_user(
     for value in roles:
         if value not in names:
             fail(f"--role: {value!r} is not one of {', '.join(names)}")
-    settings = _settings()
+    settings = cli_settings()
     with cli_errors():
         checked = SignUpIn(
             email=email, password=_read_password(password), display_name=name, roles=["webmaster"]
         )
-        with _database(settings) as database, database.transaction() as session:
+        with open_database(settings) as database, database.transaction() as session:
             user = service.sign_up(
                 session,
                 email=checked.email,
@@ -190,10 +146,10 @@ def user_list() -> None:
     """List users with their roles."""
     from adunion.accounts import repository
 
-    settings = _settings()
+    settings = cli_settings()
     with (
         cli_errors(),
-        _database(settings) as database,
+        open_database(settings) as database,
         database.transaction(write=False) as session,
     ):
         for user in repository.all_users(session, limit=10_000):
@@ -214,14 +170,25 @@ def user_set_roles(
     for value in role:
         if value not in valid:
             fail(f"--role: {value!r} is not one of {', '.join(sorted(valid))}")
-    settings = _settings()
-    with cli_errors(), _database(settings) as database, database.transaction() as session:
+    settings = cli_settings()
+    with cli_errors(), open_database(settings) as database, database.transaction() as session:
         user = repository.user_by_email(session, email.lower())
         if user is None:
             fail(f"no user with e-mail {email}")
             return
         service.set_roles(session, user, [Role(r) for r in role])
         typer.echo(f"{user.email}: {', '.join(sorted(role))}")
+
+
+def _register_domains() -> None:
+    from adunion.wallet.cli import books_command, interest_app, ledger_app
+
+    app.add_typer(ledger_app, name="ledger")
+    app.add_typer(interest_app, name="interest")
+    app.command("books")(books_command)
+
+
+_register_domains()
 
 
 def main() -> None:
