@@ -19,6 +19,7 @@ from adunion.http.system import router as system_router
 from adunion.kernel.db import Database
 from adunion.kernel.logging import configure_logging
 from adunion.wallet.endpoints import router as wallet_router
+from adunion.wallet.pages import router as wallet_pages
 from adunion.web.render import STATIC_DIR
 from adunion.web.routes import router as web_router
 
@@ -58,6 +59,7 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(wallet_router)
     app.include_router(web_router)
+    app.include_router(wallet_pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
     return app

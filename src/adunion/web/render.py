@@ -34,6 +34,10 @@ def navigation(principal: Principal | None) -> list[NavItem]:
         items.append(NavItem("Webmaster", "/#webmaster"))
     if principal.has_role(Role.ADVERTISER):
         items.append(NavItem("Advertiser", "/#advertiser"))
+    if principal.has_role(Role.WEBMASTER, Role.ADVERTISER):
+        items.append(NavItem("Wallet", "/wallet"))
+    if principal.has_role(Role.FINANCE, Role.ADMIN):
+        items.append(NavItem("Finance", "/finance"))
     if principal.has_role(Role.ADMIN):
         items.append(NavItem("Users", "/admin/users"))
     items.append(NavItem("Settings", "/settings"))

@@ -1,0 +1,351 @@
+"""Wallet pages for customers and the finance queue for operators.
+
+Forms that move money carry a one-time ``idempotency_key`` rendered into the page, so a double
+click or a re-submitted form applies once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from adunion.accounts import repository as accounts_repository
+from adunion.accounts.models import Role
+from adunion.accounts.principal import Principal
+from adunion.http.deps import Context, DbSession
+from adunion.kernel.errors import AppError, ValidationFailed
+from adunion.kernel.idempotency import Answer, request_hash, run_once
+from adunion.kernel.ids import new_id
+from adunion.kernel.money import format_amount, parse_amount
+from adunion.wallet import books, interest, repository, service
+from adunion.wallet.endpoints import day_range, statement_csv
+from adunion.wallet.models import DepositStatus, WithdrawalStatus
+from adunion.web.auth import Viewer, web_requires
+from adunion.web.csrf import verify_csrf
+from adunion.web.render import render
+
+router = APIRouter(include_in_schema=False)
+Csrf = Depends(verify_csrf)
+FinanceStaff = Annotated[Principal, Depends(web_requires(Role.FINANCE, Role.ADMIN))]
+
+
+async def _form(request: Request) -> dict[str, str]:
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+def _parse_day(value: str | None, field: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed.on(field, "must be a date (YYYY-MM-DD)") from None
+
+
+def _once(
+    session: Session, request: Request, viewer: Principal, data: dict[str, str], action: Any
+) -> None:
+    """Apply a money form once per rendered form (its hidden idempotency key)."""
+    key = data.get("idempotency_key")
+    payload = {k: v for k, v in data.items() if k != "idempotency_key"}
+
+    def run() -> Answer:
+        action()
+        return Answer(303, {})
+
+    run_once(
+        session,
+        owner_id=viewer.user_id,
+        key=key,
+        fingerprint=request_hash("POST", request.url.path, payload),
+        operation=run,
+    )
+
+
+def _wallet_page(
+    request: Request,
+    session: Session,
+    ctx: Context,
+    viewer: Principal,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+    start: date | None = None,
+    end: date | None = None,
+) -> Response:
+    first, last = day_range(start, end)
+    settings = ctx.settings
+    statements = [
+        service.statement(session, viewer.user_id, currency, first, last)
+        for currency in settings.currencies
+    ]
+    return render(
+        request,
+        "wallet/wallet.html",
+        {
+            "balances": service.balances(session, settings, viewer.user_id),
+            "deposits": repository.deposits_of(session, viewer.user_id, limit=20),
+            "withdrawals": repository.withdrawals_of(session, viewer.user_id, limit=20),
+            "statements": statements,
+            "instructions": {
+                d.id: service.deposit_instructions(settings, d)
+                for d in repository.deposits_of(session, viewer.user_id, limit=20)
+            },
+            "currencies": settings.currencies,
+            "minimum": settings.withdrawal_minimum,
+            "fee": settings.withdrawal_fee,
+            "money": format_amount,
+            "errors": errors or {},
+            "notice": notice,
+            "key": new_id(),
+            "start": first.date(),
+            "end": (last - timedelta(days=1)).date(),
+        },
+        principal=viewer,
+        status_code=status_code,
+    )
+
+
+@router.get("/wallet")
+def wallet_page(request: Request, session: DbSession, ctx: Context, viewer: Viewer) -> Response:
+    query = request.query_params
+    return _wallet_page(
+        request,
+        session,
+        ctx,
+        viewer,
+        start=_parse_day(query.get("from"), "from"),
+        end=_parse_day(query.get("to"), "to"),
+    )
+
+
+@router.get("/wallet/statement.csv")
+def wallet_statement_csv(
+    request: Request, session: DbSession, ctx: Context, viewer: Viewer
+) -> Response:
+    query = request.query_params
+    first, last = day_range(
+        _parse_day(query.get("from"), "from"), _parse_day(query.get("to"), "to")
+    )
+    currency = service.check_currency(ctx.settings, query.get("currency") or ctx.settings.currency)
+    result = service.statement(session, viewer.user_id, currency, first, last)
+    return Response(
+        statement_csv(result),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="statement-{currency}-{first.date()}.csv"'
+        },
+    )
+
+
+def _submit(
+    request: Request,
+    session: Session,
+    ctx: Context,
+    viewer: Principal,
+    data: dict[str, str],
+    action: Any,
+    notice: str,
+) -> Response:
+    try:
+        with session.begin_nested():
+            _once(session, request, viewer, data, action)
+    except AppError as exc:
+        errors = {f.field: f.message for f in exc.fields} or {"form": exc.message}
+        return _wallet_page(
+            request, session, ctx, viewer, errors=errors, status_code=exc.status_code
+        )
+    return _wallet_page(request, session, ctx, viewer, notice=notice)
+
+
+@router.post("/wallet/deposits", dependencies=[Csrf])
+async def wallet_deposit(
+    request: Request, session: DbSession, ctx: Context, viewer: Viewer
+) -> Response:
+    data = await _form(request)
+
+    def action() -> None:
+        service.request_deposit(
+            session,
+            ctx.settings,
+            owner_id=viewer.user_id,
+            amount=parse_amount(data.get("amount", "")),
+            currency=data.get("currency", ""),
+            provider=data.get("provider", "bank_transfer"),
+        )
+
+    return _submit(
+        request,
+        session,
+        ctx,
+        viewer,
+        data,
+        action,
+        "Deposit opened: see the payment instructions below.",
+    )
+
+
+@router.post("/wallet/withdrawals", dependencies=[Csrf])
+async def wallet_withdraw(
+    request: Request, session: DbSession, ctx: Context, viewer: Viewer
+) -> Response:
+    data = await _form(request)
+
+    def action() -> None:
+        service.request_withdrawal(
+            session,
+            ctx.settings,
+            owner_id=viewer.user_id,
+            amount=parse_amount(data.get("amount", "")),
+            currency=data.get("currency", ""),
+            destination=data.get("destination", ""),
+        )
+
+    return _submit(
+        request,
+        session,
+        ctx,
+        viewer,
+        data,
+        action,
+        "Withdrawal requested: the amount is held until finance pays it.",
+    )
+
+
+# --- finance ----------------------------------------------------------------------------------
+
+
+def _finance_page(
+    request: Request,
+    session: Session,
+    ctx: Context,
+    staff: Principal,
+    *,
+    errors: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    settings = ctx.settings
+    end = datetime.now(UTC)
+    start = end - timedelta(days=30)
+    currency = settings.currency
+    owners = {u.id: u.email for u in accounts_repository.all_users(session, limit=10_000)}
+    return render(
+        request,
+        "wallet/finance.html",
+        {
+            "deposits": repository.deposits_by_status(session, DepositStatus.PENDING),
+            "withdrawals": repository.withdrawals_by_status(session, WithdrawalStatus.REQUESTED),
+            "income": books.income_statement(session, currency, start, end),
+            "sheet": books.balance_sheet(session, currency, end),
+            "accruals": interest.history(session, currency, limit=30),
+            "owners": owners,
+            "currencies": settings.currencies,
+            "currency": currency,
+            "money": format_amount,
+            "errors": errors or {},
+            "notice": notice,
+            "key": new_id(),
+        },
+        principal=staff,
+        status_code=status_code,
+    )
+
+
+@router.get("/finance")
+def finance_page(
+    request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
+) -> Response:
+    return _finance_page(request, session, ctx, staff)
+
+
+def _finance_submit(
+    request: Request,
+    session: Session,
+    ctx: Context,
+    staff: Principal,
+    data: dict[str, str],
+    action: Any,
+    notice: str,
+) -> Response:
+    try:
+        with session.begin_nested():
+            _once(session, request, staff, data, action)
+    except AppError as exc:
+        errors = {f.field: f.message for f in exc.fields} or {"form": exc.message}
+        return _finance_page(
+            request, session, ctx, staff, errors=errors, status_code=exc.status_code
+        )
+    return _finance_page(request, session, ctx, staff, notice=notice)
+
+
+@router.post("/finance/deposits/{deposit_id}/confirm", dependencies=[Csrf])
+async def finance_confirm(
+    deposit_id: str, request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
+) -> Response:
+    data = await _form(request)
+
+    def action() -> None:
+        received = parse_amount(data.get("received_amount", ""), field="received_amount")
+        service.confirm_bank_deposit(session, deposit_id, received=received, staff_id=staff.user_id)
+
+    return _finance_submit(
+        request, session, ctx, staff, data, action, "Deposit confirmed and credited."
+    )
+
+
+@router.post("/finance/withdrawals/{withdrawal_id}/approve", dependencies=[Csrf])
+async def finance_approve(
+    withdrawal_id: str, request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
+) -> Response:
+    data = await _form(request)
+
+    def action() -> None:
+        service.approve_withdrawal(session, withdrawal_id, staff_id=staff.user_id)
+
+    return _finance_submit(request, session, ctx, staff, data, action, "Withdrawal paid.")
+
+
+@router.post("/finance/withdrawals/{withdrawal_id}/reject", dependencies=[Csrf])
+async def finance_reject(
+    withdrawal_id: str, request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
+) -> Response:
+    data = await _form(request)
+
+    def action() -> None:
+        service.reject_withdrawal(
+            session, withdrawal_id, staff_id=staff.user_id, reason=data.get("reason", "")
+        )
+
+    return _finance_submit(
+        request, session, ctx, staff, data, action, "Withdrawal rejected; the hold is released."
+    )
+
+
+@router.post("/finance/promotions", dependencies=[Csrf])
+async def finance_promotion(
+    request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
+) -> Response:
+    data = await _form(request)
+
+    def action() -> None:
+        user = accounts_repository.user_by_email(session, data.get("email", "").strip().lower())
+        if user is None:
+            raise ValidationFailed.on("email", "no user with this e-mail")
+        service.grant_promotion(
+            session,
+            ctx.settings,
+            user_id=user.id,
+            amount=parse_amount(data.get("amount", "")),
+            currency=data.get("currency", ""),
+            reason=data.get("reason", ""),
+            granted_by=staff.user_id,
+        )
+
+    return _finance_submit(request, session, ctx, staff, data, action, "Promotion credit granted.")
