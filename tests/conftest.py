@@ -48,7 +48,8 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def postgres_url(worker_id: str) -> str:
+def postgres_url() -> Iterator[str]:
+    """A scratch database for this test process (unique, so parallel runs never share one)."""
     base = os.environ.get(POSTGRES_ENV)
     if not base:
         skip_or_fail(
@@ -56,21 +57,23 @@ def postgres_url(worker_id: str) -> str:
         )
         raise AssertionError("unreachable")
     url = normalise_url(base)
-    name = f"adunion_test_{worker_id}"
+    name = f"adunion_test_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
             connection.execute(text(f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - any connection failure means "not reachable"
-        skip_or_fail(f"PostgreSQL at {POSTGRES_ENV} is not reachable: {exc.__class__.__name__}")
-    finally:
         admin.dispose()
+        skip_or_fail(f"PostgreSQL at {POSTGRES_ENV} is not reachable: {exc.__class__.__name__}")
     worker_url = url.set(database=name).render_as_string(hide_password=False)
     database = Database(worker_url)
     migrate.upgrade(database)
     database.dispose()
-    return worker_url
+    yield worker_url
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_all(database: Database) -> None:
