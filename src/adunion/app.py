@@ -11,6 +11,8 @@ from fastapi.staticfiles import StaticFiles
 
 from adunion import __version__
 from adunion.accounts.endpoints import router as accounts_router
+from adunion.campaigns import endpoints as campaigns_endpoints
+from adunion.inventory import endpoints as inventory_endpoints
 from adunion.config import Settings, load_settings
 from adunion.context import AppContext, build_context
 from adunion.http.errors import install_error_handlers
@@ -18,6 +20,8 @@ from adunion.http.middleware import RequestLogMiddleware
 from adunion.http.system import router as system_router
 from adunion.kernel.db import Database
 from adunion.kernel.logging import configure_logging
+from adunion.serving.endpoints import router as serving_router
+from adunion.tracking.endpoints import router as tracking_router
 from adunion.wallet.endpoints import router as wallet_router
 from adunion.wallet.pages import router as wallet_pages
 from adunion.web.render import STATIC_DIR
@@ -41,7 +45,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await ctx.serving.start()
         yield
+        await ctx.serving.stop()  # writes every accepted event before the process ends
         ctx.close()
 
     app = FastAPI(
@@ -57,9 +63,15 @@ def create_app(
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(accounts_router)
+    app.include_router(serving_router)
+    app.include_router(tracking_router)
     app.include_router(wallet_router)
     app.include_router(web_router)
     app.include_router(wallet_pages)
+    app.include_router(inventory_endpoints.router)
+    app.include_router(inventory_endpoints.public_router)
+    app.include_router(campaigns_endpoints.router)
+    app.include_router(campaigns_endpoints.public_router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
     return app

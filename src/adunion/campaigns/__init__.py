@@ -1,0 +1,1 @@
+"""Campaigns: what advertisers buy (bids, budgets, schedules, targeting) and their creatives."""

@@ -1,0 +1,51 @@
+"""Campaign queries; the service decides, this only reads."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from adunion.campaigns.models import Campaign, Creative, CreativeAsset, ModerationStatus
+from adunion.kernel.tenancy import owned_by
+
+
+def campaigns_of(session: Session, owner_id: str) -> list[Campaign]:
+    return list(session.scalars(owned_by(Campaign, owner_id).order_by(Campaign.created_at.desc())))
+
+
+def creative_by_id(session: Session, creative_id: str) -> Creative | None:
+    return session.get(Creative, creative_id)
+
+
+def moderation_queue(
+    session: Session, status: ModerationStatus = ModerationStatus.PENDING, limit: int = 200
+) -> list[Creative]:
+    return list(
+        session.scalars(
+            select(Creative)
+            .where(Creative.moderation == status)
+            .order_by(Creative.updated_at)
+            .limit(limit)
+        )
+    )
+
+
+def asset_for(session: Session, creative_id: str, sha256: str) -> CreativeAsset | None:
+    return session.scalars(
+        select(CreativeAsset)
+        .join(Creative, Creative.asset_id == CreativeAsset.id)
+        .where(Creative.id == creative_id, CreativeAsset.sha256 == sha256)
+    ).one_or_none()
+
+
+def approved_creative_count(session: Session, campaign_id: str) -> int:
+    return len(
+        list(
+            session.scalars(
+                select(Creative.id).where(
+                    Creative.campaign_id == campaign_id,
+                    Creative.moderation == ModerationStatus.APPROVED,
+                )
+            )
+        )
+    )

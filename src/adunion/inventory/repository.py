@@ -1,0 +1,82 @@
+"""Inventory queries; the service decides, this only reads."""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy.orm import Session
+
+from adunion.inventory.formats import SlotFormat
+from adunion.inventory.models import AdSlot, Site, SiteStatus, SlotStatus
+from adunion.kernel.tenancy import owned_by
+
+
+def site_by_domain(session: Session, domain: str) -> Site | None:
+    return session.scalars(select(Site).where(Site.domain == domain)).one_or_none()
+
+
+def site_by_id(session: Session, site_id: str) -> Site | None:
+    return session.get(Site, site_id)
+
+
+def sites_of(session: Session, owner_id: str) -> list[Site]:
+    return list(session.scalars(owned_by(Site, owner_id).order_by(Site.created_at.desc())))
+
+
+def all_sites(session: Session, status: SiteStatus | None = None, limit: int = 1000) -> list[Site]:
+    query = select(Site).order_by(Site.created_at.desc()).limit(limit)
+    if status is not None:
+        query = query.where(Site.status == status)
+    return list(session.scalars(query))
+
+
+def existing_site_ids(session: Session, ids: list[str]) -> set[str]:
+    if not ids:
+        return set()
+    return set(session.scalars(select(Site.id).where(Site.id.in_(ids))))
+
+
+def verified_sites(session: Session) -> list[Site]:
+    return list(
+        session.scalars(
+            select(Site).where(Site.status == SiteStatus.VERIFIED).order_by(Site.created_at)
+        )
+    )
+
+
+def search_slots(
+    session: Session,
+    *,
+    category: str | None = None,
+    slot_format: SlotFormat | None = None,
+    sale_mode: str | None = None,
+    max_price_micros: int | None = None,
+    limit: int = 200,
+) -> list[AdSlot]:
+    """Active slots on verified sites matching every given filter, cheapest first.
+
+    ``max_price_micros`` bounds the price of the chosen sale mode (price per day for booking,
+    floor CPM for auction); without a mode, a slot matches when either price is within it.
+    """
+    query = (
+        select(AdSlot)
+        .join(Site, AdSlot.site_id == Site.id)
+        .where(Site.status == SiteStatus.VERIFIED, AdSlot.status == SlotStatus.ACTIVE)
+    )
+    if category:
+        query = query.where(Site.category == category)
+    if slot_format is not None:
+        query = query.where(AdSlot.format == slot_format)
+    booking_ok: ColumnElement[bool] = AdSlot.accepts_booking.is_(True)
+    auction_ok: ColumnElement[bool] = AdSlot.accepts_auction.is_(True)
+    if max_price_micros is not None:
+        booking_ok = booking_ok & (AdSlot.price_per_day_micros <= max_price_micros)
+        auction_ok = auction_ok & (AdSlot.floor_cpm_micros <= max_price_micros)
+    if sale_mode == "booking":
+        query = query.where(booking_ok).order_by(AdSlot.price_per_day_micros)
+    elif sale_mode == "auction":
+        query = query.where(auction_ok).order_by(AdSlot.floor_cpm_micros)
+    elif sale_mode == "affiliate":
+        query = query.where(AdSlot.accepts_affiliate.is_(True))
+    elif max_price_micros is not None:
+        query = query.where(or_(booking_ok, auction_ok))
+    return list(session.scalars(query.order_by(AdSlot.created_at).limit(limit)).unique())
