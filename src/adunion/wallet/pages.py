@@ -20,7 +20,7 @@ from adunion.http.deps import Context, DbSession
 from adunion.kernel.errors import AppError, ValidationFailed
 from adunion.kernel.idempotency import Answer, request_hash, run_once
 from adunion.kernel.ids import new_id
-from adunion.kernel.money import format_amount, parse_amount
+from adunion.kernel.money import format_amount, format_plain, parse_amount
 from adunion.wallet import books, interest, repository, service
 from adunion.wallet.endpoints import day_range, statement_csv
 from adunion.wallet.models import DepositStatus, WithdrawalStatus
@@ -249,6 +249,7 @@ def _finance_page(
             "currencies": settings.currencies,
             "currency": currency,
             "money": format_amount,
+            "plain": format_plain,
             "errors": errors or {},
             "notice": notice,
             "key": new_id(),
