@@ -59,11 +59,13 @@ def address_allowed(address: str, *, allow_private: bool) -> bool:
     ip = ipaddress.ip_address(address)
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified:
+        return False
     if ip.is_global:
         return True
-    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
-        return False
-    return allow_private and (ip.is_private or ip.is_loopback)
+    if ip.is_loopback:
+        return allow_private
+    return allow_private and ip.is_private and not ip.is_reserved
 
 
 def _resolve(host: str, port: int, policy: FetchPolicy) -> str:
