@@ -7,9 +7,7 @@ from adunion.campaigns import models as campaigns_models  # noqa: F401 - registe
 from adunion.inventory import models as inventory_models  # noqa: F401 - registers the tables
 from adunion.kernel import idempotency as idempotency_models  # noqa: F401
 from adunion.kernel.models import Base
-from adunion.fraud import models as fraud_models  # noqa: F401 - registers the tables
 from adunion.ledger import models as ledger_models  # noqa: F401 - registers the tables
-from adunion.tracking import models as tracking_models  # noqa: F401 - registers the tables
 from adunion.wallet import models as wallet_models  # noqa: F401
 
 metadata = Base.metadata
