@@ -12,12 +12,14 @@ from fastapi.staticfiles import StaticFiles
 from adunion import __version__
 from adunion.accounts.endpoints import router as accounts_router
 from adunion.campaigns import endpoints as campaigns_endpoints
-from adunion.inventory import endpoints as inventory_endpoints
+from adunion.campaigns import pages as campaigns_pages
 from adunion.config import Settings, load_settings
 from adunion.context import AppContext, build_context
 from adunion.http.errors import install_error_handlers
 from adunion.http.middleware import RequestLogMiddleware
 from adunion.http.system import router as system_router
+from adunion.inventory import endpoints as inventory_endpoints
+from adunion.inventory import pages as inventory_pages
 from adunion.kernel.db import Database
 from adunion.kernel.logging import configure_logging
 from adunion.wallet.endpoints import router as wallet_router
@@ -64,8 +66,10 @@ def create_app(
     app.include_router(wallet_pages)
     app.include_router(inventory_endpoints.router)
     app.include_router(inventory_endpoints.public_router)
+    app.include_router(inventory_pages.router)
     app.include_router(campaigns_endpoints.router)
     app.include_router(campaigns_endpoints.public_router)
+    app.include_router(campaigns_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
     return app

@@ -31,13 +31,17 @@ def navigation(principal: Principal | None) -> list[NavItem]:
         return [NavItem("Sign in", "/login"), NavItem("Sign up", "/signup")]
     items = [NavItem("Overview", "/")]
     if principal.has_role(Role.WEBMASTER):
-        items.append(NavItem("Webmaster", "/#webmaster"))
+        items.append(NavItem("Sites", "/sites"))
     if principal.has_role(Role.ADVERTISER):
-        items.append(NavItem("Advertiser", "/#advertiser"))
+        items.append(NavItem("Campaigns", "/campaigns"))
+        items.append(NavItem("Find slots", "/inventory/search"))
     if principal.has_role(Role.WEBMASTER, Role.ADVERTISER):
         items.append(NavItem("Wallet", "/wallet"))
     if principal.has_role(Role.FINANCE, Role.ADMIN):
         items.append(NavItem("Finance", "/finance"))
+    if principal.has_role(Role.RISK, Role.ADMIN):
+        items.append(NavItem("Moderation", "/moderation"))
+        items.append(NavItem("Site review", "/admin/sites"))
     if principal.has_role(Role.ADMIN):
         items.append(NavItem("Users", "/admin/users"))
     items.append(NavItem("Settings", "/settings"))
