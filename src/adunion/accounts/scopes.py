@@ -13,7 +13,7 @@ SCOPES: dict[str, str] = {
     "moderation": "Operators (risk or admin): review creatives, verify or suspend sites",
     "wallet:read": "Read your wallet: balances, statements, deposits, withdrawals",
     "wallet:write": "Move money: request deposits and withdrawals",
-    "finance": "Finance staff: confirm deposits, pay out withdrawals, grant credits, read the books",
+    "finance": "Finance staff: confirm deposits, pay withdrawals, grant credits, read the books",
 }
 
 DEFAULT_SCOPES = ("account:read",)
