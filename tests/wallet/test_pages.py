@@ -26,8 +26,13 @@ def test_customer_tops_up_and_finance_confirms(client: TestClient, database: Dat
     web_login(client, "shop@example.org")
     page = client.get("/wallet")
     assert page.status_code == 200
-    data = {"amount": "250.00", "currency": "USD", "provider": "bank_transfer",
-            "csrf_token": csrf_of(client, "/wallet"), "idempotency_key": form_key(page.text, "deposit")}
+    data = {
+        "amount": "250.00",
+        "currency": "USD",
+        "provider": "bank_transfer",
+        "csrf_token": csrf_of(client, "/wallet"),
+        "idempotency_key": form_key(page.text, "deposit"),
+    }
     opened = client.post("/wallet/deposits", data=data)
     assert opened.status_code == 200
     assert "Deposit opened" in opened.text
@@ -42,12 +47,15 @@ def test_customer_tops_up_and_finance_confirms(client: TestClient, database: Dat
     web_login(client, "money@example.org")
     queue = client.get("/finance")
     assert reference.group(0) in queue.text
-    deposit_id = re.search(r'/finance/deposits/([^/]+)/confirm', queue.text)
+    deposit_id = re.search(r"/finance/deposits/([^/]+)/confirm", queue.text)
     assert deposit_id
     confirmed = client.post(
         f"/finance/deposits/{deposit_id.group(1)}/confirm",
-        data={"received_amount": "249.50", "csrf_token": csrf_of(client, "/finance"),
-              "idempotency_key": "confirm-1"},
+        data={
+            "received_amount": "249.50",
+            "csrf_token": csrf_of(client, "/finance"),
+            "idempotency_key": "confirm-1",
+        },
     )
     assert "Deposit confirmed" in confirmed.text
     assert "Balanced." in confirmed.text
@@ -67,8 +75,13 @@ def test_withdrawal_form_errors_name_the_field(client: TestClient, database: Dat
     page = client.get("/wallet")
     response = client.post(
         "/wallet/withdrawals",
-        data={"amount": "500", "currency": "USD", "destination": "IBAN 1234",
-              "csrf_token": csrf_of(client, "/wallet"), "idempotency_key": form_key(page.text, "withdrawal")},
+        data={
+            "amount": "500",
+            "currency": "USD",
+            "destination": "IBAN 1234",
+            "csrf_token": csrf_of(client, "/wallet"),
+            "idempotency_key": form_key(page.text, "withdrawal"),
+        },
     )
     assert response.status_code == 422
     assert "more than your available balance" in response.text
@@ -82,5 +95,7 @@ def test_finance_page_needs_the_role_and_csrf(client: TestClient, database: Data
     assert client.get("/wallet", headers=HTML, follow_redirects=False).status_code == 303
     web_login(client, "w@example.org")
     assert client.get("/finance", headers=HTML).status_code == 403
-    no_csrf = client.post("/wallet/deposits", data={"amount": "1", "currency": "USD", "idempotency_key": "x"})
+    no_csrf = client.post(
+        "/wallet/deposits", data={"amount": "1", "currency": "USD", "idempotency_key": "x"}
+    )
     assert no_csrf.status_code == 403
