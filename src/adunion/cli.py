@@ -181,8 +181,10 @@ def user_set_roles(
 
 
 def _register_domains() -> None:
+    from adunion.inventory.cli import site_app
     from adunion.wallet.cli import books_command, interest_app, ledger_app
 
+    app.add_typer(site_app, name="site")
     app.add_typer(ledger_app, name="ledger")
     app.add_typer(interest_app, name="interest")
     app.command("books")(books_command)

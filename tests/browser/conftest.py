@@ -51,11 +51,18 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, database_url: str) -> Iterator[str]:
+def server_env() -> dict[str, str]:
+    """Extra ``ADUNION_*`` settings for the server; a test module overrides this fixture."""
+    return {}
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str, server_env: dict[str, str]) -> Iterator[str]:
     """``adunion serve`` in a subprocess, on the test's database; yields its base URL."""
     port = _free_port()
     env = {
         **os.environ,
+        **server_env,
         "ADUNION_DATA_DIR": str(tmp_path / "data"),
         "ADUNION_DATABASE_URL": database_url,
         "ADUNION_PORT": str(port),
