@@ -22,6 +22,8 @@ from adunion.inventory import endpoints as inventory_endpoints
 from adunion.inventory import pages as inventory_pages
 from adunion.kernel.db import Database
 from adunion.kernel.logging import configure_logging
+from adunion.serving.endpoints import router as serving_router
+from adunion.tracking.endpoints import router as tracking_router
 from adunion.wallet.endpoints import router as wallet_router
 from adunion.wallet.pages import router as wallet_pages
 from adunion.web.render import STATIC_DIR
@@ -45,7 +47,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await ctx.serving.start()
         yield
+        await ctx.serving.stop()  # writes every accepted event before the process ends
         ctx.close()
 
     app = FastAPI(
@@ -61,6 +65,8 @@ def create_app(
     install_error_handlers(app)
     app.include_router(system_router)
     app.include_router(accounts_router)
+    app.include_router(serving_router)
+    app.include_router(tracking_router)
     app.include_router(wallet_router)
     app.include_router(web_router)
     app.include_router(wallet_pages)

@@ -50,6 +50,20 @@ class Settings(BaseSettings):
     login_attempts_per_window: int = Field(default=10, gt=0)
     login_window_seconds: int = Field(default=15 * 60, gt=0)
 
+    # Serving and tracking (docs/serving.md).
+    serving_index_check_seconds: float = Field(default=2.0, gt=0)
+    serving_stats_refresh_seconds: float = Field(default=300.0, gt=0)
+    serving_ctr_base_rate: float = Field(default=0.002, gt=0, lt=1)
+    serving_ctr_prior_strength: float = Field(default=1000.0, gt=0)
+    serving_explore_z: float = Field(default=1.0, ge=0)
+    tracking_token_ttl_seconds: int = Field(default=4 * 3600, gt=0)
+    tracking_batch_max: int = Field(default=1000, gt=0)
+    fraud_ip_events_per_minute: int = Field(default=600, gt=0)
+    fraud_visitor_events_per_minute: int = Field(default=120, gt=0)
+    fraud_min_click_delay_seconds: float = Field(default=1.0, ge=0)
+    fraud_ctr_ratio: float = Field(default=3.0, gt=1)
+    fraud_ctr_min_impressions: int = Field(default=1000, gt=0)
+
     log_level: str = "INFO"
     log_json: bool = True
 

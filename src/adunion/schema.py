@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from adunion.accounts import models as accounts_models
 from adunion.campaigns import models as campaigns_models  # noqa: F401 - registers the tables
+from adunion.fraud import models as fraud_models  # noqa: F401 - registers the tables
 from adunion.inventory import models as inventory_models  # noqa: F401 - registers the tables
 from adunion.kernel import idempotency as idempotency_models  # noqa: F401
 from adunion.kernel.models import Base
 from adunion.ledger import models as ledger_models  # noqa: F401 - registers the tables
+from adunion.tracking import models as tracking_models  # noqa: F401 - registers the tables
 from adunion.wallet import models as wallet_models  # noqa: F401
 
 metadata = Base.metadata

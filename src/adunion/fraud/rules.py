@@ -1,0 +1,67 @@
+"""Invalid-traffic rules applied at intake. Each returns a reason, or None when the rule passes.
+
+Reasons are stored on the event (``tracking_events.invalid_reason``); invalid events are kept and
+counted, never billed.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from crawlerdetect import CrawlerDetect  # type: ignore[import-untyped]
+
+from adunion.kernel.ratelimit import Counter
+
+BOT = "bot"
+OWN_CLICK = "own_click"
+IP_RATE = "ip_rate_limit"
+VISITOR_RATE = "visitor_rate_limit"
+CLICK_WITHOUT_VIEW = "click_without_view"
+CLICK_TOO_FAST = "click_too_fast"
+DUPLICATE_CLICK = "duplicate_click"
+CONVERSION_WITHOUT_CLICK = "conversion_without_click"
+
+_detector = CrawlerDetect()
+_detector_lock = threading.Lock()
+
+
+@lru_cache(maxsize=16384)
+def is_bot(user_agent: str) -> bool:
+    """Crawlers by the maintained CrawlerDetect lists; an empty user agent is no browser either."""
+    if not user_agent.strip():
+        return True
+    with _detector_lock:  # the detector keeps per-call state
+        return bool(_detector.isCrawler(user_agent))
+
+
+@dataclass(frozen=True)
+class Limits:
+    ip_per_minute: int = 600
+    visitor_per_minute: int = 120
+    min_click_delay_seconds: float = 1.0
+    duplicate_click_window_seconds: int = 3600
+
+
+def rate_limited(counter: Counter, limits: Limits, ip: str, visitor_id: str) -> str | None:
+    """Count this event for its address and visitor; over either limit it is invalid."""
+    if counter.add(f"ivt:ip:{ip}", 60).count > limits.ip_per_minute:
+        return IP_RATE
+    if counter.add(f"ivt:visitor:{visitor_id}", 60).count > limits.visitor_per_minute:
+        return VISITOR_RATE
+    return None
+
+
+def click_timing(view_at: float | None, click_at: float, limits: Limits) -> str | None:
+    if view_at is None:
+        return CLICK_WITHOUT_VIEW
+    if click_at - view_at < limits.min_click_delay_seconds:
+        return CLICK_TOO_FAST
+    return None
+
+
+def duplicate_click(counter: Counter, limits: Limits, visitor_id: str, campaign_id: str) -> bool:
+    """A second click by one visitor on one campaign within the window (a new offer each time)."""
+    key = f"ivt:click:{visitor_id}:{campaign_id}"
+    return counter.add(key, limits.duplicate_click_window_seconds).count > 1

@@ -1,0 +1,247 @@
+"""Serving interfaces: JSON decision API, JS tag, iframe fallback, the slot owner's debug view.
+
+Public endpoints (no auth, CORS open: any page may embed a slot). Handlers are async and build
+their JSON by hand: the decision is CPU-only and must not pay for a thread hop or a model layer.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+
+from adunion.accounts.models import Role
+from adunion.http.deps import ApiPrincipal, Context
+from adunion.kernel.errors import NotFound
+from adunion.serving.runtime import ServingRuntime
+from adunion.serving.service import Served, parse_keywords, serve
+from adunion.web.auth import MaybeViewer
+
+router = APIRouter(tags=["serving"])
+TAG_JS = (Path(__file__).parent / "static" / "tag.js").read_text()
+CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
+VISITOR_COOKIE = "adunion_vid"
+
+
+def _runtime(request: Request) -> ServingRuntime:
+    runtime: ServingRuntime = request.app.state.ctx.serving
+    return runtime
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def decision_body(request: Request, slot_id: str, served: Served) -> dict[str, Any]:
+    decision = served.decision
+    if decision.creative is None or served.token is None:
+        return {"slot": slot_id, "filled": False, "reason": decision.reason}
+    creative = decision.creative
+    base = _base(request)
+    return {
+        "slot": slot_id,
+        "filled": True,
+        "offer": served.offer_id,
+        "view_url": f"{base}/t/v/{served.token}",
+        "click_url": f"{base}/t/c/{served.token}",
+        "creative": {
+            "id": creative.id,
+            "kind": creative.kind,
+            "format": creative.format,
+            "width": creative.width,
+            "height": creative.height,
+            "title": creative.title,
+            "body": creative.body,
+            "image_url": creative.image_url,
+            "html": creative.html,
+        },
+    }
+
+
+def _serve_request(request: Request, slot_id: str, params: dict[str, Any]) -> Served:
+    visitor = str(params.get("visitor") or request.cookies.get(VISITOR_COOKIE) or "")
+    country = params.get("country")
+    return serve(
+        _runtime(request),
+        slot_id=slot_id,
+        visitor_id=visitor,
+        user_agent=request.headers.get("user-agent", ""),
+        keywords=parse_keywords(str(params.get("keywords") or "")),
+        country=str(country).upper()[:2] if country else None,
+        page_url=str(params.get("url") or request.headers.get("referer", ""))[:2000],
+    )
+
+
+def _answer(request: Request, slot_id: str, params: dict[str, Any]) -> JSONResponse:
+    served = _serve_request(request, slot_id, params)
+    status = 404 if served.decision.reason == "unknown_slot" else 200
+    return JSONResponse(decision_body(request, slot_id, served), status, headers=CORS)
+
+
+@router.get("/api/v1/decision", name="decision")
+async def decision_get(request: Request, slot: str = "") -> JSONResponse:
+    """The ad for one slot view. Query: slot, visitor, keywords (comma-separated), url, country."""
+    return _answer(request, slot, dict(request.query_params))
+
+
+@router.post("/api/v1/decision", name="decision_post")
+async def decision_post(request: Request) -> JSONResponse:
+    """The same as GET, with a JSON body: {"slot", "visitor", "keywords", "url", "country"}."""
+    try:
+        body = json.loads(await request.body() or b"{}")
+    except ValueError:
+        body = None
+    if not isinstance(body, dict):
+        return JSONResponse(
+            {"error": {"code": "bad_request", "message": "send a JSON object", "fields": []}},
+            400,
+            headers=CORS,
+        )
+    return _answer(request, str(body.get("slot", "")), body)
+
+
+@router.options("/api/v1/decision", include_in_schema=False)
+async def decision_preflight() -> Response:
+    return Response(
+        status_code=204,
+        headers={
+            **CORS,
+            "Access-Control-Allow-Methods": "GET, POST",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "86400",
+        },
+    )
+
+
+@router.get("/serve/{slot_id}/decision.json", name="slot_decision")
+async def slot_decision(request: Request, slot_id: str) -> JSONResponse:
+    return _answer(request, slot_id, dict(request.query_params))
+
+
+@router.get("/tag.js", name="tag_js", include_in_schema=False)
+async def tag_js() -> Response:
+    return Response(
+        TAG_JS,
+        media_type="application/javascript",
+        headers={"Cache-Control": "public, max-age=300", "Access-Control-Allow-Origin": "*"},
+    )
+
+
+def creative_html(request: Request, served: Served) -> str:
+    """The ad as a small HTML document (iframe fallback). HTML creatives go in a sandboxed
+    iframe of their own: no same-origin access, no top navigation except by user click."""
+    body = decision_body(request, served.decision.slot.id if served.decision.slot else "", served)
+    if not body["filled"]:
+        return '<!doctype html><html><body style="margin:0"></body></html>'
+    c = body["creative"]
+    click = html.escape(body["click_url"])
+    pixel = (
+        f'<img src="{html.escape(body["view_url"])}" width="1" height="1" alt="" '
+        'style="position:absolute">'
+    )
+    if c["kind"] == "html":
+        inner = html.escape(c["html"].replace("%%CLICK_URL%%", body["click_url"]))
+        ad = (
+            f'<iframe sandbox="allow-popups allow-popups-to-escape-sandbox" srcdoc="{inner}" '
+            f'style="border:0;width:100%;height:100%"></iframe>'
+        )
+    elif c["kind"] == "image":
+        ad = (
+            f'<a href="{click}" target="_blank" rel="noopener sponsored">'
+            f'<img src="{html.escape(c["image_url"])}" alt="{html.escape(c["title"])}" '
+            'style="max-width:100%;height:auto;border:0"></a>'
+        )
+    else:
+        ad = (
+            f'<a href="{click}" target="_blank" rel="noopener sponsored" '
+            'style="font:14px sans-serif;color:#1a0dab;text-decoration:none">'
+            f"<strong>{html.escape(c['title'])}</strong><br>{html.escape(c['body'])}</a>"
+        )
+    return (
+        '<!doctype html><html><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width"></head>'
+        f'<body style="margin:0;overflow:hidden">{ad}{pixel}</body></html>'
+    )
+
+
+@router.get("/serve/{slot_id}/frame", name="slot_frame", response_class=HTMLResponse)
+async def slot_frame(request: Request, slot_id: str) -> HTMLResponse:
+    """The iframe/noscript fallback: the ad rendered server-side, with its view pixel."""
+    served = _serve_request(request, slot_id, dict(request.query_params))
+    status = 404 if served.decision.reason == "unknown_slot" else 200
+    return HTMLResponse(
+        creative_html(request, served), status, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _owned_notes(
+    ctx: Context, slot_id: str, user_id: str, is_operator: bool
+) -> list[dict[str, Any]]:
+    slot = ctx.serving.holder.current.slots.get(slot_id)
+    if slot is None or (slot.owner_id != user_id and not is_operator):
+        raise NotFound("slot not found")
+    return [
+        {
+            "at": n.at.isoformat(),
+            "filled": n.filled,
+            "reason": n.reason,
+            "campaign_id": n.campaign_id,
+            "creative_id": n.creative_id,
+            "pricing": n.pricing,
+            "price_micros": n.price_micros,
+            "ecpm_micros": n.ecpm_micros,
+            "considered": n.considered,
+            "failures": dict(n.failures),
+            "device": n.device,
+            "country": n.country,
+        }
+        for n in ctx.serving.decisions.recent(slot_id)
+    ]
+
+
+@router.get("/api/v1/slots/{slot_id}/decisions", name="slot_recent_decisions")
+async def slot_recent_decisions(
+    slot_id: str, ctx: Context, principal: ApiPrincipal
+) -> dict[str, Any]:
+    """The slot's last decisions in this process, with no-fill reasons (the owner only)."""
+    operator = principal.has_role(Role.ADMIN, Role.RISK)
+    return {"slot": slot_id, "decisions": _owned_notes(ctx, slot_id, principal.user_id, operator)}
+
+
+@router.get("/serve/{slot_id}/debug", name="slot_debug_page", response_class=HTMLResponse)
+async def slot_debug_page(slot_id: str, ctx: Context, viewer: MaybeViewer) -> HTMLResponse:
+    """The same, as a page for the signed-in owner."""
+    if viewer is None:
+        raise NotFound("slot not found")
+    notes = _owned_notes(ctx, slot_id, viewer.user_id, viewer.has_role(Role.ADMIN, Role.RISK))
+    rows = "".join(
+        "<tr>"
+        + "".join(
+            f"<td>{html.escape(str(n[k]))}</td>"
+            for k in (
+                "at",
+                "filled",
+                "reason",
+                "campaign_id",
+                "pricing",
+                "price_micros",
+                "considered",
+                "failures",
+                "device",
+            )
+        )
+        + "</tr>"
+        for n in notes
+    )
+    return HTMLResponse(
+        f"<!doctype html><html><head><title>Slot {html.escape(slot_id)} decisions</title>"
+        '<link rel="stylesheet" href="/static/style.css"></head><body><main>'
+        f"<h1>Last decisions for slot {html.escape(slot_id)}</h1>"
+        "<table><tr><th>at</th><th>filled</th><th>no-fill reason</th><th>campaign</th>"
+        "<th>pricing</th><th>price (micros)</th><th>considered</th><th>failures</th>"
+        f"<th>device</th></tr>{rows}</table></main></body></html>"
+    )

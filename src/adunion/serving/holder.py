@@ -1,0 +1,97 @@
+"""The live index: one immutable :class:`ServingIndex` behind a reference swapped atomically.
+
+A refresh asks the loader for a cheap version string (max ``updated_at`` and row counts of the
+inventory and campaign tables); only when it differs, or when the aggregated stats are older than
+``stats_refresh_seconds``, is a new index built — in a worker thread, while decisions keep reading
+the old one — and swapped in with one assignment. No restart, no lock on the read path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+from adunion.kernel.logging import get_logger
+from adunion.serving.engine import ServingIndex, build_index
+
+log = get_logger("adunion.serving.index")
+
+
+class IndexLoader(Protocol):
+    def version(self) -> str: ...
+
+    def load(self, version: str) -> ServingIndex: ...
+
+    def landing_url(self, creative_id: str) -> str | None:
+        """A creative's own landing URL from the database (for ads no longer in the index)."""
+        ...
+
+
+class IndexHolder:
+    def __init__(
+        self,
+        loader: IndexLoader | None,
+        *,
+        check_seconds: float = 2.0,
+        stats_refresh_seconds: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.loader = loader
+        self.check_seconds = check_seconds
+        self.stats_refresh_seconds = stats_refresh_seconds
+        self._clock = clock
+        self.current: ServingIndex = build_index("empty", [], [])
+        self._built_at = -float("inf")
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.builds = 0
+
+    def refresh(self, *, force: bool = False) -> bool:
+        """Rebuild when the version moved or the stats are stale; True when a new index is live."""
+        if self.loader is None:
+            return False
+        version = self.loader.version()
+        stale = self._clock() - self._built_at >= self.stats_refresh_seconds
+        if not force and not stale and version == self.current.version:
+            return False
+        started = time.perf_counter()
+        index = self.loader.load(version)
+        self.current = index  # the atomic swap: readers see the old or the new, never a mix
+        self._built_at = self._clock()
+        self.builds += 1
+        log.info(
+            "serving index built",
+            version=version,
+            slots=len(index.slots),
+            campaigns=len(index.campaigns),
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return True
+
+    def changed(self) -> None:
+        """A change signal (e.g. a campaign was edited): check now instead of at the next tick."""
+        self._changed.set()
+
+    def start(self) -> None:
+        self._changed = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="index-refresh")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), timeout=self.check_seconds)
+            self._changed.clear()
+            try:
+                await asyncio.to_thread(self.refresh)
+            except Exception as exc:  # noqa: BLE001 - keep serving the last good index
+                log.error("serving index refresh failed", error=repr(exc))

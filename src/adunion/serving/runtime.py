@@ -1,0 +1,78 @@
+"""Serving and tracking's long-lived parts, built once per app (see ``context.build_context``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from adunion.config import Settings
+from adunion.fraud.rules import Limits
+from adunion.kernel.db import Database
+from adunion.kernel.ratelimit import Counter
+from adunion.serving.counters import ServingCounters, serving_counters_for
+from adunion.serving.debug import DecisionLog
+from adunion.serving.engine import DecisionEngine
+from adunion.serving.holder import IndexHolder, IndexLoader
+from adunion.tracking import repository
+from adunion.tracking.intake import Intake
+from adunion.tracking.tokens import TokenSigner
+from adunion.tracking.viewlog import view_log_for
+from adunion.tracking.writer import EventWriter
+
+
+@dataclass
+class ServingRuntime:
+    counters: ServingCounters
+    engine: DecisionEngine
+    holder: IndexHolder
+    signer: TokenSigner
+    writer: EventWriter
+    intake: Intake
+    decisions: DecisionLog = field(default_factory=DecisionLog)
+
+    async def start(self) -> None:
+        """In the app's lifespan: first index, refresh task, event writer."""
+        self.writer.start()
+        self.holder.start()
+        self.holder.changed()  # load the first index now, off the event loop
+
+    async def stop(self) -> None:
+        """Stop refreshing, then write every accepted event before the process ends."""
+        await self.holder.stop()
+        await self.writer.stop()
+
+
+def build_serving(
+    settings: Settings,
+    database: Database,
+    secret_key: str,
+    rate_counter: Counter,
+    loader: IndexLoader | None = None,
+) -> ServingRuntime:
+    counters = serving_counters_for(settings.redis_url)
+    engine = DecisionEngine(counters)
+    holder = IndexHolder(
+        loader,
+        check_seconds=settings.serving_index_check_seconds,
+        stats_refresh_seconds=settings.serving_stats_refresh_seconds,
+    )
+    signer = TokenSigner(secret_key, ttl_seconds=settings.tracking_token_ttl_seconds)
+    writer = EventWriter(database, max_batch=settings.tracking_batch_max)
+    limits = Limits(
+        ip_per_minute=settings.fraud_ip_events_per_minute,
+        visitor_per_minute=settings.fraud_visitor_events_per_minute,
+        min_click_delay_seconds=settings.fraud_min_click_delay_seconds,
+    )
+    intake = Intake(
+        signer=signer,
+        writer=writer,
+        holder=holder,
+        engine=engine,
+        counters=counters,
+        rate_counter=rate_counter,
+        view_log=view_log_for(settings.redis_url, settings.tracking_token_ttl_seconds),
+        limits=limits,
+        secret_key=secret_key,
+        recorded_view_at=lambda offer_id: repository.event_time(database, offer_id, "view"),
+        landing_url=lambda creative_id: loader.landing_url(creative_id) if loader else None,
+    )
+    return ServingRuntime(counters, engine, holder, signer, writer, intake)

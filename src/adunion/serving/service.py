@@ -1,0 +1,86 @@
+"""One slot view in, one decision (and its signed offer) out: what every serving interface calls."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from adunion.fraud.rules import is_bot
+from adunion.kernel.ids import new_id
+from adunion.serving.debug import DecisionNote
+from adunion.serving.device import device_class
+from adunion.serving.engine import INVALID_TRAFFIC, Decision, SlotView
+from adunion.serving.runtime import ServingRuntime
+from adunion.tracking.tokens import Offer, safe_visitor_id
+
+
+@dataclass(frozen=True, slots=True)
+class Served:
+    decision: Decision
+    token: str | None = None
+    offer_id: str | None = None
+
+
+def parse_keywords(raw: str) -> frozenset[str]:
+    """Comma-separated page keywords, lower-cased; at most 20 are considered."""
+    return frozenset(w.strip().lower() for w in raw.split(",")[:20] if w.strip())
+
+
+def serve(
+    runtime: ServingRuntime,
+    *,
+    slot_id: str,
+    visitor_id: str,
+    user_agent: str,
+    keywords: frozenset[str] = frozenset(),
+    country: str | None = None,
+    page_url: str = "",
+    now: float | None = None,
+) -> Served:
+    moment = time.time() if now is None else now
+    when = datetime.fromtimestamp(moment, UTC)
+    visitor = safe_visitor_id(visitor_id) if visitor_id else "anon-" + new_id()
+    device = device_class(user_agent) if user_agent else "desktop"
+    view = SlotView(slot_id, visitor, when, device, country, keywords, page_url)
+    index = runtime.holder.current
+    if is_bot(user_agent):
+        decision = Decision(index.slots.get(slot_id), INVALID_TRAFFIC)
+    else:
+        decision = runtime.engine.decide(index, view)
+    served = Served(decision)
+    if decision.creative is not None and decision.campaign is not None:
+        runtime.engine.record_served(decision, view)
+        offer_id = new_id()
+        token = runtime.signer.sign(
+            Offer(
+                offer_id,
+                slot_id,
+                decision.creative.id,
+                decision.campaign.id,
+                decision.pricing,
+                decision.price_micros,
+                visitor,
+                int(moment),
+            )
+        )
+        served = Served(decision, token, offer_id)
+    if decision.slot is not None:
+        runtime.decisions.add(
+            slot_id,
+            DecisionNote(
+                at=when,
+                filled=decision.filled,
+                reason=decision.reason,
+                campaign_id=decision.campaign.id if decision.campaign else None,
+                creative_id=decision.creative.id if decision.creative else None,
+                pricing=decision.pricing,
+                price_micros=decision.auction_price_micros,
+                ecpm_micros=round(decision.ecpm),
+                considered=decision.considered,
+                failures=tuple(sorted(decision.failures.items())),
+                device=device,
+                country=country,
+            ),
+        )
+    return served

@@ -1,0 +1,114 @@
+"""Tracking endpoints: impression beacon, click redirect, conversion postback.
+
+Each answers only after its event is committed. The click redirect goes only to the creative's
+own landing URL (from the index, else the database) — never to a URL taken from the request.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from adunion.accounts import service as accounts
+from adunion.http.deps import client_address
+from adunion.serving.runtime import ServingRuntime
+from adunion.tracking.intake import CLICK, CONVERSION, VIEW, Hit
+from adunion.tracking.writer import WriterClosed
+from adunion.web.auth import SESSION_COOKIE
+
+router = APIRouter(tags=["tracking"])
+GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+NO_STORE = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
+
+
+def _runtime(request: Request) -> ServingRuntime:
+    runtime: ServingRuntime = request.app.state.ctx.serving
+    return runtime
+
+
+def _hit(request: Request, token: str, user_id: str | None = None) -> Hit:
+    return Hit(
+        token=token,
+        ip=client_address(request),
+        user_agent=request.headers.get("user-agent", ""),
+        now=time.time(),
+        user_id=user_id,
+    )
+
+
+def _unavailable() -> Response:
+    return Response(status_code=503, headers={**NO_STORE, "Retry-After": "1"})
+
+
+async def _record(request: Request, kind: str, hit: Hit) -> Response | None:
+    try:
+        await _runtime(request).intake.record(kind, hit)
+    except (WriterClosed, OSError):
+        return _unavailable()
+    return None
+
+
+@router.get("/t/v/{token}", name="track_view_pixel", include_in_schema=False)
+async def track_view_pixel(request: Request, token: str) -> Response:
+    """1x1 GIF impression beacon (an ``<img>``)."""
+    failed = await _record(request, VIEW, _hit(request, token))
+    return failed or Response(GIF, media_type="image/gif", headers=NO_STORE)
+
+
+@router.post("/t/v/{token}", name="track_view", status_code=204)
+async def track_view(request: Request, token: str) -> Response:
+    """Impression beacon for ``navigator.sendBeacon``: 204 once the event is durable."""
+    failed = await _record(request, VIEW, _hit(request, token))
+    return failed or Response(status_code=204, headers=NO_STORE)
+
+
+def _session_user(request: Request) -> str | None:
+    """The signed-in platform user, if any: a webmaster clicking their own ad is invalid."""
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        return None
+    ctx = request.app.state.ctx
+    with ctx.database.transaction(write=False) as session:
+        user = accounts.user_for_web_session(session, secret)
+        return user.id if user is not None else None
+
+
+@router.get("/t/c/{token}", name="track_click", include_in_schema=False)
+async def track_click(request: Request, token: str) -> Response:
+    """Click: record, then 302 to the creative's own landing URL."""
+    hit = _hit(request, token, _session_user(request))
+    try:
+        outcome = await _runtime(request).intake.record(CLICK, hit)
+    except (WriterClosed, OSError):
+        return _unavailable()
+    if outcome.landing_url is None:
+        return Response("This ad link is not valid.", 400, media_type="text/plain")
+    return RedirectResponse(outcome.landing_url, 302, headers={"Cache-Control": "no-store"})
+
+
+async def _conversion(request: Request, token: str, value_micros: int | None) -> Response | None:
+    hit = _hit(request, token)
+    if value_micros is not None and value_micros >= 0:
+        hit = Hit(hit.token, hit.ip, hit.user_agent, hit.now, None, value_micros)
+    return await _record(request, CONVERSION, hit)
+
+
+@router.post("/t/conv/{token}", name="track_conversion", status_code=204)
+async def track_conversion(
+    request: Request, token: str, value_micros: int | None = None
+) -> Response:
+    """Conversion postback (server to server): 204 once durable; ``value_micros`` optional."""
+    failed = await _conversion(request, token, value_micros)
+    return failed or Response(status_code=204, headers=NO_STORE)
+
+
+@router.get("/t/conv/{token}", name="track_conversion_pixel", include_in_schema=False)
+async def track_conversion_pixel(
+    request: Request, token: str, value_micros: int | None = None
+) -> Response:
+    """Conversion pixel (an ``<img>`` on the thank-you page)."""
+    failed = await _conversion(request, token, value_micros)
+    return failed or Response(GIF, media_type="image/gif", headers=NO_STORE)

@@ -1,0 +1,174 @@
+"""Event intake: verify the offer token, apply the invalid-traffic rules, record the event once.
+
+Every hit becomes at most one row per (offer, event type); an invalid hit is stored with its
+reason and never billed. The request is answered only after the row is committed (group commit
+in :mod:`adunion.tracking.writer`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from adunion.fraud import rules
+from adunion.kernel.ids import new_id
+from adunion.kernel.ratelimit import Counter
+from adunion.serving.counters import ServingCounters
+from adunion.serving.device import device_class
+from adunion.serving.engine import DecisionEngine
+from adunion.serving.holder import IndexHolder
+from adunion.tracking import repository
+from adunion.tracking.tokens import TokenSigner
+from adunion.tracking.viewlog import ViewLog
+from adunion.tracking.writer import EventRecord, EventWriter
+
+VIEW = "view"
+CLICK = "click"
+CONVERSION = "conversion"
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    token: str
+    ip: str
+    user_agent: str
+    now: float
+    user_id: str | None = None  # the signed-in user, when the platform's session cookie came
+    value_micros: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    recorded: bool  # a new row (False: a replay of an already recorded event)
+    valid: bool
+    reason: str | None
+    landing_url: str | None = None
+
+
+class Intake:
+    def __init__(
+        self,
+        *,
+        signer: TokenSigner,
+        writer: EventWriter,
+        holder: IndexHolder,
+        engine: DecisionEngine,
+        counters: ServingCounters,
+        rate_counter: Counter,
+        view_log: ViewLog,
+        limits: rules.Limits,
+        secret_key: str,
+        recorded_view_at: Callable[[str], float | None],
+        landing_url: Callable[[str], str | None],
+    ) -> None:
+        self.signer = signer
+        self.writer = writer
+        self.holder = holder
+        self.engine = engine
+        self.counters = counters
+        self.rate_counter = rate_counter
+        self.view_log = view_log
+        self.limits = limits
+        self._ip_key = hashlib.sha256(b"adunion.ip-hash|" + secret_key.encode()).digest()[:32]
+        self._recorded_view_at = recorded_view_at
+        self._landing_url = landing_url
+
+    def ip_hash(self, ip: str) -> str:
+        return hashlib.blake2b(ip.encode(), key=self._ip_key, digest_size=16).hexdigest()
+
+    def _view_at(self, offer_id: str) -> float | None:
+        seen = self.view_log.seen(offer_id)
+        return seen if seen is not None else self._recorded_view_at(offer_id)
+
+    async def record(self, event_type: str, hit: Hit) -> Outcome:
+        when = datetime.fromtimestamp(hit.now, UTC)
+        verified = self.signer.verify(hit.token, hit.now)
+        offer = verified.offer
+        if offer is None:
+            record = EventRecord(
+                id=new_id(),
+                offer_id=new_id(),
+                event_type=event_type,
+                occurred_at=when,
+                valid=False,
+                invalid_reason=verified.reason,
+                ip_hash=self.ip_hash(hit.ip),
+            )
+            await self.writer.submit(record)
+            return Outcome(True, False, verified.reason)
+
+        index = self.holder.current
+        slot = index.slots.get(offer.slot_id)
+        campaign = index.campaigns.get(offer.campaign_id)
+        creative = index.creatives.get(offer.creative_id)
+        reason = verified.reason
+        if reason is None and rules.is_bot(hit.user_agent):
+            reason = rules.BOT
+        if (
+            reason is None
+            and event_type == CLICK
+            and hit.user_id is not None
+            and slot is not None
+            and hit.user_id == slot.owner_id
+        ):
+            reason = rules.OWN_CLICK
+        if reason is None and event_type != CONVERSION:
+            reason = rules.rate_limited(self.rate_counter, self.limits, hit.ip, offer.visitor_id)
+        if reason is None and event_type == CLICK:
+            reason = rules.click_timing(self._view_at(offer.offer_id), hit.now, self.limits)
+            if reason is None and rules.duplicate_click(
+                self.rate_counter, self.limits, offer.visitor_id, offer.campaign_id
+            ):
+                reason = rules.DUPLICATE_CLICK
+        # A conversion counts only after a recorded click on the same offer.
+        if (
+            reason is None
+            and event_type == CONVERSION
+            and not await self._has_click(offer.offer_id)
+        ):
+            reason = rules.CONVERSION_WITHOUT_CLICK
+
+        valid = reason is None
+        billable = 0
+        if valid and (
+            (event_type == VIEW and offer.pricing == "cpm")
+            or (event_type == CLICK and offer.pricing == "cpc")
+        ):
+            billable = offer.price_micros
+        record = EventRecord(
+            id=new_id(),
+            offer_id=offer.offer_id,
+            event_type=event_type,
+            occurred_at=when,
+            valid=valid,
+            invalid_reason=reason,
+            issued_at=datetime.fromtimestamp(offer.issued_at, UTC),
+            slot_id=offer.slot_id,
+            site_id=slot.site_id if slot else None,
+            campaign_id=offer.campaign_id,
+            creative_id=offer.creative_id,
+            advertiser_id=campaign.owner_id if campaign else None,
+            publisher_id=slot.owner_id if slot else None,
+            pricing=offer.pricing,
+            billable_micros=billable,
+            value_micros=hit.value_micros if event_type == CONVERSION else None,
+            visitor_id=offer.visitor_id,
+            ip_hash=self.ip_hash(hit.ip),
+            device=device_class(hit.user_agent) if hit.user_agent else None,
+        )
+        recorded = await self.writer.submit(record)
+        if recorded and event_type == VIEW:
+            self.view_log.remember(offer.offer_id, hit.now)
+        if recorded and billable and campaign is not None:
+            day = self.engine.campaign_day(campaign, when)
+            self.counters.add_spend(campaign.id, day, billable)
+        landing = None
+        if event_type == CLICK:
+            landing = creative.landing_url if creative else self._landing_url(offer.creative_id)
+        return Outcome(recorded, valid, reason, landing)
+
+    async def _has_click(self, offer_id: str) -> bool:
+        return await asyncio.to_thread(repository.has_event, self.writer.database, offer_id, CLICK)

@@ -1,0 +1,229 @@
+"""The batched event writer: group commit, so "accepted" always means "durable".
+
+An intake request hands its event to :meth:`EventWriter.submit` and awaits it. One writer task
+takes everything queued, writes it in one transaction (events with ON CONFLICT DO NOTHING on the
+unique offer id + type, plus the stats rows they add to) and only then resolves the waiting
+requests, which answer 204 or 302. While a batch commits, the next one accumulates, so the batch
+size grows with the load and one fsync serves many requests. Nothing is acknowledged before its
+commit, so a crash loses no acknowledged event; on shutdown the queue is drained and written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adunion.kernel.db import Database
+from adunion.kernel.logging import get_logger
+from adunion.tracking.models import ServingStat, TrackingEvent
+
+log = get_logger("adunion.tracking.writer")
+EVENTS: Table = TrackingEvent.__table__  # type: ignore[assignment]
+STATS: Table = ServingStat.__table__  # type: ignore[assignment]
+
+
+class WriterClosed(RuntimeError):
+    """The writer stopped (shutdown): the event was not accepted."""
+
+
+@dataclass(slots=True)
+class EventRecord:
+    """One row of ``tracking_events``, as the intake built it."""
+
+    id: str
+    offer_id: str
+    event_type: str
+    occurred_at: datetime
+    valid: bool
+    invalid_reason: str | None = None
+    issued_at: datetime | None = None
+    slot_id: str | None = None
+    site_id: str | None = None
+    campaign_id: str | None = None
+    creative_id: str | None = None
+    advertiser_id: str | None = None
+    publisher_id: str | None = None
+    pricing: str | None = None
+    billable_micros: int = 0
+    value_micros: int | None = None
+    visitor_id: str | None = None
+    ip_hash: str | None = None
+    device: str | None = None
+    country: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+
+@dataclass(slots=True)
+class _StatDelta:
+    campaign_id: str
+    site_id: str
+    impressions: int = 0
+    clicks: int = 0
+    conversions: int = 0
+    invalid: int = 0
+    spend_micros: int = 0
+    key: tuple[date, str, str] = field(default=(date.min, "", ""))
+
+
+def _insert(database: Database, table: Table) -> Any:
+    """The dialect's INSERT, which has ON CONFLICT on both SQLite and PostgreSQL."""
+    if database.is_sqlite:
+        return sqlite.insert(table)
+    return postgresql.insert(table)
+
+
+def stat_deltas(records: Sequence[EventRecord]) -> list[_StatDelta]:
+    deltas: dict[tuple[date, str, str], _StatDelta] = {}
+    for r in records:
+        if r.slot_id is None or r.creative_id is None or r.campaign_id is None:
+            continue  # a tampered token identifies nothing to count against
+        key = (r.occurred_at.date(), r.slot_id, r.creative_id)
+        delta = deltas.get(key)
+        if delta is None:
+            delta = deltas[key] = _StatDelta(r.campaign_id, r.site_id or "", key=key)
+        if not r.valid:
+            delta.invalid += 1
+            continue
+        if r.event_type == "view":
+            delta.impressions += 1
+        elif r.event_type == "click":
+            delta.clicks += 1
+        else:
+            delta.conversions += 1
+        delta.spend_micros += r.billable_micros
+    return list(deltas.values())
+
+
+def write_batch(database: Database, records: Sequence[EventRecord]) -> set[tuple[str, str]]:
+    """Insert the events (duplicates ignored) and add the new ones to the stats, in one
+    transaction. Returns the (offer id, event type) pairs that were new."""
+    unique: dict[tuple[str, str], EventRecord] = {}
+    for record in records:
+        unique.setdefault((record.offer_id, record.event_type), record)
+    if not unique:
+        return set()
+    stmt = (
+        _insert(database, EVENTS)
+        .on_conflict_do_nothing(index_elements=["offer_id", "event_type"])
+        .returning(EVENTS.c.offer_id, EVENTS.c.event_type)
+    )
+    with database.transaction() as session:
+        result = session.execute(stmt, [r.row() for r in unique.values()])
+        inserted = {(row[0], row[1]) for row in result}
+        deltas = stat_deltas([unique[key] for key in inserted])
+        if deltas:
+            upsert = _insert(database, STATS)
+            upsert = upsert.on_conflict_do_update(
+                index_elements=["day", "slot_id", "creative_id"],
+                set_={
+                    name: STATS.c[name] + upsert.excluded[name]
+                    for name in ("impressions", "clicks", "conversions", "invalid", "spend_micros")
+                },
+            )
+            session.execute(
+                upsert,
+                [
+                    {
+                        "day": d.key[0],
+                        "slot_id": d.key[1],
+                        "creative_id": d.key[2],
+                        "campaign_id": d.campaign_id,
+                        "site_id": d.site_id,
+                        "impressions": d.impressions,
+                        "clicks": d.clicks,
+                        "conversions": d.conversions,
+                        "invalid": d.invalid,
+                        "spend_micros": d.spend_micros,
+                    }
+                    for d in sorted(deltas, key=lambda d: d.key)  # one lock order: no deadlocks
+                ],
+            )
+    return inserted
+
+
+class EventWriter:
+    def __init__(self, database: Database, *, max_batch: int = 1000) -> None:
+        self.database = database
+        self.max_batch = max_batch
+        self._queue: asyncio.Queue[tuple[EventRecord, asyncio.Future[bool]] | None] | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+        self.batches = 0
+        self.written = 0
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._closed
+
+    def start(self) -> None:
+        """Start the writer task on the running event loop (the app's lifespan)."""
+        self._queue = asyncio.Queue()
+        self._closed = False
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="event-writer")
+
+    async def submit(self, record: EventRecord) -> bool:
+        """Queue the event and wait until it is committed. True when it was new, False when an
+        event of that type was already recorded for the offer (a replay)."""
+        if self._closed or self._queue is None:
+            raise WriterClosed("the event writer is not running")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._queue.put_nowait((record, future))
+        return await future
+
+    async def stop(self) -> None:
+        """Refuse new events, write everything already queued, then end the task."""
+        if self._task is None or self._queue is None:
+            return
+        self._closed = True
+        self._queue.put_nowait(None)
+        await self._task
+        self._task = None
+
+    async def _run(self) -> None:
+        assert self._queue is not None
+        queue = self._queue
+        stopping = False
+        while not stopping:
+            first = await queue.get()
+            batch: list[tuple[EventRecord, asyncio.Future[bool]]] = []
+            if first is None:
+                stopping = True
+            else:
+                batch.append(first)
+            while len(batch) < self.max_batch and not queue.empty():
+                item = queue.get_nowait()
+                if item is None:
+                    stopping = True
+                else:
+                    batch.append(item)
+            if batch:
+                await self._write(batch)
+
+    async def _write(self, batch: list[tuple[EventRecord, asyncio.Future[bool]]]) -> None:
+        records = [record for record, _ in batch]
+        try:
+            inserted = await asyncio.to_thread(write_batch, self.database, records)
+        except Exception as exc:  # noqa: BLE001 - every waiting request must hear of the failure
+            log.error("event batch failed", size=len(batch), error=repr(exc))
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
+        self.batches += 1
+        self.written += len(inserted)
+        claimed: set[tuple[str, str]] = set()
+        for record, future in batch:
+            key = (record.offer_id, record.event_type)
+            # Within one batch, only the first submission of a key reports "new".
+            is_new = key in inserted and key not in claimed
+            claimed.add(key)
+            if not future.done():
+                future.set_result(is_new)

@@ -1,0 +1,161 @@
+"""Serving to tracking over HTTP: beacons, clicks, exactly-once, invalid traffic, no open redirect."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from adunion.kernel.db import Database
+from adunion.tracking.models import ServingStat, TrackingEvent
+from adunion.tracking.tokens import Offer
+
+from .conftest import UA
+
+
+def serve(client: TestClient, visitor: str = "vis-1") -> dict[str, Any]:
+    response = client.get("/api/v1/decision", params={"slot": "slot-1", "visitor": visitor})
+    assert response.status_code == 200
+    assert response.headers["access-control-allow-origin"] == "*"
+    body: dict[str, Any] = response.json()
+    assert body["filled"], body
+    return body
+
+
+def path(url: str) -> str:
+    return urlsplit(url).path
+
+
+def events(database: Database) -> list[TrackingEvent]:
+    with database.transaction(write=False) as session:
+        return list(session.scalars(select(TrackingEvent).order_by(TrackingEvent.id)))
+
+
+def backdate_view(client: TestClient, offer_id: str, seconds: float) -> None:
+    log = client.app.state.ctx.serving.intake.view_log  # type: ignore[attr-defined]
+    log.remember(offer_id, time.time() - seconds)
+
+
+def test_view_then_click_recorded_once_and_billed(client: TestClient, database: Database) -> None:
+    ad = serve(client)
+    assert client.post(path(ad["view_url"])).status_code == 204
+    assert client.post(path(ad["view_url"])).status_code == 204  # replay: answered, not stored
+    assert client.get(path(ad["view_url"])).headers["content-type"] == "image/gif"
+    backdate_view(client, ad["offer"], 5)
+    click = client.get(path(ad["click_url"]), follow_redirects=False)
+    assert click.status_code == 302
+    assert click.headers["location"] == "https://advertiser.example/landing"
+    client.get(path(ad["click_url"]), follow_redirects=False)  # replay
+    rows = events(database)
+    assert [(e.event_type, e.valid, e.invalid_reason) for e in rows] == [
+        ("view", True, None),
+        ("click", True, None),
+    ]
+    click_row = rows[1]
+    assert click_row.pricing == "cpc"
+    assert 0 < click_row.billable_micros <= 400_000
+    assert rows[0].billable_micros == 0  # CPC: the view is free
+    assert click_row.advertiser_id == "advertiser-1"
+    assert click_row.publisher_id == "publisher-1"
+    with database.transaction(write=False) as session:
+        stat = session.scalars(select(ServingStat)).one()
+    assert (stat.impressions, stat.clicks, stat.spend_micros) == (1, 1, click_row.billable_micros)
+    ctx = client.app.state.ctx  # type: ignore[attr-defined]
+    day = ctx.serving.engine.campaign_day(
+        ctx.serving.holder.current.campaigns["camp-1"], rows[1].occurred_at
+    )
+    assert ctx.serving.counters.spent("camp-1", day) == click_row.billable_micros
+
+
+def test_click_rules(client: TestClient, database: Database) -> None:
+    no_view = serve(client, "a")
+    client.get(path(no_view["click_url"]), follow_redirects=False)
+    fast = serve(client, "b")
+    client.post(path(fast["view_url"]))
+    client.get(path(fast["click_url"]), follow_redirects=False)  # well under 1 s
+    first = serve(client, "c")
+    second = serve(client, "c")
+    for ad in (first, second):
+        client.post(path(ad["view_url"]))
+        backdate_view(client, ad["offer"], 5)
+        client.get(path(ad["click_url"]), follow_redirects=False)
+    reasons = [e.invalid_reason for e in events(database) if e.event_type == "click"]
+    assert reasons == ["click_without_view", "click_too_fast", None, "duplicate_click"]
+
+
+def test_bots_are_recorded_invalid_and_not_served(client: TestClient, database: Database) -> None:
+    ad = serve(client)
+    bot = {"user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}
+    client.post(path(ad["view_url"]), headers=bot)
+    assert events(database)[0].invalid_reason == "bot"
+    assert events(database)[0].billable_micros == 0
+    answer = client.get("/api/v1/decision", params={"slot": "slot-1"}, headers=bot).json()
+    assert answer == {"slot": "slot-1", "filled": False, "reason": "invalid_traffic"}
+
+
+def test_tampered_and_expired_tokens(client: TestClient, database: Database) -> None:
+    ad = serve(client)
+    token = path(ad["view_url"]).rsplit("/", 1)[1]
+    forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
+    assert client.post(f"/t/v/{forged}").status_code == 204
+    assert client.get(f"/t/c/{forged}", follow_redirects=False).status_code == 400
+    signer = client.app.state.ctx.serving.signer  # type: ignore[attr-defined]
+    old = signer.sign(Offer("off-old", "slot-1", "cr-1", "camp-1", "cpc", 1, "v", 1_000))
+    client.post(f"/t/v/{old}")
+    client.post(f"/t/v/{old}")
+    rows = events(database)
+    assert [(e.event_type, e.invalid_reason) for e in rows] == [
+        ("view", "tampered_token"),
+        ("click", "tampered_token"),
+        ("view", "expired_token"),
+    ]
+    assert all(not e.valid and e.billable_micros == 0 for e in rows)
+
+
+def test_no_open_redirect(client: TestClient) -> None:
+    ad = serve(client)
+    client.post(path(ad["view_url"]))
+    backdate_view(client, ad["offer"], 5)
+    response = client.get(
+        path(ad["click_url"]) + "?url=https://evil.example&next=https://evil.example",
+        follow_redirects=False,
+    )
+    assert response.headers["location"] == "https://advertiser.example/landing"
+    hostile = client.get("/t/c/https%3A%2F%2Fevil.example", follow_redirects=False)
+    assert hostile.status_code in (400, 404)
+    assert "location" not in hostile.headers
+
+
+def test_rate_limits(settings_overrides: None, client: TestClient, database: Database) -> None:
+    for i in range(4):
+        ad = serve(client, "same-visitor")
+        client.post(path(ad["view_url"]), headers={"user-agent": UA})
+        assert i < 4
+    reasons = [e.invalid_reason for e in events(database)]
+    assert reasons == [None, None, "visitor_rate_limit", "visitor_rate_limit"]
+
+
+def test_conversion_needs_a_click(client: TestClient, database: Database) -> None:
+    ad = serve(client)
+    conversion = path(ad["view_url"]).replace("/t/v/", "/t/conv/")
+    assert client.post(conversion, params={"value_micros": 25_000_000}).status_code == 204
+    assert events(database)[0].invalid_reason == "conversion_without_click"
+    other = serve(client, "z")
+    client.post(path(other["view_url"]))
+    backdate_view(client, other["offer"], 5)
+    client.get(path(other["click_url"]), follow_redirects=False)
+    conv = path(other["view_url"]).replace("/t/v/", "/t/conv/")
+    client.post(conv, params={"value_micros": 25_000_000})
+    last = events(database)[-1]
+    assert (last.event_type, last.valid, last.value_micros) == ("conversion", True, 25_000_000)
+
+
+def test_unknown_slot_and_frame(client: TestClient) -> None:
+    assert client.get("/api/v1/decision", params={"slot": "nope"}).status_code == 404
+    frame = client.get("/serve/slot-1/frame")
+    assert frame.status_code == 200
+    assert "/t/v/" in frame.text and "/t/c/" in frame.text
+    assert client.get("/tag.js").headers["content-type"].startswith("application/javascript")
