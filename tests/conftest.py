@@ -138,6 +138,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         database_url=database_url,
         log_json=True,
         log_level="WARNING",
+        run_jobs=False,  # tests drive jobs explicitly; background threads would race them
     )
 
 

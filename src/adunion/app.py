@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 
 from adunion import __version__
 from adunion.accounts.endpoints import router as accounts_router
+from adunion.background import job_runner
 from adunion.campaigns import endpoints as campaigns_endpoints
 from adunion.campaigns import pages as campaigns_pages
 from adunion.config import Settings, load_settings
@@ -48,7 +49,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await ctx.serving.start()
+        jobs = job_runner(ctx) if settings.run_jobs else None
+        if jobs is not None:
+            jobs.start()
         yield
+        if jobs is not None:
+            jobs.stop()
         await ctx.serving.stop()  # writes every accepted event before the process ends
         ctx.close()
 

@@ -22,6 +22,9 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (ADUNION_PORT).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
     migrate_first: Annotated[bool, typer.Option("--migrate/--no-migrate")] = True,
+    simulate: Annotated[
+        float, typer.Option(min=0, help="Also send this many simulated slot views per second.")
+    ] = 0.0,
 ) -> None:
     """Run the web app and API (migrating the database first)."""
     import uvicorn
@@ -32,6 +35,10 @@ def serve(
 
         with cli_errors(), open_database(settings) as database:
             migrate.upgrade(database)
+    if simulate:
+        from adunion.simulate.cli import start_background_traffic
+
+        start_background_traffic(settings, simulate)
     uvicorn.run(
         "adunion.app:create_app",
         factory=True,
@@ -180,11 +187,32 @@ def user_set_roles(
         typer.echo(f"{user.email}: {', '.join(sorted(role))}")
 
 
+@app.command()
+def worker() -> None:
+    """Run the background jobs (billing, hold expiry, interest) without serving HTTP."""
+    from adunion.background import job_runner
+    from adunion.context import build_context
+    from adunion.kernel.logging import configure_logging
+
+    settings = cli_settings()
+    configure_logging(settings.log_level, json=settings.log_json)
+    ctx = build_context(settings)
+    try:
+        job_runner(ctx).run_forever()
+    finally:
+        ctx.close()
+
+
 def _register_domains() -> None:
+    from adunion.billing.cli import billing_app
     from adunion.inventory.cli import site_app
+    from adunion.simulate.cli import demo, simulate
     from adunion.wallet.cli import books_command, interest_app, ledger_app
 
+    app.add_typer(billing_app, name="billing")
     app.add_typer(site_app, name="site")
+    app.command("demo")(demo)
+    app.command("simulate")(simulate)
     app.add_typer(ledger_app, name="ledger")
     app.add_typer(interest_app, name="interest")
     app.command("books")(books_command)

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # Shared secret of the generic payment provider's signed webhooks (empty: webhooks refused).
     payment_webhook_secret: SecretStr = SecretStr("")
 
+    # Reverse proxies (comma-separated addresses) whose X-Forwarded-For names the real client.
+    trusted_proxies: str = ""
+
     cookie_secure: Literal["auto", "always", "never"] = "auto"
     session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
     login_attempts_per_window: int = Field(default=10, gt=0)
@@ -63,6 +66,9 @@ class Settings(BaseSettings):
     fraud_min_click_delay_seconds: float = Field(default=1.0, ge=0)
     fraud_ctr_ratio: float = Field(default=3.0, gt=1)
     fraud_ctr_min_impressions: int = Field(default=1000, gt=0)
+
+    # Run the background jobs (billing, hold expiry, interest) inside `adunion serve`.
+    run_jobs: bool = True
 
     log_level: str = "INFO"
     log_json: bool = True
@@ -102,6 +108,10 @@ class Settings(BaseSettings):
         if not self.base_url:
             self.base_url = f"http://{self.host}:{self.port}"
         return self
+
+    @property
+    def trusted_proxy_set(self) -> frozenset[str]:
+        return frozenset(p.strip() for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def currencies(self) -> tuple[str, ...]:

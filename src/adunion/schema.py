@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from adunion.accounts import models as accounts_models
+from adunion.billing import models as billing_models  # noqa: F401 - registers the tables
 from adunion.campaigns import models as campaigns_models  # noqa: F401 - registers the tables
 from adunion.fraud import models as fraud_models  # noqa: F401 - registers the tables
 from adunion.inventory import models as inventory_models  # noqa: F401 - registers the tables

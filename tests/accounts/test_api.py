@@ -181,3 +181,29 @@ def test_admin_sets_roles_and_unknown_user_is_404(client: TestClient, database: 
         f"/api/v1/admin/users/{user_id}/roles", json={"roles": ["king"]}, headers=admin
     )
     assert bad.status_code == 422
+
+
+def test_forwarded_for_counts_only_behind_a_trusted_proxy(
+    settings: Settings, database: Database
+) -> None:
+    wrong = {"email": "nobody@example.org", "password": "not the password"}
+    with TestClient(create_app(settings, database=database)) as untrusted:
+        for n in range(10):
+            untrusted.post(
+                "/api/v1/auth/login", json=wrong, headers={"X-Forwarded-For": f"203.0.113.{n}"}
+            )
+        # Spoofed headers from an untrusted peer change nothing: all ten counted for one address.
+        assert untrusted.post("/api/v1/auth/login", json=wrong).status_code == 429
+    settings.trusted_proxies = "testclient"
+    with TestClient(create_app(settings, database=database)) as behind_proxy:
+        for n in range(10):
+            behind_proxy.post(
+                "/api/v1/auth/login", json=wrong, headers={"X-Forwarded-For": f"198.51.100.{n}"}
+            )
+        # Behind the proxy each forwarded address has its own count.
+        assert (
+            behind_proxy.post(
+                "/api/v1/auth/login", json=wrong, headers={"X-Forwarded-For": "198.51.100.77"}
+            ).status_code
+            == 401
+        )

@@ -40,7 +40,16 @@ DbSession = Annotated[Session, Depends(_unit_of_work, scope="function")]
 
 
 def client_address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
+    """The client's address; behind a trusted reverse proxy, the last hop it did not add."""
+    peer = request.client.host if request.client else "unknown"
+    trusted: frozenset[str] = get_context(request).settings.trusted_proxy_set
+    if peer not in trusted:
+        return peer
+    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    for hop in reversed(hops):
+        if hop not in trusted:
+            return hop
+    return peer
 
 
 def _bearer(request: Request) -> str | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
 @dataclass
@@ -13,6 +13,8 @@ class Metrics:
     requests: Counter
     request_seconds: Histogram
     logins: Counter
+    billed_events: Counter
+    billing_lag: Gauge
 
 
 def create_metrics() -> Metrics:
@@ -33,5 +35,13 @@ def create_metrics() -> Metrics:
         ),
         logins=Counter(
             "adunion_logins", "Sign-in attempts by outcome", ["outcome"], registry=registry
+        ),
+        billed_events=Counter(
+            "adunion_billed_events", "Valid events turned into ledger transfers", registry=registry
+        ),
+        billing_lag=Gauge(
+            "adunion_billing_lag_seconds",
+            "Age of the oldest event not billed yet (0 when billing has caught up)",
+            registry=registry,
         ),
     )

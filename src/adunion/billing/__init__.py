@@ -1,0 +1,1 @@
+"""Billing: valid billable events become ledger transfers exactly once."""

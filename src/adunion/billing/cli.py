@@ -1,0 +1,32 @@
+"""``adunion billing run``: bill every queued event now (a job does it continuously in serve)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from adunion.billing.runner import bill_until_empty, lag_seconds
+from adunion.clikit import cli_errors, cli_settings, open_database
+from adunion.kernel.money import format_amount
+
+billing_app = typer.Typer(help="Billing of served ads.", no_args_is_help=True)
+
+
+@billing_app.command("run")
+def run(
+    batch_size: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Events per transaction.")
+    ] = 2000,
+) -> None:
+    """Bill every queued valid event once; prints what was charged."""
+    settings = cli_settings()
+    with cli_errors(), open_database(settings) as database:
+        totals = bill_until_empty(database, settings, batch_size=batch_size)
+        lag = lag_seconds(database)
+    typer.echo(
+        f"billed {totals.events} events in {totals.batches} batches: "
+        f"{format_amount(totals.billed_micros, settings.currency)} charged, "
+        f"{format_amount(totals.shortfall_micros, settings.currency)} not chargeable (no funds); "
+        f"lag now {lag:.1f} s"
+    )

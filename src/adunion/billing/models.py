@@ -1,0 +1,57 @@
+"""Billing tables.
+
+``billing_queue`` is an outbox filled by a database trigger on ``tracking_events`` (valid rows
+with a price): the event and its queue row commit together, so no billable event can be missed,
+and a queue row is deleted in the same transaction as the ledger transfers that bill it, so none
+can be billed twice.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from adunion.kernel.models import Base, UTCDateTime, created_at_column
+
+
+class BillingQueueItem(Base):
+    __tablename__ = "billing_queue"
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+
+
+class CampaignSpend(Base):
+    """What billing charged per campaign and UTC day, and what it could not charge (no funds)."""
+
+    __tablename__ = "billing_campaign_spend"
+
+    campaign_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    events: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    billed_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    publisher_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    shortfall_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class RevenueShareCarry(Base):
+    """The sub-micro part of a site's revenue share not paid yet, carried into the next batch."""
+
+    __tablename__ = "billing_share_carry"
+
+    site_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    currency: Mapped[str] = mapped_column(String(3), primary_key=True)
+    carry: Mapped[str] = mapped_column(String(40), nullable=False)  # Decimal in [0, 1) micros
+
+
+class SiteRevenueShare(Base):
+    """A per-site webmaster share overriding the network default (1 - commission rate)."""
+
+    __tablename__ = "billing_site_shares"
+
+    site_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    share: Mapped[str] = mapped_column(String(12), nullable=False)  # Decimal in [0, 1]
+    updated_at: Mapped[datetime] = created_at_column()

@@ -1,0 +1,1 @@
+"""The demo network and the traffic simulator that makes it live."""
