@@ -39,7 +39,9 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 @pytest.fixture
 def app(settings: Settings, database: Database) -> FastAPI:
     app = create_app(settings, database=database)
-    app.state.ctx.serving.holder.current = build_index("test", [SLOT], [CPC])
+    holder = app.state.ctx.serving.holder
+    holder.loader = None  # a fixed index: no refresh from the (empty) inventory tables
+    holder.current = build_index("test", [SLOT], [CPC])
     return app
 
 

@@ -47,6 +47,7 @@ class IndexHolder:
         self._built_at = -float("inf")
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self.builds = 0
 
     def refresh(self, *, force: bool = False) -> bool:
@@ -77,13 +78,16 @@ class IndexHolder:
 
     def start(self) -> None:
         self._changed = asyncio.Event()
+        self._stopping = False
         self._task = asyncio.get_running_loop().create_task(self._run(), name="index-refresh")
 
     async def stop(self) -> None:
+        """Let a refresh in progress finish (its thread holds a database connection: cancelling
+        the task would leave the thread running while the database is disposed), then end."""
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            self._stopping = True
+            self._changed.set()
+            await self._task
             self._task = None
 
     async def _run(self) -> None:
@@ -91,6 +95,8 @@ class IndexHolder:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), timeout=self.check_seconds)
             self._changed.clear()
+            if self._stopping:
+                return
             try:
                 await asyncio.to_thread(self.refresh)
             except Exception as exc:  # noqa: BLE001 - keep serving the last good index

@@ -12,6 +12,8 @@ from adunion.serving.counters import ServingCounters, serving_counters_for
 from adunion.serving.debug import DecisionLog
 from adunion.serving.engine import DecisionEngine
 from adunion.serving.holder import IndexHolder, IndexLoader
+from adunion.serving.index_loader import DatabaseIndexLoader
+from adunion.serving.pctr import CtrModel, CtrStats
 from adunion.tracking import repository
 from adunion.tracking.intake import Intake
 from adunion.tracking.tokens import TokenSigner
@@ -50,6 +52,23 @@ def build_serving(
 ) -> ServingRuntime:
     counters = serving_counters_for(settings.redis_url)
     engine = DecisionEngine(counters)
+    if loader is None:
+
+        def ctr(stats: CtrStats) -> CtrModel:
+            return CtrModel(
+                stats,
+                base_rate=settings.serving_ctr_base_rate,
+                strength=settings.serving_ctr_prior_strength,
+                explore_z=settings.serving_explore_z,
+            )
+
+        loader = DatabaseIndexLoader(
+            database,
+            currency=settings.currency,
+            timezone=settings.timezone,
+            counters=counters,
+            ctr=ctr,
+        )
     holder = IndexHolder(
         loader,
         check_seconds=settings.serving_index_check_seconds,
@@ -73,6 +92,8 @@ def build_serving(
         limits=limits,
         secret_key=secret_key,
         recorded_view_at=lambda offer_id: repository.event_time(database, offer_id, "view"),
-        landing_url=lambda creative_id: loader.landing_url(creative_id) if loader else None,
+        landing_url=lambda creative_id: (
+            holder.loader.landing_url(creative_id) if holder.loader is not None else None
+        ),
     )
     return ServingRuntime(counters, engine, holder, signer, writer, intake)
