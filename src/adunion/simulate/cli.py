@@ -41,7 +41,8 @@ def demo(
     if summary.created:
         typer.echo(
             f"  {summary.webmasters} webmasters, {summary.sites} sites, {summary.slots} slots; "
-            f"{summary.advertisers} advertisers, {summary.campaigns} campaigns, {summary.creatives} creatives"
+            f"{summary.advertisers} advertisers, {summary.campaigns} campaigns, "
+            f"{summary.creatives} creatives"
         )
     typer.echo(f"  sign in with any of these (password: {DEMO_PASSWORD}):")
     for role, email in summary.logins:
