@@ -23,6 +23,8 @@ from adunion.inventory import endpoints as inventory_endpoints
 from adunion.inventory import pages as inventory_pages
 from adunion.kernel.db import Database
 from adunion.kernel.logging import configure_logging
+from adunion.reporting import endpoints as reporting_endpoints
+from adunion.reporting import pages as reporting_pages
 from adunion.serving.endpoints import router as serving_router
 from adunion.tracking.endpoints import router as tracking_router
 from adunion.wallet.endpoints import router as wallet_router
@@ -82,6 +84,8 @@ def create_app(
     app.include_router(campaigns_endpoints.router)
     app.include_router(campaigns_endpoints.public_router)
     app.include_router(campaigns_pages.router)
+    app.include_router(reporting_endpoints.router)
+    app.include_router(reporting_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
     return app

@@ -9,6 +9,7 @@ from adunion import ledger
 from adunion.billing.runner import bill_until_empty, lag_seconds
 from adunion.context import AppContext
 from adunion.kernel.jobs import Job, JobRunner
+from adunion.reporting.jobs import rollup_job
 from adunion.wallet import interest
 
 
@@ -36,5 +37,6 @@ def job_runner(ctx: AppContext) -> JobRunner:
             Job("billing", 1.0, lambda: _bill(ctx)),
             Job("hold-expiry", 30.0, lambda: _expire_holds(ctx)),
             Job("interest", 3600.0, lambda: _accrue_yesterday(ctx)),
+            Job("report-rollups", 60.0, lambda: rollup_job(ctx)),
         ]
     )

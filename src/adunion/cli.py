@@ -207,6 +207,7 @@ def _register_domains() -> None:
     from adunion.billing.cli import billing_app
     from adunion.inventory.cli import site_app
     from adunion.simulate.cli import demo, simulate
+    from adunion.reporting.cli import report_app
     from adunion.wallet.cli import books_command, interest_app, ledger_app
 
     app.add_typer(billing_app, name="billing")
@@ -214,6 +215,7 @@ def _register_domains() -> None:
     app.command("demo")(demo)
     app.command("simulate")(simulate)
     app.add_typer(ledger_app, name="ledger")
+    app.add_typer(report_app, name="report")
     app.add_typer(interest_app, name="interest")
     app.command("books")(books_command)
 

@@ -10,6 +10,7 @@ from adunion.inventory import models as inventory_models  # noqa: F401 - registe
 from adunion.kernel import idempotency as idempotency_models  # noqa: F401
 from adunion.kernel.models import Base
 from adunion.ledger import models as ledger_models  # noqa: F401 - registers the tables
+from adunion.reporting import models as reporting_models  # noqa: F401 - registers the tables
 from adunion.tracking import models as tracking_models  # noqa: F401 - registers the tables
 from adunion.wallet import models as wallet_models  # noqa: F401
 

@@ -13,6 +13,7 @@ SCOPES: dict[str, str] = {
     "moderation": "Operators (risk or admin): review creatives, verify or suspend sites",
     "wallet:read": "Read your wallet: balances, statements, deposits, withdrawals",
     "wallet:write": "Move money: request deposits and withdrawals",
+    "reports:read": "Read reports: your sites' or campaigns' figures; operators the network",
     "finance": "Finance staff: confirm deposits, pay withdrawals, grant credits, read the books",
 }
 

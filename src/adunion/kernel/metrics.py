@@ -15,6 +15,7 @@ class Metrics:
     logins: Counter
     billed_events: Counter
     billing_lag: Gauge
+    rollup_lag: Gauge
 
 
 def create_metrics() -> Metrics:
@@ -42,6 +43,11 @@ def create_metrics() -> Metrics:
         billing_lag=Gauge(
             "adunion_billing_lag_seconds",
             "Age of the oldest event not billed yet (0 when billing has caught up)",
+            registry=registry,
+        ),
+        rollup_lag=Gauge(
+            "adunion_rollup_lag_seconds",
+            "Seconds between the newest event and the newest moment report rollups cover",
             registry=registry,
         ),
     )

@@ -37,6 +37,8 @@ def navigation(principal: Principal | None) -> list[NavItem]:
         items.append(NavItem("Find slots", "/inventory/search"))
     if principal.has_role(Role.WEBMASTER, Role.ADVERTISER):
         items.append(NavItem("Wallet", "/wallet"))
+    if principal.has_role(*Role):
+        items.append(NavItem("Reports", "/reports"))
     if principal.has_role(Role.FINANCE, Role.ADMIN):
         items.append(NavItem("Finance", "/finance"))
     if principal.has_role(Role.RISK, Role.ADMIN):
