@@ -3,13 +3,20 @@
     .venv/bin/python benchmarks/ledger.py [--quick]
 
 Measures, on one fresh database each:
-  single   one transfer per transaction through ``ledger.create_transfers``
+  single   one transfer per transaction: ``with database.transaction() as s:
+           ledger.create_transfers(s, [r])`` (the ORM session the app's services use)
+  submit   one transfer per transaction through ``ledger.submit(database, [r])`` (its own
+           transaction on a pooled driver connection, no session)
   batched  1,000 transfers per transaction through ``ledger.create_transfers``
   raw      the same journal rows and balance updates with the plain driver: per transaction
            INSERT + 2 UPDATEs (single), or executemany INSERT + one UPDATE per touched account
            (batched) -- no validation, no locking, no idempotency check.
+The raw SQLite path uses the same database file, the same PRAGMAs (WAL, synchronous=FULL,
+foreign keys) and the same tables, indexes, constraints and triggers; its rows have the same
+column values and formats. Both fsync the WAL once per commit (checked with strace).
 On PostgreSQL (when ADUNION_TEST_POSTGRES_URL is reachable) also pgbench TPC-B-like
-(``-M prepared``, scale 1) at 1 and 8 clients, and our single path at 1 and 8 processes.
+(``-M prepared``, scale 1) at 1 and 8 clients, and ``submit`` from 1 and 8 processes (all
+connected before the clock starts).
 The last line of stdout is one JSON object with every number.
 """
 
@@ -103,6 +110,15 @@ def ours_single(database: Database, pairs_: list[tuple[str, str]]) -> float:
     return len(requests) / (time.perf_counter() - started)
 
 
+def ours_submit(database: Database, pairs_: list[tuple[str, str]]) -> float:
+    """One transfer per transaction through ``ledger.submit`` (its own transaction, no session)."""
+    requests = requests_for(pairs_)
+    started = time.perf_counter()
+    for request in requests:
+        ledger.submit(database, [request])
+    return len(requests) / (time.perf_counter() - started)
+
+
 def ours_batched(database: Database, pairs_: list[tuple[str, str]]) -> float:
     requests = requests_for(pairs_)
     started = time.perf_counter()
@@ -126,16 +142,18 @@ def raw_connection(database: Database) -> tuple[Any, str, str]:
     return psycopg.connect(url, autocommit=True), "%s", "BEGIN"
 
 
-def raw_rows(pairs_: list[tuple[str, str]]) -> tuple[list[tuple[Any, ...]], str]:
+def raw_rows(pairs_: list[tuple[str, str]], sqlite: bool) -> list[tuple[Any, ...]]:
+    """Journal rows exactly as the ledger stores them (SQLite: naive UTC text timestamps)."""
     tag = uuid.uuid4().hex[:8]
-    now = utcnow().isoformat(sep=" ")
-    return [(f"raw-{tag}-{i}", d, c, 1, now) for i, (d, c) in enumerate(pairs_)], now
+    now = utcnow()
+    stamp: Any = now.replace(tzinfo=None).isoformat(" ", "microseconds") if sqlite else now
+    return [(f"raw-{tag}-{i}", d, c, 1, stamp) for i, (d, c) in enumerate(pairs_)]
 
 
 def raw_single(database: Database, pairs_: list[tuple[str, str]]) -> float:
     connection, p, begin = raw_connection(database)
     insert, update = INSERT_SQL.format(p=p), UPDATE_SQL.format(p=p)
-    rows, _ = raw_rows(pairs_)
+    rows = raw_rows(pairs_, database.is_sqlite)
     cursor = connection.cursor()
     started = time.perf_counter()
     for row in rows:
@@ -152,7 +170,7 @@ def raw_single(database: Database, pairs_: list[tuple[str, str]]) -> float:
 def raw_batched(database: Database, pairs_: list[tuple[str, str]]) -> float:
     connection, p, begin = raw_connection(database)
     insert, update = INSERT_SQL.format(p=p), UPDATE_SQL.format(p=p)
-    rows, _ = raw_rows(pairs_)
+    rows = raw_rows(pairs_, database.is_sqlite)
     cursor = connection.cursor()
     started = time.perf_counter()
     for start in range(0, len(rows), BATCH):
@@ -170,15 +188,16 @@ def raw_batched(database: Database, pairs_: list[tuple[str, str]]) -> float:
     return len(rows) / elapsed
 
 
-def _client(url: str, accounts: list[str], seconds: float, seed: int, start_at: float) -> int:
+def _client(url: str, accounts: list[str], seconds: float, seed: int, ready: Any, go: Any) -> None:
     database = Database(url, pool_size=1)
+    database.ping()  # connected and imported before the clock starts
     rng = random.Random(seed)
     tag = uuid.uuid4().hex[:8]
     done = 0
-    while time.time() < start_at:
-        time.sleep(0.001)
-    deadline = start_at + seconds
-    while time.time() < deadline:
+    ready.put(None)
+    go.wait()
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
         debit, credit = rng.sample(accounts, 2)
         request = TransferRequest(
             id=f"c{tag}-{done}",
@@ -187,21 +206,31 @@ def _client(url: str, accounts: list[str], seconds: float, seed: int, start_at: 
             amount=1,
             currency="USD",
         )
-        with database.transaction() as session:
-            ledger.create_transfers(session, [request])
+        ledger.submit(database, [request])
         done += 1
     database.dispose()
-    return done
+    ready.put(done)
 
 
 def ours_clients(url: str, accounts: list[str], clients: int, seconds: float) -> float:
+    """Our single path from ``clients`` processes (like pgbench's clients), all started at once."""
     context = multiprocessing.get_context("spawn")
-    start_at = time.time() + 3.0  # let every process import and connect first
-    with context.Pool(clients) as pool:
-        counts = pool.starmap(
-            _client, [(url, accounts, seconds, seed, start_at) for seed in range(clients)]
-        )
-    return sum(counts) / seconds
+    ready, go = context.Queue(), context.Event()
+    workers = [
+        context.Process(target=_client, args=(url, accounts, seconds, seed, ready, go))
+        for seed in range(clients)
+    ]
+    for worker in workers:
+        worker.start()
+    for _ in workers:
+        ready.get(timeout=120)
+    go.set()
+    total = sum(ready.get(timeout=seconds + 120) for _ in workers)
+    for worker in workers:
+        worker.join()
+        if worker.exitcode != 0:
+            raise RuntimeError(f"client process failed with exit code {worker.exitcode}")
+    return total / seconds
 
 
 def pgbench(url: str, clients: int, seconds: int) -> float:
@@ -286,6 +315,7 @@ def measure(database: Database, singles: int, batched: int) -> dict[str, float]:
     results = {
         "single_tps": ours_single(database, single_pairs),
         "raw_single_tps": raw_single(database, single_pairs),
+        "submit_tps": ours_submit(database, pairs(accounts, singles, 3)),
         "batched_tps": ours_batched(database, batch_pairs),
         "raw_tps": raw_batched(database, batch_pairs),
     }
@@ -321,6 +351,7 @@ def main() -> None:
         accounts = open_accounts(database)
         database.dispose()
         out["pg_single_tps"] = round(pg["single_tps"], 1)
+        out["pg_submit_tps"] = round(pg["submit_tps"], 1)
         out["pg_raw_single_tps"] = round(pg["raw_single_tps"], 1)
         out["pg_batched_tps"] = round(pg["batched_tps"], 1)
         out["pg_raw_tps"] = round(pg["raw_tps"], 1)

@@ -15,6 +15,7 @@ from adunion.ledger.journal import (
     hold,
     hold_status,
     post_pending,
+    submit,
     transfer,
     void_pending,
 )
@@ -58,6 +59,7 @@ __all__ = [
     "hold_status",
     "post_pending",
     "raise_for_results",
+    "submit",
     "transfer",
     "verify",
     "void_pending",

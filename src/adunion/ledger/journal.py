@@ -19,15 +19,16 @@ The caller owns the transaction and commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, literal, select, union_all, update
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from adunion.kernel.clock import utcnow
+from adunion.kernel.db import Database
 from adunion.ledger.errors import TransferRefused
 from adunion.ledger.models import LedgerAccount, LedgerFailedTransfer, LedgerTransfer
 from adunion.ledger.schemas import (
@@ -39,6 +40,7 @@ from adunion.ledger.schemas import (
     TransferRequest,
     TransferResult,
 )
+from adunion.ledger.store import Store
 from adunion.ledger.validation import Req, validate_now, validate_transfers
 
 ACCOUNTS = cast(Table, LedgerAccount.__table__)
@@ -47,50 +49,18 @@ FAILED = cast(Table, LedgerFailedTransfer.__table__)
 
 BIGINT_MAX = 2**63 - 1
 EXPIRY_ID_PREFIX = "~expired/"  # "~" is not allowed in client ids, so these never collide
-_CHUNK = 500  # ids per IN (...) list
 _NO_BALANCE_EFFECT = TransferFlags.PENDING | TransferFlags.VOID_PENDING
+# Plain ints for the hot path: IntFlag operators run Python code, int & int does not.
+_LINKED = int(TransferFlags.LINKED)
+_PENDING = int(TransferFlags.PENDING)
+_POST_PENDING = int(TransferFlags.POST_PENDING)
+_VOID_PENDING = int(TransferFlags.VOID_PENDING)
+_EXPIRED = int(TransferFlags.EXPIRED)
 
-_select_accounts = (
-    select(
-        ACCOUNTS.c.id,
-        ACCOUNTS.c.currency,
-        ACCOUNTS.c.debits_must_not_exceed_credits,
-        ACCOUNTS.c.credits_must_not_exceed_debits,
-        ACCOUNTS.c.debits_pending,
-        ACCOUNTS.c.debits_posted,
-        ACCOUNTS.c.credits_pending,
-        ACCOUNTS.c.credits_posted,
-    )
-    .where(ACCOUNTS.c.id.in_(bindparam("ids", expanding=True)))
-    .order_by(ACCOUNTS.c.id)
-)
-_lock_accounts = _select_accounts.with_for_update(key_share=True)
-_probe_ids = union_all(
-    select(TRANSFERS.c.id, literal(0).label("failed")).where(
-        TRANSFERS.c.id.in_(bindparam("ids", expanding=True))
-    ),
-    select(FAILED.c.id, literal(1).label("failed")).where(
-        FAILED.c.id.in_(bindparam("ids2", expanding=True))
-    ),
-)
 _select_transfers = select(TRANSFERS).where(TRANSFERS.c.id.in_(bindparam("ids", expanding=True)))
-_select_failed = select(FAILED).where(FAILED.c.id.in_(bindparam("ids", expanding=True)))
 _select_resolutions = select(TRANSFERS.c.pending_id, TRANSFERS.c.flags).where(
     TRANSFERS.c.pending_id.in_(bindparam("ids", expanding=True))
 )
-_insert_transfer = TRANSFERS.insert()
-_insert_failed = FAILED.insert()
-_apply_deltas = (
-    update(ACCOUNTS)
-    .where(ACCOUNTS.c.id == bindparam("account_id"))
-    .values(
-        debits_pending=ACCOUNTS.c.debits_pending + bindparam("d_dp"),
-        debits_posted=ACCOUNTS.c.debits_posted + bindparam("d_dpo"),
-        credits_pending=ACCOUNTS.c.credits_pending + bindparam("d_cp"),
-        credits_posted=ACCOUNTS.c.credits_posted + bindparam("d_cpo"),
-    )
-)
-
 
 # --- public API ----------------------------------------------------------------------------
 
@@ -109,7 +79,41 @@ def create_transfers(
     validate_now(when)
     if not checked:
         return []
-    return _Journal(session.connection(), when).run(checked)
+    return _Journal(Store.of(session.connection()), when).run(checked)
+
+
+def submit(
+    database: Database, requests: Sequence[TransferRequest], *, now: datetime | None = None
+) -> list[TransferResult]:
+    """:func:`create_transfers` in a transaction of its own, committed before it returns.
+
+    For callers with nothing else to write in the same transaction. Same validation, locking,
+    decisions and durability (a connection of the same pool, so the same SQLite PRAGMAs; SQLite
+    write transactions begin ``IMMEDIATE`` as :meth:`Database.transaction` does), but without the
+    ORM session around it. Bad input raises before the database is touched; on any error the
+    transaction is rolled back and nothing is written.
+    """
+    checked = validate_transfers(requests)
+    when = utcnow() if now is None else now
+    validate_now(when)
+    if not checked:
+        return []
+    sqlite = database.is_sqlite
+    raw = database.engine.raw_connection()
+    try:
+        dbapi = raw.dbapi_connection
+        store = Store(dbapi, sqlite=sqlite)
+        if sqlite:
+            store.begin_immediate()
+        try:
+            results = _Journal(store, when).run(checked)
+            store.commit()
+        except BaseException:
+            dbapi.rollback()  # type: ignore[union-attr]
+            raise
+    finally:
+        raw.close()  # back to the pool
+    return results
 
 
 def transfer(
@@ -240,7 +244,7 @@ def expire_pending(session: Session, now: datetime | None = None, *, limit: int 
         for hold_id in hold_ids
     ]
     checked = validate_transfers(requests, internal=True)
-    results = _Journal(connection, when).run(checked)
+    results = _Journal(Store.of(connection), when).run(checked)
     return sum(1 for result in results if result.code is ResultCode.OK)
 
 
@@ -270,16 +274,22 @@ def _one(session: Session, request: TransferRequest, now: datetime | None) -> Tr
 
 
 def _status_of(flags: int) -> HoldStatus:
-    if flags & TransferFlags.EXPIRED:
+    if flags & _EXPIRED:
         return HoldStatus.EXPIRED
-    if flags & TransferFlags.POST_PENDING:
+    if flags & _POST_PENDING:
         return HoldStatus.POSTED
     return HoldStatus.VOIDED
 
 
-def _chunks(items: Sequence[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield list(items[start : start + _CHUNK])
+_FLAGS: dict[int, TransferFlags] = {}
+
+
+def _flags_of(value: int) -> TransferFlags:
+    """TransferFlags(value), memoised (the enum constructor is slow on the hot path)."""
+    flags = _FLAGS.get(value)
+    if flags is None:
+        flags = _FLAGS[value] = TransferFlags(value)
+    return flags
 
 
 def _to_transfer(row: Any) -> Transfer:
@@ -292,7 +302,7 @@ def _to_transfer(row: Any) -> Transfer:
         code=row["code"],
         reference=row["reference"],
         metadata=row["metadata"],
-        flags=TransferFlags(row["flags"]),
+        flags=_flags_of(row["flags"]),
         pending_id=row["pending_id"],
         timeout_seconds=row["timeout_seconds"],
         expires_at=row["expires_at"],
@@ -372,8 +382,8 @@ _FIELD_OF_CODE = {
 
 
 class _Journal:
-    def __init__(self, connection: Connection, now: datetime) -> None:
-        self.connection = connection
+    def __init__(self, store: Store, now: datetime) -> None:
+        self.store = store
         self.now = now
         self.accounts: dict[str, _Account] = {}
         self.holds: dict[str, dict[str, Any]] = {}  # pending transfers by id (stored or new)
@@ -386,43 +396,38 @@ class _Journal:
     # -- loading --
 
     def _load(self, requests: list[Req]) -> None:
-        execute = self.connection.execute
+        store = self.store
         pending_ids = sorted({r.pending_id for r in requests if r.pending_id is not None})
-        for chunk in _chunks(pending_ids):
-            for row in execute(_select_transfers, {"ids": chunk}).mappings():
-                if row["flags"] & TransferFlags.PENDING:
-                    self.holds[row["id"]] = dict(row)
+        if pending_ids:
+            for row in store.transfers(pending_ids):
+                if row["flags"] & _PENDING:
+                    self.holds[row["id"]] = row
                 else:
                     # Kept so a post/void naming a non-hold gets pending_transfer_not_pending.
-                    self.existing[row["id"]] = dict(row)
+                    self.existing[row["id"]] = row
         account_ids: set[str] = set()
         for r in requests:
-            for account_id in (r.debit_account_id, r.credit_account_id):
-                if account_id is not None:
-                    account_ids.add(account_id)
+            if r.debit_account_id is not None:
+                account_ids.add(r.debit_account_id)
+            if r.credit_account_id is not None:
+                account_ids.add(r.credit_account_id)
         for found in self.holds.values():
             account_ids.add(found["debit_account_id"])
             account_ids.add(found["credit_account_id"])
-        statement = _select_accounts if self.connection.dialect.name == "sqlite" else _lock_accounts
-        for chunk in _chunks(sorted(account_ids)):
-            for account_row in execute(statement, {"ids": chunk}):
-                self.accounts[account_row[0]] = _Account(account_row)
-
-        # After the lock: which ids are taken, which holds are resolved.
-        ids = sorted({r.id for r in requests})
-        for chunk in _chunks(ids):
-            taken = list(execute(_probe_ids, {"ids": chunk, "ids2": chunk}))
-            found_ids = [row[0] for row in taken if not row[1]]
-            failed_ids = [row[0] for row in taken if row[1]]
-            if found_ids:
-                for row in execute(_select_transfers, {"ids": found_ids}).mappings():
-                    self.existing[row["id"]] = dict(row)
-            if failed_ids:
-                for row in execute(_select_failed, {"ids": failed_ids}).mappings():
-                    self.failed[row["id"]] = dict(row)
-        for chunk in _chunks(sorted(self.holds)):
-            for pending_id, flags in execute(_select_resolutions, {"ids": chunk}):
-                self.resolved[pending_id] = _status_of(flags)
+        ids = [requests[0].id] if len(requests) == 1 else sorted({r.id for r in requests})
+        # Lock (sorted), then -- after the lock, so a concurrent writer of the same id or hold
+        # has committed and is seen -- which ids are taken and which holds are resolved.
+        accounts, existing, failed, resolutions = store.lock_and_probe(
+            sorted(account_ids), ids, sorted(self.holds)
+        )
+        for account_row in accounts:
+            self.accounts[account_row[0]] = _Account(account_row)
+        for row in existing:
+            self.existing[row["id"]] = row
+        for row in failed:
+            self.failed[row["id"]] = row
+        for pending_id, flags in resolutions:
+            self.resolved[pending_id] = _status_of(flags)
 
     # -- deciding --
 
@@ -432,7 +437,7 @@ class _Journal:
         chain: list[Req] = []
         for request in requests:
             chain.append(request)
-            if not request.flags & TransferFlags.LINKED:
+            if not request.flags & _LINKED:
                 self._decide_chain(chain, len(results), results)
                 chain = []
         self._write()
@@ -489,7 +494,7 @@ class _Journal:
             row = decision.row
             self.new_rows.append(row)
             self.existing[row["id"]] = row
-            if row["flags"] & TransferFlags.PENDING:
+            if row["flags"] & _PENDING:
                 self.holds[row["id"]] = row
             if row["pending_id"] is not None:
                 self.resolved[row["pending_id"]] = _status_of(row["flags"])
@@ -518,7 +523,7 @@ class _Journal:
             "code": r.code,
             "reference": r.reference,
             "metadata": r.metadata,
-            "flags": int(r.flags),
+            "flags": r.flags,
             "pending_id": r.pending_id,
             "timeout_seconds": r.timeout_seconds,
         }
@@ -577,15 +582,11 @@ class _Journal:
             if status is HoldStatus.EXPIRED:
                 return lasting(ResultCode.PENDING_TRANSFER_EXPIRED)
             expires_at = found["expires_at"]
-            if (
-                expires_at is not None
-                and expires_at <= self.now
-                and not r.flags & TransferFlags.EXPIRED
-            ):
+            if expires_at is not None and expires_at <= self.now and not r.flags & _EXPIRED:
                 return lasting(ResultCode.PENDING_TRANSFER_EXPIRED)
             held: int = found["amount"]
             amount = row["amount"]
-            if r.flags & TransferFlags.VOID_PENDING and amount != held:
+            if r.flags & _VOID_PENDING and amount != held:
                 return lasting(ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT)
             if amount > held:
                 return lasting(ResultCode.EXCEEDS_PENDING_TRANSFER_AMOUNT)
@@ -595,7 +596,7 @@ class _Journal:
             undo.append((credit, credit.dp, credit.dpo, credit.cp, credit.cpo))
             debit.dp -= held
             credit.cp -= held
-            if r.flags & TransferFlags.POST_PENDING:
+            if r.flags & _POST_PENDING:
                 # Posting at most the held amount cannot break a balance rule or overflow.
                 debit.dpo += amount
                 credit.cpo += amount
@@ -622,7 +623,7 @@ class _Journal:
                 return _Decision(ResultCode.OVERFLOWS_CREDITS)
             undo.append((debit, debit.dp, debit.dpo, debit.cp, debit.cpo))
             undo.append((credit, credit.dp, credit.dpo, credit.cp, credit.cpo))
-            if r.flags & TransferFlags.PENDING:
+            if r.flags & _PENDING:
                 debit.dp += amount
                 credit.cp += amount
             else:
@@ -638,23 +639,10 @@ class _Journal:
     # -- writing --
 
     def _write(self) -> None:
-        execute = self.connection.execute
-        if self.new_rows:
-            execute(_insert_transfer, self.new_rows)
-        if self.new_failures:
-            execute(_insert_failed, self.new_failures)
         deltas = [
-            {
-                "account_id": a.id,
-                "d_dp": a.dp - a.dp0,
-                "d_dpo": a.dpo - a.dpo0,
-                "d_cp": a.cp - a.cp0,
-                "d_cpo": a.cpo - a.cpo0,
-            }
+            (a.id, a.dp - a.dp0, a.dpo - a.dpo0, a.cp - a.cp0, a.cpo - a.cpo0)
             for a in sorted(self.accounts.values(), key=lambda a: a.id)
             if (a.dp, a.dpo, a.cp, a.cpo) != (a.dp0, a.dpo0, a.cp0, a.cpo0)
         ]
-        if deltas:
-            updated = execute(_apply_deltas, deltas).rowcount
-            if updated != len(deltas):
-                raise RuntimeError(f"ledger: updated {updated} of {len(deltas)} accounts")
+        if self.new_rows or self.new_failures or deltas:
+            self.store.write(self.new_rows, self.new_failures, deltas)

@@ -23,12 +23,16 @@ METADATA_MAX_BYTES = 4096
 # Integer column; ten years is far beyond any hold we mean to keep.
 TIMEOUT_MAX_SECONDS = 10 * 366 * 86400
 _RESOLVING = TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING
+_RESOLVING_INT = int(_RESOLVING)
 _CLIENT_FLAGS = TransferFlags.LINKED | TransferFlags.PENDING | _RESOLVING
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Req:
-    """A request that passed validation, with its metadata in canonical JSON form."""
+    """A request that passed validation, with its metadata in canonical JSON form.
+
+    Internal to the ledger (not frozen: frozen dataclasses are slow to build, and this is on the
+    per-transfer hot path)."""
 
     id: str
     debit_account_id: str | None
@@ -38,13 +42,13 @@ class Req:
     code: str
     reference: str
     metadata: dict[str, Any] | None
-    flags: TransferFlags
+    flags: int  # TransferFlags as a plain int (int & int is much cheaper than IntFlag ops)
     pending_id: str | None
     timeout_seconds: int | None
 
     @property
     def resolves(self) -> bool:
-        return bool(self.flags & _RESOLVING)
+        return bool(self.flags & _RESOLVING_INT)
 
 
 def is_int(value: object) -> bool:
@@ -54,11 +58,12 @@ def is_int(value: object) -> bool:
 
 def validate_transfers(requests: Sequence[TransferRequest], *, internal: bool = False) -> list[Req]:
     many = len(requests) > 1
+    allowed = _INTERNAL_FLAGS if internal else _CLIENT_FLAGS_INT
     checked = [
-        _validate(request, f"transfers[{index}]." if many else "", internal)
+        _validate(request, index if many else None, allowed)
         for index, request in enumerate(requests)
     ]
-    if checked and checked[-1].flags & TransferFlags.LINKED:
+    if checked and checked[-1].flags & _LINKED_INT:
         field = f"transfers[{len(checked) - 1}].flags" if many else "flags"
         raise ValidationFailed.on(field, "the last transfer of a batch cannot be linked")
     return checked
@@ -69,42 +74,54 @@ def validate_now(now: datetime) -> None:
         raise ValidationFailed.on("now", "must be an aware datetime")
 
 
-def _validate(request: TransferRequest, prefix: str, internal: bool) -> Req:
-    def fail(field: str, message: str) -> ValidationFailed:
-        return ValidationFailed.on(prefix + field, message)
-
-    if not isinstance(request, TransferRequest):
-        raise fail("transfer", "must be a TransferRequest")
-    if not isinstance(request.id, str) or not (internal or TRANSFER_ID_RE.fullmatch(request.id)):
-        raise fail("id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -")
-
-    if not isinstance(request.flags, int) or isinstance(request.flags, bool):
-        raise fail("flags", "must be TransferFlags")
-    allowed = _CLIENT_FLAGS | (TransferFlags.EXPIRED if internal else TransferFlags.NONE)
-    # Plain int arithmetic: ~ on an IntFlag only complements the *defined* members.
-    if request.flags < 0 or int(request.flags) & ~int(allowed):
-        raise fail("flags", "unknown flag")
-    flags = TransferFlags(request.flags)
-    kinds = flags & (TransferFlags.PENDING | _RESOLVING)
-    if kinds not in (
+_LINKED_INT = int(TransferFlags.LINKED)
+_PENDING_INT = int(TransferFlags.PENDING)
+_CLIENT_FLAGS_INT = int(_CLIENT_FLAGS)
+_INTERNAL_FLAGS = int(_CLIENT_FLAGS | TransferFlags.EXPIRED)
+_KIND_MASK = int(TransferFlags.PENDING | _RESOLVING)
+_ONE_KIND = frozenset(
+    int(kind)
+    for kind in (
         TransferFlags.NONE,
         TransferFlags.PENDING,
         TransferFlags.POST_PENDING,
         TransferFlags.VOID_PENDING,
-    ):
-        raise fail("flags", "at most one of pending, post_pending, void_pending")
-    resolves = bool(kinds & _RESOLVING)
+    )
+)
 
-    for name in ("debit_account_id", "credit_account_id"):
-        value = getattr(request, name)
+
+def _validate(request: TransferRequest, index: int | None, allowed: int) -> Req:
+    def fail(field: str, message: str) -> ValidationFailed:
+        prefix = "" if index is None else f"transfers[{index}]."
+        return ValidationFailed.on(prefix + field, message)
+
+    internal = allowed == _INTERNAL_FLAGS
+    if not isinstance(request, TransferRequest):
+        raise fail("transfer", "must be a TransferRequest")
+    id_ = request.id
+    if not isinstance(id_, str) or not (internal or TRANSFER_ID_RE.fullmatch(id_)):
+        raise fail("id", "must be 1-64 characters of A-Z a-z 0-9 . _ : -")
+
+    raw_flags = request.flags
+    if not isinstance(raw_flags, int) or isinstance(raw_flags, bool):
+        raise fail("flags", "must be TransferFlags")
+    # Plain int arithmetic: ~ on an IntFlag only complements the *defined* members.
+    flags = int(raw_flags)
+    if flags < 0 or flags & ~allowed:
+        raise fail("flags", "unknown flag")
+    kinds = flags & _KIND_MASK
+    if kinds not in _ONE_KIND:
+        raise fail("flags", "at most one of pending, post_pending, void_pending")
+    resolves = bool(kinds & _RESOLVING_INT)
+
+    debit, credit = request.debit_account_id, request.credit_account_id
+    for name, value in (("debit_account_id", debit), ("credit_account_id", credit)):
         if value is None:
             if not resolves:
                 raise fail(name, "is required")
         elif not isinstance(value, str) or not 1 <= len(value) <= ACCOUNT_ID_MAX:
             raise fail(name, f"must be an account id (1-{ACCOUNT_ID_MAX} characters)")
-    if request.debit_account_id is not None and request.debit_account_id == (
-        request.credit_account_id
-    ):
+    if debit is not None and debit == credit:
         raise fail("credit_account_id", "must differ from debit_account_id")
 
     amount = request.amount
@@ -123,41 +140,33 @@ def _validate(request: TransferRequest, prefix: str, internal: bool) -> Req:
     elif not isinstance(currency, str) or not CURRENCY_RE.fullmatch(currency):
         raise fail("currency", "must be a 3-letter upper-case currency code")
 
-    if not isinstance(request.code, str) or not TRANSFER_CODE_RE.fullmatch(request.code):
+    code = request.code
+    if not isinstance(code, str) or not (code == "" or TRANSFER_CODE_RE.fullmatch(code)):
         raise fail("code", "must be 0-64 characters of A-Z a-z 0-9 . _ : -")
-    if not isinstance(request.reference, str) or len(request.reference) > REFERENCE_MAX:
+    reference = request.reference
+    if not isinstance(reference, str) or len(reference) > REFERENCE_MAX:
         raise fail("reference", f"must be a string of at most {REFERENCE_MAX} characters")
 
-    metadata = _canonical_metadata(request.metadata, fail)
+    metadata = None if request.metadata is None else _canonical_metadata(request.metadata, fail)
 
     pending_id = request.pending_id
     if resolves:
         if not isinstance(pending_id, str) or not TRANSFER_ID_RE.fullmatch(pending_id):
             raise fail("pending_id", "must name the pending transfer to post or void")
-        if pending_id == request.id:
+        if pending_id == id_:
             raise fail("pending_id", "must differ from id")
     elif pending_id is not None:
         raise fail("pending_id", "only post_pending and void_pending transfers take one")
 
     timeout = request.timeout_seconds
     if timeout is not None:
-        if not flags & TransferFlags.PENDING:
+        if not flags & _PENDING_INT:
             raise fail("timeout_seconds", "only pending transfers take a timeout")
         if not is_int(timeout) or not 1 <= timeout <= TIMEOUT_MAX_SECONDS:
             raise fail("timeout_seconds", f"must be an integer between 1 and {TIMEOUT_MAX_SECONDS}")
 
     return Req(
-        id=request.id,
-        debit_account_id=request.debit_account_id,
-        credit_account_id=request.credit_account_id,
-        amount=amount,
-        currency=currency,
-        code=request.code,
-        reference=request.reference,
-        metadata=metadata,
-        flags=flags,
-        pending_id=pending_id,
-        timeout_seconds=timeout,
+        id_, debit, credit, amount, currency, code, reference, metadata, flags, pending_id, timeout
     )
 
 
