@@ -26,8 +26,12 @@ $(SYNCED): pyproject.toml uv.lock | $(UV)
 
 setup: $(SYNCED)
 
+# The demo network is created once (`adunion demo --reset` starts over); the server then runs with
+# simulated visitors so the dashboards fill with live numbers. Simulated visitors come through
+# 127.0.0.1 with X-Forwarded-For addresses, hence the trusted proxy.
 run: setup
-	$(BIN)/adunion serve
+	$(BIN)/adunion demo
+	ADUNION_TRUSTED_PROXIES=$${ADUNION_TRUSTED_PROXIES:-127.0.0.1} $(BIN)/adunion serve --simulate $${ADUNION_SIMULATE_RATE:-5}
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)

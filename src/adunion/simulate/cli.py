@@ -79,6 +79,8 @@ def simulate(
     )
     with cli_errors():
         simulator = _simulator(settings, config)
+        if not simulator.wait_until_serving():
+            fail(f"{config.base_url} does not serve decisions; is `adunion serve` running?")
         with Progress(
             TextColumn("slot views"),
             BarColumn(),
@@ -102,6 +104,7 @@ def start_background_traffic(settings: Settings, rate: float) -> threading.Threa
             except httpx.HTTPError:
                 time.sleep(0.5)
         simulator = _simulator(settings, TrafficConfig(base_url=base, views_per_second=rate))
+        simulator.wait_until_serving(timeout=120.0)
         last = [time.monotonic()]
 
         def every_minute(report: TrafficReport) -> None:

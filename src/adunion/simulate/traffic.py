@@ -70,6 +70,7 @@ class TrafficReport:
     fraud_clicks_sent: int = 0
     bot_requests: int = 0
     errors: int = 0
+    last_error: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +82,7 @@ class TrafficReport:
             "fraud_clicks_sent": self.fraud_clicks_sent,
             "bot_requests": self.bot_requests,
             "errors": self.errors,
+            "last_error": self.last_error,
         }
 
 
@@ -138,6 +140,19 @@ class Simulator:
     def stop(self) -> None:
         self._stopped = True
 
+    def wait_until_serving(self, timeout: float = 30.0) -> bool:
+        """Wait until the network knows the slots (its index loads in the background)."""
+        deadline = self.clock() + timeout
+        while self.clock() < deadline:
+            try:
+                answer = self.client.get("/api/v1/decision", params={"slot": self.slots[0].slot_id})
+                if answer.status_code == 200:
+                    return True
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        return False
+
     def _visitor(self) -> tuple[str, dict[str, str]]:
         n = self.rng.randrange(self.config.visitors)
         bot = self.rng.random() < self.config.bot_share
@@ -162,8 +177,13 @@ class Simulator:
             self.report.errors += 1
             return
         self.report.decisions += 1
+        if answer.status_code == 404 and answer.json().get("reason") == "unknown_slot":
+            # The serving index has not picked this slot up yet (it refreshes every few seconds).
+            self.report.no_fill["unknown_slot"] = self.report.no_fill.get("unknown_slot", 0) + 1
+            return
         if answer.status_code != 200:
             self.report.errors += 1
+            self.report.last_error = f"decision {answer.status_code} {answer.text[:120]}"
             return
         body = answer.json()
         if not body.get("filled"):
@@ -193,13 +213,15 @@ class Simulator:
         except httpx.HTTPError:
             self.report.errors += 1
             return
+        if kind == "fraud":  # the network may refuse a repeated fraudulent click: that is fine
+            self.report.fraud_clicks_sent += 1
+            return
         if response.status_code >= 400:
             self.report.errors += 1
+            self.report.last_error = f"{kind} {response.status_code} {response.text[:120]}"
             return
         if kind == "view":
             self.report.views_sent += 1
-        elif kind == "fraud":
-            self.report.fraud_clicks_sent += 1
         else:
             self.report.clicks_sent += 1
 
