@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy import func, select
 
@@ -11,6 +14,15 @@ from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.writer import EventRecord, EventWriter, write_batch
+
+T = TypeVar("T")
+
+
+def run(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` on a thread of its own: a session fixture elsewhere (Playwright's sync API)
+    may leave an event loop running on the test thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def record(offer_id: str, event_type: str = "view", billable: int = 0) -> EventRecord:
@@ -44,7 +56,7 @@ def test_concurrent_replays_record_once(database: Database) -> None:
         await writer.stop()
         return list(results)
 
-    results = asyncio.run(main())
+    results = run(main())
     assert results.count(True) == 50  # exactly one "new" per offer
     assert count(database) == 50
     # A replay in a later batch is refused by the unique index, and the stats count once.
@@ -65,5 +77,5 @@ def test_stop_writes_everything_queued(database: Database) -> None:
         await writer.stop()
         assert all(p.done() and p.result() is True for p in pending)
 
-    asyncio.run(main())
+    run(main())
     assert count(database) == 500
