@@ -1,0 +1,235 @@
+"""Billing keeps up: events arrive at a fixed rate; how far behind does the ledger fall?
+
+    .venv/bin/python benchmarks/billing.py [--quick] [--database-url URL]
+
+A producer process inserts valid, billable ``tracking_events`` rows at a fixed rate (in small
+transactions, as the event writer does; the database trigger queues them for billing). A billing
+process runs the real billing worker (``adunion.billing.runner.bill_until_empty``) in a loop. The
+main process samples the billing lag (age of the oldest unbilled event) every 0.5 s. For each
+rate we report the worst lag and whether billing kept up (lag stayed under 5 s and the queue
+drained at the end). The sustained rate is the highest rate that kept up.
+Default database: a scratch SQLite file (WAL, synchronous=FULL). Last stdout line: one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+LAG_LIMIT_SECONDS = 5.0
+
+
+def _setup(url: str, advertisers: int) -> list[tuple[str, str, str, str]]:
+    from adunion.accounts.models import User
+    from adunion.campaigns import service as campaigns
+    from adunion.campaigns.models import Pricing
+    from adunion.campaigns.schemas import CampaignIn
+    from adunion.config import Settings
+    from adunion.kernel import migrate
+    from adunion.kernel.db import Database
+    from adunion.kernel.ids import new_id
+    from adunion.ledger import AccountFlags, get_or_create_account, transfer
+
+    database = Database(url)
+    migrate.upgrade(database)
+    settings = Settings(database_url=url)
+    plans = []
+    with database.transaction() as session:
+        cash = get_or_create_account(session, owner_id=None, currency="USD", code="platform_cash")
+        for n in range(advertisers):
+            advertiser, publisher = new_id(), new_id()
+            for user_id in (advertiser, publisher):
+                session.add(
+                    User(
+                        id=user_id,
+                        email=f"{user_id}@bench.example",
+                        display_name="b",
+                        password_hash="-",  # noqa: S106 - never signs in
+                    )
+                )
+            session.flush()
+            campaign = campaigns.create_campaign(
+                session,
+                advertiser,
+                CampaignIn(
+                    name=f"bench {n}",
+                    pricing=Pricing.CPM,
+                    bid_micros=2_000_000,
+                    daily_budget_micros=10**15,
+                    total_budget_micros=10**16,
+                ),
+                currency=settings.currency,
+            )
+            account = get_or_create_account(
+                session,
+                owner_id=advertiser,
+                currency="USD",
+                code="customer_available",
+                flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+            )
+            transfer(
+                session,
+                id=f"bench-fund-{n}",
+                debit_account_id=cash.id,
+                credit_account_id=account.id,
+                amount=10**13,
+                currency="USD",
+                code="deposit",
+            )
+            plans.append((advertiser, publisher, new_id(), campaign.id))
+    database.dispose()
+    return plans
+
+
+def _produce(
+    url: str, plans: list[tuple[str, str, str, str]], rate: int, seconds: float, sent: Any
+) -> None:
+    from adunion.kernel.db import Database
+    from adunion.kernel.ids import new_id
+    from adunion.tracking.models import TrackingEvent
+
+    database = Database(url)
+    table = TrackingEvent.__table__
+    tick = 0.1
+    per_tick = max(1, int(rate * tick))
+    started = time.monotonic()
+    count = 0
+    while time.monotonic() - started < seconds:
+        due = started + (count // per_tick) * tick
+        pause = due - time.monotonic()
+        if pause > 0:
+            time.sleep(pause)
+        now = datetime.now(UTC)
+        rows = []
+        for i in range(per_tick):
+            advertiser, publisher, site, campaign = plans[(count + i) % len(plans)]
+            rows.append(
+                {
+                    "id": new_id(),
+                    "offer_id": new_id(),
+                    "event_type": "view",
+                    "occurred_at": now,
+                    "slot_id": site,
+                    "site_id": site,
+                    "campaign_id": campaign,
+                    "creative_id": campaign,
+                    "advertiser_id": advertiser,
+                    "publisher_id": publisher,
+                    "pricing": "cpm",
+                    "billable_micros": 2_000,
+                    "valid": True,
+                }
+            )
+        with database.engine.begin() as connection:
+            connection.execute(table.insert(), rows)  # type: ignore[attr-defined]
+        count += per_tick
+    sent.value = count
+    database.dispose()
+
+
+def _bill(url: str, stop: Any, billed: Any) -> None:
+    from adunion.billing.runner import bill_until_empty
+    from adunion.config import Settings
+    from adunion.kernel.db import Database
+
+    database = Database(url)
+    settings = Settings(database_url=url)
+    total = 0
+    while not stop.is_set():
+        totals = bill_until_empty(database, settings, batch_size=5000)
+        total += totals.events
+        billed.value = total
+        if totals.events == 0:
+            time.sleep(0.05)
+    total += bill_until_empty(database, settings, batch_size=5000).events
+    billed.value = total
+    database.dispose()
+
+
+def run_rate(
+    url: str, plans: list[tuple[str, str, str, str]], rate: int, seconds: float
+) -> dict[str, Any]:
+    from adunion.billing.runner import lag_seconds
+    from adunion.kernel.db import Database
+
+    context = multiprocessing.get_context("spawn")
+    stop, sent, billed = context.Event(), context.Value("q", 0), context.Value("q", 0)
+    producer = context.Process(target=_produce, args=(url, plans, rate, seconds, sent))
+    biller = context.Process(target=_bill, args=(url, stop, billed))
+    biller.start()
+    producer.start()
+    database = Database(url)
+    worst = 0.0
+    started = time.monotonic()
+    while producer.is_alive():
+        worst = max(worst, lag_seconds(database))
+        time.sleep(0.5)
+    producer.join()
+    drain_started = time.monotonic()
+    while lag_seconds(database) > 0 and time.monotonic() - drain_started < 60:
+        worst = max(worst, lag_seconds(database))
+        time.sleep(0.2)
+    elapsed = time.monotonic() - started
+    stop.set()
+    biller.join()
+    database.dispose()
+    kept_up = worst < LAG_LIMIT_SECONDS and billed.value >= sent.value
+    return {
+        "rate": rate,
+        "seconds": seconds,
+        "sent": sent.value,
+        "billed": billed.value,
+        "worst_lag_s": round(worst, 2),
+        "elapsed_s": round(elapsed, 1),
+        "kept_up": kept_up,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="fewer, shorter runs")
+    parser.add_argument("--database-url", default="", help="default: a scratch SQLite file")
+    args = parser.parse_args()
+    seconds = 8.0 if args.quick else 30.0
+    rates = (
+        [2_500, 5_000, 10_000]
+        if args.quick
+        else [1_000, 2_500, 5_000, 7_500, 10_000, 15_000, 20_000]
+    )
+    with tempfile.TemporaryDirectory() as scratch:
+        url = args.database_url or f"sqlite:///{Path(scratch) / 'billing.db'}"
+        plans = _setup(url, advertisers=50)
+        results = []
+        for rate in rates:
+            result = run_rate(url, plans, rate, seconds)
+            results.append(result)
+            print(json.dumps(result), flush=True)
+    sustained = max((r["rate"] for r in results if r["kept_up"]), default=0)
+    print(
+        json.dumps(
+            {
+                "database": "sqlite" if not args.database_url else args.database_url.split(":")[0],
+                "lag_limit_s": LAG_LIMIT_SECONDS,
+                "worst_lag_s_at_5000": next(
+                    (r["worst_lag_s"] for r in results if r["rate"] == 5_000), None
+                ),
+                "kept_up_at_5000": next(
+                    (r["kept_up"] for r in results if r["rate"] == 5_000), None
+                ),
+                "sustained_rate": sustained,
+                "runs": results,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
