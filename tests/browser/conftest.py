@@ -57,7 +57,15 @@ def server_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, database_url: str, server_env: dict[str, str]) -> Iterator[str]:
+def server_args() -> list[str]:
+    """Extra ``adunion serve`` arguments; a test module overrides this fixture."""
+    return []
+
+
+@pytest.fixture
+def server(
+    tmp_path: Path, database_url: str, server_env: dict[str, str], server_args: list[str]
+) -> Iterator[str]:
     """``adunion serve`` in a subprocess, on the test's database; yields its base URL."""
     port = _free_port()
     env = {
@@ -69,7 +77,7 @@ def server(tmp_path: Path, database_url: str, server_env: dict[str, str]) -> Ite
         "ADUNION_LOG_LEVEL": "WARNING",
     }
     process = subprocess.Popen(
-        [sys.executable, "-m", "adunion", "serve"],
+        [sys.executable, "-m", "adunion", "serve", *server_args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
