@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from adunion import ledger
 from adunion.app import create_app
+from adunion.billing.reconcile import reconcile_day
 from adunion.billing.runner import bill_until_empty
 from adunion.config import Settings
 from adunion.kernel.db import Database
@@ -69,6 +70,7 @@ def test_simulated_traffic_is_recorded_billed_and_balanced(
     end = datetime.now(UTC) + timedelta(seconds=1)
     with database.transaction(write=False) as session:
         assert ledger.verify(session) == []
+        assert reconcile_day(session, datetime.now(UTC).date()) == []
         sheet = books.balance_sheet(session, settings.currency, end)
         income = books.income_statement(session, settings.currency, end - timedelta(days=1), end)
     assert sheet.balanced

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from adunion.billing.runner import bill_until_empty, lag_seconds
-from adunion.clikit import cli_errors, cli_settings, open_database
+from adunion.clikit import cli_errors, cli_settings, fail, open_database
 from adunion.kernel.money import format_amount
 
 billing_app = typer.Typer(help="Billing of served ads.", no_args_is_help=True)
@@ -30,3 +30,33 @@ def run(
         f"{format_amount(totals.shortfall_micros, settings.currency)} not chargeable (no funds); "
         f"lag now {lag:.1f} s"
     )
+
+
+@billing_app.command("reconcile")
+def reconcile(
+    day: Annotated[
+        str | None, typer.Option("--date", help="UTC day, YYYY-MM-DD (default: today).")
+    ] = None,
+) -> None:
+    """Check serving spend = billed + shortfall = ledger, per campaign; exit 1 on a difference."""
+    from datetime import UTC, date, datetime
+
+    from adunion.billing.reconcile import reconcile_day
+
+    try:
+        chosen = date.fromisoformat(day) if day else datetime.now(UTC).date()
+    except ValueError:
+        fail(f"--date: {day!r} is not a date (YYYY-MM-DD)")
+        return
+    settings = cli_settings()
+    with (
+        cli_errors(),
+        open_database(settings) as database,
+        database.transaction(write=False) as session,
+    ):
+        mismatches = reconcile_day(session, chosen)
+    for m in mismatches:
+        typer.echo(f"{m.campaign_id}: {m.what}: expected {m.expected}, found {m.actual}", err=True)
+    if mismatches:
+        fail(f"{len(mismatches)} difference(s) on {chosen}")
+    typer.echo(f"{chosen}: serving, billing and the ledger agree")

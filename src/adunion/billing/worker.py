@@ -185,6 +185,7 @@ def _bill_group(
             reference=f"campaign {key.campaign_id} {key.day.isoformat()}",
             metadata={
                 "campaign_id": key.campaign_id,
+                "day": key.day.isoformat(),
                 "site_id": key.site_id,
                 "events": group.events,
             },
