@@ -31,7 +31,8 @@ setup: $(SYNCED)
 # 127.0.0.1 with X-Forwarded-For addresses, hence the trusted proxy.
 run: setup
 	$(BIN)/adunion demo
-	ADUNION_TRUSTED_PROXIES=$${ADUNION_TRUSTED_PROXIES:-127.0.0.1} $(BIN)/adunion serve --simulate $${ADUNION_SIMULATE_RATE:-5}
+	ADUNION_TRUSTED_PROXIES=$${ADUNION_TRUSTED_PROXIES:-127.0.0.1} ADUNION_LOG_LEVEL=$${ADUNION_LOG_LEVEL:-WARNING} \
+		$(BIN)/adunion serve --simulate $${ADUNION_SIMULATE_RATE:-5}
 
 test: setup
 	$(BIN)/pytest $(PYTEST_ARGS)
