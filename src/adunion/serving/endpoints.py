@@ -56,7 +56,11 @@ def decision_body(request: Request, slot_id: str, served: Served) -> dict[str, A
             "height": creative.height,
             "title": creative.title,
             "body": creative.body,
-            "image_url": creative.image_url,
+            # Uploaded images are served by this platform: an absolute URL, as the ad renders
+            # on the publisher's page.
+            "image_url": base + creative.image_url
+            if creative.image_url.startswith("/")
+            else creative.image_url,
             "html": creative.html,
         },
     }
