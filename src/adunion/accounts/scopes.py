@@ -17,8 +17,5 @@ SCOPES: dict[str, str] = {
     "finance": "Finance staff: confirm deposits, pay withdrawals, grant credits, read the books",
 }
 
-DEFAULT_SCOPES = ("account:read",)
-
-
 def unknown_scopes(requested: list[str]) -> list[str]:
     return [scope for scope in requested if scope not in SCOPES]

@@ -171,9 +171,3 @@ def set_roles(session: Session, user: User, roles: list[Role]) -> User:
     user.role_rows.extend(UserRole(role=role) for role in sorted(wanted - have))
     session.flush()
     return user
-
-
-def create_operator(
-    session: Session, *, email: str, password: str, display_name: str, roles: list[Role]
-) -> User:
-    return sign_up(session, email=email, password=password, display_name=display_name, roles=roles)

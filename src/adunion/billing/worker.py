@@ -239,9 +239,3 @@ def lag_seconds(session: Session, now: datetime | None = None) -> float:
     if oldest is None:
         return 0.0
     return max(0.0, ((now or utcnow()) - oldest).total_seconds())
-
-
-def queued(session: Session) -> int:
-    from sqlalchemy import func
-
-    return int(session.scalar(select(func.count()).select_from(BillingQueueItem)) or 0)
