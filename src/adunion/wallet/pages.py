@@ -6,8 +6,9 @@ click or a re-submitted form applies once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -144,24 +145,39 @@ def wallet_statement_csv(
     )
 
 
+class _Page(Protocol):
+    def __call__(
+        self,
+        request: Request,
+        session: Session,
+        ctx: Context,
+        viewer: Principal,
+        /,
+        *,
+        errors: dict[str, str] | None = None,
+        notice: str | None = None,
+        status_code: int = 200,
+    ) -> Response: ...
+
+
 def _submit(
+    page: _Page,
     request: Request,
     session: Session,
     ctx: Context,
     viewer: Principal,
     data: dict[str, str],
-    action: Any,
+    action: Callable[[], object],
     notice: str,
 ) -> Response:
+    """Run a money form once; re-render its page with the outcome (errors name the field)."""
     try:
         with session.begin_nested():
             _once(session, request, viewer, data, action)
     except AppError as exc:
         errors = {f.field: f.message for f in exc.fields} or {"form": exc.message}
-        return _wallet_page(
-            request, session, ctx, viewer, errors=errors, status_code=exc.status_code
-        )
-    return _wallet_page(request, session, ctx, viewer, notice=notice)
+        return page(request, session, ctx, viewer, errors=errors, status_code=exc.status_code)
+    return page(request, session, ctx, viewer, notice=notice)
 
 
 @router.post("/wallet/deposits", dependencies=[Csrf])
@@ -181,6 +197,7 @@ async def wallet_deposit(
         )
 
     return _submit(
+        _wallet_page,
         request,
         session,
         ctx,
@@ -208,6 +225,7 @@ async def wallet_withdraw(
         )
 
     return _submit(
+        _wallet_page,
         request,
         session,
         ctx,
@@ -266,26 +284,6 @@ def finance_page(
     return _finance_page(request, session, ctx, staff)
 
 
-def _finance_submit(
-    request: Request,
-    session: Session,
-    ctx: Context,
-    staff: Principal,
-    data: dict[str, str],
-    action: Any,
-    notice: str,
-) -> Response:
-    try:
-        with session.begin_nested():
-            _once(session, request, staff, data, action)
-    except AppError as exc:
-        errors = {f.field: f.message for f in exc.fields} or {"form": exc.message}
-        return _finance_page(
-            request, session, ctx, staff, errors=errors, status_code=exc.status_code
-        )
-    return _finance_page(request, session, ctx, staff, notice=notice)
-
-
 @router.post("/finance/deposits/{deposit_id}/confirm", dependencies=[Csrf])
 async def finance_confirm(
     deposit_id: str, request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
@@ -296,8 +294,8 @@ async def finance_confirm(
         received = parse_amount(data.get("received_amount", ""), field="received_amount")
         service.confirm_bank_deposit(session, deposit_id, received=received, staff_id=staff.user_id)
 
-    return _finance_submit(
-        request, session, ctx, staff, data, action, "Deposit confirmed and credited."
+    return _submit(
+        _finance_page, request, session, ctx, staff, data, action, "Deposit confirmed and credited."
     )
 
 
@@ -310,7 +308,7 @@ async def finance_approve(
     def action() -> None:
         service.approve_withdrawal(session, withdrawal_id, staff_id=staff.user_id)
 
-    return _finance_submit(request, session, ctx, staff, data, action, "Withdrawal paid.")
+    return _submit(_finance_page, request, session, ctx, staff, data, action, "Withdrawal paid.")
 
 
 @router.post("/finance/withdrawals/{withdrawal_id}/reject", dependencies=[Csrf])
@@ -324,8 +322,15 @@ async def finance_reject(
             session, withdrawal_id, staff_id=staff.user_id, reason=data.get("reason", "")
         )
 
-    return _finance_submit(
-        request, session, ctx, staff, data, action, "Withdrawal rejected; the hold is released."
+    return _submit(
+        _finance_page,
+        request,
+        session,
+        ctx,
+        staff,
+        data,
+        action,
+        "Withdrawal rejected; the hold is released.",
     )
 
 
@@ -349,4 +354,6 @@ async def finance_promotion(
             granted_by=staff.user_id,
         )
 
-    return _finance_submit(request, session, ctx, staff, data, action, "Promotion credit granted.")
+    return _submit(
+        _finance_page, request, session, ctx, staff, data, action, "Promotion credit granted."
+    )
