@@ -14,10 +14,16 @@ Measures, on one fresh database each:
 The raw SQLite path uses the same database file, the same PRAGMAs (WAL, synchronous=FULL,
 foreign keys) and the same tables, indexes, constraints and triggers; its rows have the same
 column values and formats. Both fsync the WAL once per commit (checked with strace).
+The phases run in interleaved rounds (5; the order alternates, single-transfer phases first,
+then batched) and each figure is the median of its rounds; ``*_ratio`` is the median of the
+per-round ratios (ours / raw of the same round), so drift of fsync latency or of the machine's
+load between phases does not decide a ratio.
 On PostgreSQL (when ADUNION_TEST_POSTGRES_URL is reachable) also pgbench TPC-B-like
-(``-M prepared``, scale 1) at 1 and 8 clients, and ``submit`` from 1 and 8 processes (all
-connected before the clock starts).
-The last line of stdout is one JSON object with every number.
+(``-M prepared``, scale 1) at 1 and 8 clients, and ``submit`` from 1 and 8 processes (spawned
+and connected once, before any clock starts), alternating with pgbench: ours c1, pgbench c1,
+ours c8, pgbench c8, then the reverse order (2 rounds with --quick, 3 otherwise).
+The last line of stdout is one JSON object with every number (medians and ratios); the line
+before it holds every round's figures.
 """
 
 from __future__ import annotations
@@ -30,12 +36,14 @@ import random
 import re
 import shutil
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -188,49 +196,68 @@ def raw_batched(database: Database, pairs_: list[tuple[str, str]]) -> float:
     return len(rows) / elapsed
 
 
-def _client(url: str, accounts: list[str], seconds: float, seed: int, ready: Any, go: Any) -> None:
+def _client(url: str, accounts: list[str], seed: int, commands: Any, answers: Any) -> None:
+    """A client process: connects once, then runs ``submit`` for each round it is told to."""
     database = Database(url, pool_size=1)
-    database.ping()  # connected and imported before the clock starts
+    database.ping()  # connected and imported before any clock starts
     rng = random.Random(seed)
     tag = uuid.uuid4().hex[:8]
     done = 0
-    ready.put(None)
-    go.wait()
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline:
-        debit, credit = rng.sample(accounts, 2)
-        request = TransferRequest(
-            id=f"c{tag}-{done}",
-            debit_account_id=debit,
-            credit_account_id=credit,
-            amount=1,
-            currency="USD",
-        )
-        ledger.submit(database, [request])
-        done += 1
+    answers.put(None)
+    while (command := commands.get()) is not None:
+        seconds, start_at = command
+        time.sleep(max(0.0, start_at - time.time()))  # every client starts at the same instant
+        count = 0
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            debit, credit = rng.sample(accounts, 2)
+            request = TransferRequest(
+                id=f"c{tag}-{done}",
+                debit_account_id=debit,
+                credit_account_id=credit,
+                amount=1,
+                currency="USD",
+            )
+            ledger.submit(database, [request])
+            done += 1
+            count += 1
+        answers.put(count)
     database.dispose()
-    ready.put(done)
 
 
-def ours_clients(url: str, accounts: list[str], clients: int, seconds: float) -> float:
-    """Our single path from ``clients`` processes (like pgbench's clients), all started at once."""
-    context = multiprocessing.get_context("spawn")
-    ready, go = context.Queue(), context.Event()
-    workers = [
-        context.Process(target=_client, args=(url, accounts, seconds, seed, ready, go))
-        for seed in range(clients)
-    ]
-    for worker in workers:
-        worker.start()
-    for _ in workers:
-        ready.get(timeout=120)
-    go.set()
-    total = sum(ready.get(timeout=seconds + 120) for _ in workers)
-    for worker in workers:
-        worker.join()
-        if worker.exitcode != 0:
-            raise RuntimeError(f"client process failed with exit code {worker.exitcode}")
-    return total / seconds
+class Clients:
+    """Client processes (like pgbench's clients) started and connected before any round, reused
+    for every round: a round of ``n`` clients starts them together and counts their submits."""
+
+    def __init__(self, url: str, accounts: list[str], count: int) -> None:
+        self.context = multiprocessing.get_context("spawn")
+        self.answers = self.context.Queue()
+        self.commands = [self.context.Queue() for _ in range(count)]
+        self.workers = [
+            self.context.Process(
+                target=_client, args=(url, accounts, seed, self.commands[seed], self.answers)
+            )
+            for seed in range(count)
+        ]
+        for worker in self.workers:
+            worker.start()
+        for _ in self.workers:
+            self.answers.get(timeout=120)
+
+    def run(self, clients: int, seconds: float) -> float:
+        start_at = time.time() + 0.5
+        for commands in self.commands[:clients]:
+            commands.put((seconds, start_at))
+        total = sum(self.answers.get(timeout=seconds + 120) for _ in range(clients))
+        return float(total) / seconds
+
+    def close(self) -> None:
+        for commands in self.commands:
+            commands.put(None)
+        for worker in self.workers:
+            worker.join()
+            if worker.exitcode != 0:
+                raise RuntimeError(f"client process failed with exit code {worker.exitcode}")
 
 
 def pgbench(url: str, clients: int, seconds: int) -> float:
@@ -307,37 +334,79 @@ def scratch_database(base_url: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def measure(database: Database, singles: int, batched: int) -> dict[str, float]:
+def interleaved(
+    phases: dict[str, Callable[[int], float]], rounds: int
+) -> tuple[dict[str, float], dict[str, list[float]]]:
+    """Run every phase once per round, alternating the order (ABC, CBA, ...) so slow drift of
+    fsync latency or of the machine's load hits all phases alike; the median per phase."""
+    samples: dict[str, list[float]] = {name: [] for name in phases}
+    names = list(phases)
+    for round_ in range(rounds):
+        for name in names if round_ % 2 == 0 else reversed(names):
+            samples[name].append(phases[name](round_))
+    return {name: statistics.median(values) for name, values in samples.items()}, samples
+
+
+def measure(database: Database, singles: int, batched: int, rounds: int) -> dict[str, Any]:
+    """Ours and raw, single and batched, in interleaved rounds on one database; medians."""
     migrate.upgrade(database)
     accounts = open_accounts(database)
-    single_pairs = pairs(accounts, singles, 1)
-    batch_pairs = pairs(accounts, batched, 2)
-    results = {
-        "single_tps": ours_single(database, single_pairs),
-        "raw_single_tps": raw_single(database, single_pairs),
-        "submit_tps": ours_submit(database, pairs(accounts, singles, 3)),
-        "batched_tps": ours_batched(database, batch_pairs),
-        "raw_tps": raw_batched(database, batch_pairs),
-    }
+    per_single, per_batch = singles // rounds, batched // rounds
+    single_pairs = [pairs(accounts, per_single, 10 + r) for r in range(rounds)]
+    batch_pairs = [pairs(accounts, per_batch, 100 + r) for r in range(rounds)]
+    single, single_samples = interleaved(
+        {
+            "single_tps": lambda r: ours_single(database, single_pairs[r]),
+            "submit_tps": lambda r: ours_submit(database, single_pairs[r]),
+            "raw_single_tps": lambda r: raw_single(database, single_pairs[r]),
+        },
+        rounds,
+    )
+    batch, batch_samples = interleaved(
+        {
+            "batched_tps": lambda r: ours_batched(database, batch_pairs[r]),
+            "raw_tps": lambda r: raw_batched(database, batch_pairs[r]),
+        },
+        rounds,
+    )
     with database.transaction(write=False) as session:
         problems = ledger.verify(session)
     if problems:
         raise RuntimeError(f"verify found {len(problems)} problems: {problems[:3]}")
-    return results
+    samples = single_samples | batch_samples
+    ratios = {
+        "submit_ratio": ratio_of_rounds(samples["submit_tps"], samples["raw_single_tps"]),
+        "single_ratio": ratio_of_rounds(samples["single_tps"], samples["raw_single_tps"]),
+        "batched_ratio": ratio_of_rounds(samples["batched_tps"], samples["raw_tps"]),
+    }
+    return single | batch | ratios | {"samples": samples}
+
+
+def ratio_of_rounds(ours: list[float], theirs: list[float]) -> float:
+    """The median of the per-round ratios (each round's two phases ran back to back)."""
+    return statistics.median(a / b for a, b in zip(ours, theirs, strict=True))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small counts, under a minute")
+    parser.add_argument("--quick", action="store_true", help="small counts, about a minute")
     args = parser.parse_args()
-    singles, batched, seconds = (500, 10_000, 5) if args.quick else (3000, 50_000, 15)
+    singles, batched, rounds, seconds, client_rounds = (
+        (500, 10_000, 5, 3, 2) if args.quick else (3000, 50_000, 5, 10, 3)
+    )
     out: dict[str, float] = {}
+    samples: dict[str, Any] = {}
+
+    def record(prefix: str, measured: dict[str, Any]) -> None:
+        samples[prefix] = {k: [round(v, 1) for v in vs] for k, vs in measured["samples"].items()}
+        for key, value in measured.items():
+            if key != "samples":
+                out[f"{prefix}_{key}"] = round(value, 3 if key.endswith("ratio") else 1)
 
     directory = Path(tempfile.mkdtemp(prefix="adunion-ledger-bench-"))
     try:
         database = Database(f"sqlite:///{directory / 'bench.db'}")
-        for key, value in measure(database, singles, batched).items():
-            out[f"sqlite_{key}"] = round(value, 1)
+        record("sqlite", measure(database, singles, batched, rounds))
         database.dispose()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
@@ -347,21 +416,32 @@ def main() -> None:
     if base:
         url = scratch_database(base, "adunion_ledger_bench")
         database = Database(url)
-        pg = measure(database, singles, batched)
+        record("pg", measure(database, singles, batched, rounds))
         accounts = open_accounts(database)
         database.dispose()
-        out["pg_single_tps"] = round(pg["single_tps"], 1)
-        out["pg_submit_tps"] = round(pg["submit_tps"], 1)
-        out["pg_raw_single_tps"] = round(pg["raw_single_tps"], 1)
-        out["pg_batched_tps"] = round(pg["batched_tps"], 1)
-        out["pg_raw_tps"] = round(pg["raw_tps"], 1)
-        out["pg_single_tps_c1"] = round(ours_clients(url, accounts, 1, seconds), 1)
-        out["pg_single_tps_c8"] = round(ours_clients(url, accounts, 8, seconds), 1)
         bench_url = scratch_database(base, "adunion_pgbench")
         pgbench_init(bench_url)
-        out["pgbench_tps_c1"] = round(pgbench(bench_url, 1, seconds), 1)
-        out["pgbench_tps_c8"] = round(pgbench(bench_url, 8, seconds), 1)
+        clients = Clients(url, accounts, 8)
+        try:
+            # Ours and pgbench alternate (c1, c8, then the reverse order) in the same run.
+            phases: dict[str, Callable[[int], float]] = {
+                "pg_single_tps_c1": lambda _: clients.run(1, seconds),
+                "pgbench_tps_c1": lambda _: pgbench(bench_url, 1, seconds),
+                "pg_single_tps_c8": lambda _: clients.run(8, seconds),
+                "pgbench_tps_c8": lambda _: pgbench(bench_url, 8, seconds),
+            }
+            medians, rounds_ = interleaved(phases, client_rounds)
+        finally:
+            clients.close()
+        samples["pg_clients"] = {k: [round(v, 1) for v in vs] for k, vs in rounds_.items()}
+        for key, value in medians.items():
+            out[key] = round(value, 1)
+        for n in (1, 8):
+            out[f"pg_c{n}_ratio"] = round(
+                ratio_of_rounds(rounds_[f"pg_single_tps_c{n}"], rounds_[f"pgbench_tps_c{n}"]), 3
+            )
         print(f"postgres: {json.dumps({k: v for k, v in out.items() if 'pg' in k})}", flush=True)
+    print(f"rounds: {json.dumps(samples)}", flush=True)
     print(json.dumps(out))
 
 
