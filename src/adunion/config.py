@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     serving_explore_z: float = Field(default=1.0, ge=0)
     tracking_token_ttl_seconds: int = Field(default=4 * 3600, gt=0)
     tracking_batch_max: int = Field(default=1000, gt=0)
+    # SQLite only: "full" fsyncs every event batch before answering (survives power loss);
+    # "normal" answers once the batch is in the WAL file (survives a process crash, not a
+    # power loss) and spends no fsync per batch. See docs/serving.md.
+    tracking_sqlite_sync: Literal["full", "normal"] = "full"
     fraud_ip_events_per_minute: int = Field(default=600, gt=0)
     fraud_visitor_events_per_minute: int = Field(default=120, gt=0)
     fraud_min_click_delay_seconds: float = Field(default=1.0, ge=0)

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
+from adunion.serving.runtime import event_database
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.writer import EventRecord, EventWriter, write_batch
 
@@ -79,3 +80,23 @@ def test_stop_writes_everything_queued(database: Database) -> None:
 
     run(main())
     assert count(database) == 500
+
+
+def test_relaxed_sync_is_the_writer_s_alone(database: Database) -> None:
+    """``tracking_sqlite_sync="normal"``: the writer's own engine skips the commit fsync; the
+    app's connections keep FULL. PostgreSQL is never relaxed."""
+    relaxed = event_database(database, "normal")
+    assert event_database(database, "full") is database
+    if not database.is_sqlite:
+        assert relaxed is database
+        return
+    try:
+        assert relaxed is not database
+        with relaxed.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL
+        with database.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+        assert write_batch(relaxed, [record("relaxed")]) == {("relaxed", "view")}
+        assert count(database) == 1
+    finally:
+        relaxed.dispose()

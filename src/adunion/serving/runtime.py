@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
 
 from adunion.config import Settings
 from adunion.fraud.rules import Limits
@@ -29,6 +32,7 @@ class ServingRuntime:
     signer: TokenSigner
     writer: EventWriter
     intake: Intake
+    database: Database | None = None
     decisions: DecisionLog = field(default_factory=DecisionLog)
 
     async def start(self) -> None:
@@ -41,6 +45,8 @@ class ServingRuntime:
         """Stop refreshing, then write every accepted event before the process ends."""
         await self.holder.stop()
         await self.writer.stop()
+        if self.writer.database is not self.database:
+            self.writer.database.dispose()
 
 
 def build_serving(
@@ -75,7 +81,10 @@ def build_serving(
         stats_refresh_seconds=settings.serving_stats_refresh_seconds,
     )
     signer = TokenSigner(secret_key, ttl_seconds=settings.tracking_token_ttl_seconds)
-    writer = EventWriter(database, max_batch=settings.tracking_batch_max)
+    writer = EventWriter(
+        event_database(database, settings.tracking_sqlite_sync),
+        max_batch=settings.tracking_batch_max,
+    )
     limits = Limits(
         ip_per_minute=settings.fraud_ip_events_per_minute,
         visitor_per_minute=settings.fraud_visitor_events_per_minute,
@@ -96,4 +105,20 @@ def build_serving(
             holder.loader.landing_url(creative_id) if holder.loader is not None else None
         ),
     )
-    return ServingRuntime(counters, engine, holder, signer, writer, intake)
+    return ServingRuntime(counters, engine, holder, signer, writer, intake, database)
+
+
+def event_database(database: Database, sync: str) -> Database:
+    """The database the event writer commits to: the app's, or on SQLite with ``sync="normal"``
+    a second engine on the same file whose connections skip the fsync at commit (WAL mode)."""
+    if not database.is_sqlite or sync == "full":
+        return database
+    relaxed = Database(database.url.render_as_string(hide_password=False), pool_size=2)
+
+    @event.listens_for(relaxed.engine, "connect")
+    def _normal_sync(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA synchronous = NORMAL")  # after the app's own FULL
+        cursor.close()
+
+    return relaxed

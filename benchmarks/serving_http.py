@@ -1,0 +1,497 @@
+"""Serving over HTTP: the decision endpoint and the tracking intake vs an empty Starlette endpoint.
+
+A scratch SQLite database gets 10,000 campaigns and 100,000 slots (the targeting mix of
+``benchmarks/decision.py``, written with direct inserts for speed). Two servers run with the same
+uvicorn settings (2 workers, uvloop, httptools, access log off) on 127.0.0.1: adunion, and a
+minimal Starlette app with one empty JSON endpoint. Then, in the same run:
+
+1. ``wrk -t2 -c16`` on the empty endpoint and on the decision endpoint (random slots);
+2. ``hey -z 10s -c 10 -q 100`` (10 workers x 100 req/s = 1,000 req/s) on the decision: p99;
+3. ``wrk -t2 -c16`` on the view beacon, each request with a distinct signed token; afterwards
+   the events table must hold exactly as many rows as requests were sent.
+
+Usage: ``python benchmarks/serving_http.py [--quick]`` (needs ``wrk`` and ``hey``). The last line
+printed is one JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, insert, select
+
+from adunion.accounts.models import User
+from adunion.campaigns.models import Campaign, Creative, CreativeAsset
+from adunion.inventory.models import AdSlot, Site
+from adunion.kernel.db import Database
+from adunion.kernel.ids import new_id
+from adunion.tracking.models import TrackingEvent
+from adunion.tracking.tokens import Offer, TokenSigner
+
+sys.path.insert(0, str(Path(__file__).parent))
+from decision import USER_AGENTS, generate_campaigns, generate_slots
+
+SECRET = "benchmark-secret-key-benchmark-secret-key"  # noqa: S105 - a scratch server's key
+UA = USER_AGENTS[0]
+ALL_HOURS = list(range(24))
+
+
+# --- the two apps (uvicorn imports these factories in each worker) ----------------------------
+
+
+def decision_app() -> Any:
+    from adunion.app import create_app
+    from adunion.config import load_settings
+
+    return create_app(load_settings())
+
+
+def empty_app() -> Any:
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    async def empty(_request: Any) -> JSONResponse:
+        return JSONResponse({})
+
+    return Starlette(routes=[Route("/empty", empty)])
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def populate(database: Database, campaigns: int, slots: int, sites: int) -> list[dict[str, Any]]:
+    """Insert users, verified sites, auction slots, active campaigns with approved creatives.
+    Returns the slot rows (id, site, one fitting creative) used to build requests and tokens."""
+    rng = random.Random(7)
+    slot_snaps = generate_slots(rng, slots, sites)
+    campaign_snaps = generate_campaigns(rng, campaigns, sites)
+    now = datetime.now(UTC)
+    owners = [new_id() for _ in range(2000)]
+    site_ids = {f"site-{i}": new_id() for i in range(sites)}
+    site_category: dict[str, str] = {}
+    for s in slot_snaps:
+        site_category[s.site_id] = s.category
+    with database.transaction() as session:
+        session.execute(
+            insert(User),
+            [
+                {
+                    "id": uid,
+                    "email": f"u{i}@bench.example",
+                    "display_name": f"user {i}",
+                    "password_hash": "x",
+                    "created_at": now,
+                }
+                for i, uid in enumerate(owners)
+            ],
+        )
+        session.execute(
+            insert(Site),
+            [
+                {
+                    "id": site_ids[key],
+                    "owner_id": owners[i % 1000],
+                    "domain": f"site{i}.example",
+                    "category": site_category.get(key, "IAB1"),
+                    "status": "verified",
+                    "verification_token": "t",
+                    "verified_at": now,
+                    "created_at": now,
+                }
+                for i, key in enumerate(site_ids)
+            ],
+        )
+        slot_rows = [
+            {
+                "id": new_id(),
+                "owner_id": owners[int(s.site_id.split("-")[1]) % 1000],
+                "site_id": site_ids[s.site_id],
+                "name": "slot",
+                "format": s.format,
+                "currency": "USD",
+                "accepts_auction": True,
+                "floor_cpm_micros": max(s.floor_cpm_micros, 10_000),
+                "status": "active",
+                "created_at": now,
+                "updated_at": now,
+            }
+            for s in slot_snaps
+        ]
+        session.execute(insert(AdSlot), slot_rows)
+        campaign_rows, creative_rows, asset_rows = [], [], []
+        for i, c in enumerate(campaign_snaps):
+            cid = new_id()
+            owner = owners[1000 + i % 1000]
+            t = c.targeting
+            business = c.dayparts is not None
+            campaign_rows.append(
+                {
+                    "id": cid,
+                    "owner_id": owner,
+                    "name": f"campaign {i}",
+                    "currency": "USD",
+                    "pricing": c.pricing,
+                    "bid_micros": c.bid_micros,
+                    "daily_budget_micros": c.daily_budget_micros,
+                    "total_budget_micros": c.total_budget_micros or c.daily_budget_micros * 365,
+                    "starts_at": datetime(2020, 1, 1, tzinfo=UTC),
+                    "days_of_week": [0, 1, 2, 3, 4] if business else [0, 1, 2, 3, 4, 5, 6],
+                    "hours": list(range(8, 20)) if business else ALL_HOURS,
+                    "pacing": c.pacing,
+                    "frequency_cap": c.frequency_cap,
+                    "target_categories": sorted(t.categories),
+                    "include_site_ids": sorted(site_ids[s] for s in t.include_sites),
+                    "exclude_site_ids": sorted(site_ids[s] for s in t.exclude_sites),
+                    "target_formats": sorted(t.formats),
+                    "target_devices": sorted(t.devices),
+                    "target_countries": sorted(t.countries),
+                    "keywords": sorted(t.keywords),
+                    "status": "active",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
+            for cr in c.creatives:
+                asset_id = None
+                if cr.kind == "image":
+                    asset_id = new_id()
+                    w, _, h = cr.format.partition("x")
+                    asset_rows.append(
+                        {
+                            "id": asset_id,
+                            "owner_id": owner,
+                            "sha256": f"{i:064d}",
+                            "content_type": "image/png",
+                            "width": int(w),
+                            "height": int(h),
+                            "size": 1,
+                            "data": b"x",
+                            "created_at": now,
+                        }
+                    )
+                creative_rows.append(
+                    {
+                        "id": new_id(),
+                        "owner_id": owner,
+                        "campaign_id": cid,
+                        "kind": cr.kind,
+                        "name": "creative",
+                        "format": cr.format,
+                        "landing_url": cr.landing_url,
+                        "headline": cr.title,
+                        "body": "Body text",
+                        "asset_id": asset_id,
+                        "moderation": "approved",
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                )
+        session.execute(insert(Campaign), campaign_rows)
+        session.execute(insert(CreativeAsset), asset_rows)
+        session.execute(insert(Creative), creative_rows)
+    first_creative = {r["campaign_id"]: r["id"] for r in reversed(creative_rows)}
+    return [
+        {
+            "slot": r["id"],
+            "campaign": campaign_rows[n % len(campaign_rows)]["id"],
+            "creative": first_creative[campaign_rows[n % len(campaign_rows)]["id"]],
+        }
+        for n, r in enumerate(slot_rows)
+    ]
+
+
+# --- servers and load ---------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_server(
+    factory: str, port: int, env: dict[str, str], log: Path
+) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        "--app-dir",
+        str(Path(__file__).parent),
+        f"serving_http:{factory}",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--loop",
+        "uvloop",
+        "--http",
+        "httptools",
+        "--no-access-log",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+def get(url: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers={"User-Agent": UA})  # noqa: S310 - 127.0.0.1
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            return int(response.status), response.read()
+    except OSError:
+        return 0, b""
+
+
+def wait_until(check: Any, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.5)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def wrk(url: str, seconds: int, script: Path | None = None, args: list[str] | None = None) -> str:
+    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"User-Agent: {UA}"]
+    if script is not None:
+        command += ["-s", str(script)]
+    command.append(url)
+    if args:
+        command += ["--", *args]
+    out = subprocess.run(
+        command, capture_output=True, text=True, check=True, timeout=seconds + 60
+    ).stdout
+    print(out, file=sys.stderr)
+    return out
+
+
+def rps(wrk_output: str) -> float:
+    match = re.search(r"Requests/sec:\s+([\d.]+)", wrk_output)
+    return float(match.group(1)) if match else 0.0
+
+
+def completed(wrk_output: str) -> int:
+    match = re.search(r"(\d+) requests in", wrk_output)
+    return int(match.group(1)) if match else 0
+
+
+def non_2xx(wrk_output: str) -> int:
+    match = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", wrk_output)
+    return int(match.group(1)) if match else 0
+
+
+DECISION_LUA = """
+local paths = {}
+function init(args)
+  for line in io.lines(args[1]) do paths[#paths + 1] = line end
+  math.randomseed(os.time())
+end
+function request()
+  return wrk.format("GET", paths[math.random(#paths)])
+end
+"""
+
+INTAKE_LUA = """
+local threads = {}
+local tokens = {}
+issued = 0
+function setup(thread)
+  thread:set("tid", #threads)
+  table.insert(threads, thread)
+end
+function init(args)
+  local n = tonumber(args[2])
+  local i = 0
+  for line in io.lines(args[1]) do
+    if i % n == (tid or 0) then tokens[#tokens + 1] = line end
+    i = i + 1
+  end
+end
+function request()
+  issued = issued + 1
+  return wrk.format("POST", "/t/v/" .. tokens[((issued - 1) % #tokens) + 1])
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("issued") end
+  io.write(string.format("ISSUED %d\\n", total))
+end
+"""
+
+
+def count_events(database: Database) -> int:
+    with database.transaction(write=False) as session:
+        return int(session.scalar(select(func.count()).select_from(TrackingEvent)) or 0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="5 s runs instead of 10 s")
+    parser.add_argument("--campaigns", type=int, default=10_000)
+    parser.add_argument("--slots", type=int, default=100_000)
+    parser.add_argument(
+        "--tracking-sync",
+        choices=("full", "normal"),
+        default="full",
+        help="ADUNION_TRACKING_SQLITE_SYNC of the server (full: fsync per event batch)",
+    )
+    options = parser.parse_args()
+    for tool in ("wrk", "hey"):
+        if shutil.which(tool) is None:
+            raise SystemExit(f"{tool} is needed (apt-get install -y wrk hey)")
+    seconds = 5 if options.quick else 10
+    work = Path(tempfile.mkdtemp(prefix="adunion-bench-"))
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        db_path = work / "bench.db"
+        database_url = f"sqlite:///{db_path}"
+        from adunion.kernel import migrate
+
+        database = Database(database_url)
+        migrate.upgrade(database)
+        started = time.perf_counter()
+        slots = populate(database, options.campaigns, options.slots, sites=20_000)
+        print(f"populated in {time.perf_counter() - started:.1f}s", file=sys.stderr)
+        env = {
+            **os.environ,
+            "ADUNION_DATABASE_URL": database_url,
+            "ADUNION_DATA_DIR": str(work / "data"),
+            "ADUNION_SECRET_KEY": SECRET,
+            "ADUNION_LOG_LEVEL": "WARNING",
+            # Billing and rollups run in a separate `adunion worker` once serving has several
+            # processes; here they would only compete for the two cores and the write lock.
+            "ADUNION_RUN_JOBS": "false",
+            "ADUNION_TRACKING_SQLITE_SYNC": options.tracking_sync,
+            "ADUNION_FRAUD_IP_EVENTS_PER_MINUTE": "1000000000",
+            "ADUNION_FRAUD_VISITOR_EVENTS_PER_MINUTE": "1000000000",
+            "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+        }
+        empty_port, app_port = free_port(), free_port()
+        procs.append(start_server("empty_app", empty_port, env, work / "empty.log"))
+        procs.append(start_server("decision_app", app_port, env, work / "app.log"))
+        base = f"http://127.0.0.1:{app_port}"
+        wait_until(lambda: get(f"http://127.0.0.1:{empty_port}/empty")[0] == 200, 60, "empty app")
+        probe = f"{base}/api/v1/decision?slot={slots[0]['slot']}"
+        wait_until(lambda: get(f"{base}/healthz")[0] == 200, 60, "adunion")
+        rng = random.Random(11)
+        sample = rng.sample(slots, 2000)
+
+        def both_workers_loaded() -> bool:
+            answers = [get(f"{base}/api/v1/decision?slot={s['slot']}") for s in sample[:20]]
+            return all(status == 200 for status, _ in answers)
+
+        wait_until(both_workers_loaded, 300, "the index in both workers")
+        fills = [json.loads(get(f"{base}/api/v1/decision?slot={s['slot']}")[1]) for s in sample]
+        fill_rate = sum(1 for f in fills if f["filled"]) / len(fills)
+
+        paths = work / "paths.txt"
+        paths.write_text(
+            "\n".join(
+                f"/api/v1/decision?slot={s['slot']}&visitor=v{rng.randrange(100_000)}"
+                for s in sample
+            )
+            + "\n"
+        )
+        decision_lua = work / "decision.lua"
+        decision_lua.write_text(DECISION_LUA)
+        empty_out = wrk(f"http://127.0.0.1:{empty_port}/empty", seconds)
+        decision_out = wrk(base, seconds, decision_lua, [str(paths)])
+        hey = subprocess.run(
+            ["hey", "-z", f"{seconds}s", "-c", "10", "-q", "100", "-H", f"User-Agent: {UA}", probe],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=seconds + 60,
+        ).stdout
+        print(hey, file=sys.stderr)
+        p99 = re.search(r"99% in ([\d.]+) secs", hey)
+        hey_rps = re.search(r"Requests/sec:\s+([\d.]+)", hey)
+
+        # Tracking intake: one distinct signed token per request.
+        signer = TokenSigner(SECRET, ttl_seconds=4 * 3600)
+        issued_at = int(time.time())
+        token_count = 60_000 if options.quick else 120_000
+        tokens = work / "tokens.txt"
+        with tokens.open("w") as out:
+            for n in range(token_count):
+                s = slots[n % len(slots)]
+                offer = Offer(
+                    new_id(), s["slot"], s["creative"], s["campaign"], "cpm", 1000, f"v{n}",
+                    issued_at,
+                )  # fmt: skip
+                out.write(signer.sign(offer) + "\n")
+        intake_lua = work / "intake.lua"
+        intake_lua.write_text(INTAKE_LUA)
+        before = count_events(database)
+        intake_out = wrk(base, seconds, intake_lua, [str(tokens), "2"])
+        issued_match = re.search(r"ISSUED (\d+)", intake_out)
+        issued = int(issued_match.group(1)) if issued_match else -1
+        # Requests still in flight at wrk's cut-off finish on the server: wait until the count
+        # has not moved for three seconds (at most a minute).
+        stored, still, deadline = -1, 0, time.monotonic() + 60
+        while still < 3 and time.monotonic() < deadline:
+            time.sleep(1.0)
+            now_stored = count_events(database) - before
+            still = still + 1 if now_stored == stored else 0
+            stored = now_stored
+
+        empty_rps = rps(empty_out)
+        decision_rps = rps(decision_out)
+        intake_rps = rps(intake_out)
+        result = {
+            "benchmark": "serving_http",
+            "quick": options.quick,
+            "tracking_sync": options.tracking_sync,
+            "seconds": seconds,
+            "campaigns": options.campaigns,
+            "slots": options.slots,
+            "fill_rate": round(fill_rate, 3),
+            "http_empty_rps": round(empty_rps),
+            "http_decision_rps": round(decision_rps),
+            "decision_vs_empty": round(decision_rps / empty_rps, 3) if empty_rps else None,
+            "decision_non_2xx": non_2xx(decision_out),
+            "http_p99_ms_at_1000rps": round(float(p99.group(1)) * 1000, 2) if p99 else None,
+            "hey_rps": float(hey_rps.group(1)) if hey_rps else None,
+            "tracking_events_per_s": round(intake_rps),
+            "intake_vs_empty": round(intake_rps / empty_rps, 3) if empty_rps else None,
+            "intake_non_2xx": non_2xx(intake_out),
+            # Sent: requests wrk wrote; acknowledged: responses it read before its cut-off (the
+            # rest were in flight). Nothing is lost when acknowledged <= stored <= sent.
+            "events_sent": issued,
+            "events_acknowledged": completed(intake_out) - non_2xx(intake_out),
+            "events_stored": stored,
+            "tokens_available": token_count,
+        }
+        print(json.dumps(result))
+    finally:
+        for proc in procs:
+            proc.terminate()
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
