@@ -130,11 +130,15 @@ def build_network(api: httpx.Client, database: Database) -> str:
     return str(slot["id"])
 
 
-def views(database: Database) -> list[TrackingEvent]:
+def events(database: Database, event_type: str) -> list[TrackingEvent]:
     with database.transaction(write=False) as session:
         return list(
-            session.scalars(select(TrackingEvent).where(TrackingEvent.event_type == "view"))
+            session.scalars(select(TrackingEvent).where(TrackingEvent.event_type == event_type))
         )
+
+
+def views(database: Database) -> list[TrackingEvent]:
+    return events(database, "view")
 
 
 def eventually(check: Any, what: Any, seconds: float = 15.0) -> None:
@@ -189,6 +193,18 @@ def test_tag_renders_lazily_and_records_one_impression(
         recorded = views(database)
         assert [(v.offer_id, v.valid) for v in recorded] == [(offer, True)]
         assert recorded[0].billable_micros > 0  # a CPM view is billable
+        # Scrolled in just enough to load, the ad is less than half visible: not viewable yet.
+        page.wait_for_timeout(1500)
+        assert events(database, "viewable") == []
+        # Fully in view for over a second: a viewable impression (IAB/MRC), reported once.
+        slot.evaluate("el => el.scrollIntoView({block: 'center'})")
+        expect(slot).to_have_attribute("data-adunion-viewable", "1", timeout=5000)
+        eventually(
+            lambda: (
+                [(e.offer_id, e.valid) for e in events(database, "viewable")] == [(offer, True)]
+            ),
+            "the viewable impression is recorded",
+        )
 
         # A single-page app re-renders: a new decision, a new offer, its own impression.
         page.evaluate("window.adunion.refresh(true)")

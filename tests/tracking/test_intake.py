@@ -159,3 +159,20 @@ def test_unknown_slot_and_frame(client: TestClient) -> None:
     assert frame.status_code == 200
     assert "/t/v/" in frame.text and "/t/c/" in frame.text
     assert client.get("/tag.js").headers["content-type"].startswith("application/javascript")
+
+
+def test_viewable_beacon_counts_once_and_only_after_a_view(
+    client: TestClient, database: Database
+) -> None:
+    seen = serve(client, "viewer-1")
+    assert path(seen["viewable_url"]).startswith("/t/vv/")
+    client.post(path(seen["view_url"]))
+    assert client.post(path(seen["viewable_url"])).status_code == 204
+    assert client.post(path(seen["viewable_url"])).status_code == 204  # replay: stored once
+    unseen = serve(client, "viewer-2")
+    client.post(path(unseen["viewable_url"]))  # no view recorded for this offer
+    rows = [(e.offer_id, e.event_type, e.valid, e.invalid_reason) for e in events(database)]
+    assert (seen["offer"], "viewable", True, None) in rows
+    assert (unseen["offer"], "viewable", False, "viewable_without_view") in rows
+    assert sum(1 for r in rows if r[1] == "viewable") == 2
+    assert all(e.billable_micros == 0 for e in events(database) if e.event_type == "viewable")

@@ -22,6 +22,7 @@ CLICK_WITHOUT_VIEW = "click_without_view"
 CLICK_TOO_FAST = "click_too_fast"
 DUPLICATE_CLICK = "duplicate_click"
 CONVERSION_WITHOUT_CLICK = "conversion_without_click"
+VIEWABLE_WITHOUT_VIEW = "viewable_without_view"
 
 _detector = CrawlerDetect()
 _detector_lock = threading.Lock()

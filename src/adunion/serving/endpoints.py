@@ -48,6 +48,7 @@ def decision_body(request: Request, slot_id: str, served: Served) -> dict[str, A
         "offer": served.offer_id,
         "view_url": f"{base}/t/v/{served.token}",
         "click_url": f"{base}/t/c/{served.token}",
+        "viewable_url": f"{base}/t/vv/{served.token}",
         "creative": {
             "id": creative.id,
             "kind": creative.kind,

@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from adunion.accounts import service as accounts
 from adunion.http.deps import client_address
 from adunion.serving.runtime import ServingRuntime
-from adunion.tracking.intake import CLICK, CONVERSION, VIEW, Hit
+from adunion.tracking.intake import CLICK, CONVERSION, VIEW, VIEWABLE, Hit
 from adunion.tracking.writer import WriterClosed
 from adunion.web.auth import SESSION_COOKIE
 
@@ -87,6 +87,13 @@ async def track_click(request: Request, token: str) -> Response:
     if outcome.landing_url is None:
         return Response("This ad link is not valid.", 400, media_type="text/plain")
     return RedirectResponse(outcome.landing_url, 302, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/t/vv/{token}", name="track_viewable", status_code=204)
+async def track_viewable(request: Request, token: str) -> Response:
+    """Viewable impression beacon: the tag saw half the ad in view for one continuous second."""
+    failed = await _record(request, VIEWABLE, _hit(request, token))
+    return failed or Response(status_code=204, headers=NO_STORE)
 
 
 async def _conversion(request: Request, token: str, value_micros: int | None) -> Response | None:

@@ -28,6 +28,8 @@ from adunion.tracking.writer import EventRecord, EventWriter
 VIEW = "view"
 CLICK = "click"
 CONVERSION = "conversion"
+# IAB/MRC viewable impression: half the ad in view for one continuous second, measured by the tag.
+VIEWABLE = "viewable"
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +125,8 @@ class Intake:
                 self.rate_counter, self.limits, offer.visitor_id, offer.campaign_id
             ):
                 reason = rules.DUPLICATE_CLICK
+        if reason is None and event_type == VIEWABLE and self._view_at(offer.offer_id) is None:
+            reason = rules.VIEWABLE_WITHOUT_VIEW
         # A conversion counts only after a recorded click on the same offer.
         if (
             reason is None

@@ -54,6 +54,27 @@
     el.appendChild(node);
     el.setAttribute("data-adunion-offer", ad.offer);
     beacon(ad.view_url);
+    if (ad.viewable_url) { watchViewable(el, ad.viewable_url); }
+  }
+
+  /* IAB/MRC viewability: at least half of the ad in view for one continuous second. */
+  function watchViewable(el, url) {
+    if (!("IntersectionObserver" in window)) { return; }
+    var timer = null;
+    var watcher = new IntersectionObserver(function (entries) {
+      entries.forEach(function (entry) {
+        if (entry.intersectionRatio >= 0.5 && timer === null) {
+          timer = setTimeout(function () {
+            watcher.disconnect();
+            el.setAttribute("data-adunion-viewable", "1");
+            beacon(url);
+          }, 1000);
+        } else if (entry.intersectionRatio < 0.5 && timer !== null) {
+          clearTimeout(timer); timer = null;
+        }
+      });
+    }, { threshold: [0, 0.5, 1] });
+    watcher.observe(el);
   }
 
   function load(el) {
