@@ -17,5 +17,6 @@ SCOPES: dict[str, str] = {
     "finance": "Finance staff: confirm deposits, pay withdrawals, grant credits, read the books",
 }
 
+
 def unknown_scopes(requested: list[str]) -> list[str]:
     return [scope for scope in requested if scope not in SCOPES]
