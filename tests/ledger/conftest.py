@@ -4,12 +4,14 @@ can run while other suites use ``adunion_test_<worker>`` on the same server."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from adunion.kernel import migrate
 from adunion.kernel.db import Database, normalise_url
+from adunion.ledger import journal
 from tests.conftest import POSTGRES_ENV, skip_or_fail
 
 
@@ -37,3 +39,23 @@ def postgres_url(worker_id: str) -> str:
     migrate.upgrade(database)
     database.dispose()
     return worker_url
+
+
+@pytest.fixture(params=["sqlite", "postgres", "postgres-general"])
+def backend(request: pytest.FixtureRequest) -> str:
+    """Every ledger test on SQLite, on PostgreSQL, and on PostgreSQL with the fast path
+    (``ledger_fast_transfer``) switched off, so both paths must give the same answers."""
+    return str(request.param)
+
+
+@pytest.fixture(autouse=True)
+def _general_path(request: pytest.FixtureRequest) -> Iterator[None]:
+    if "backend" not in request.fixturenames or request.getfixturevalue("backend") != (
+        "postgres-general"
+    ):
+        yield
+        return
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(journal, "FAST_PATH", False)
+        patch.setenv("ADUNION_LEDGER_FAST_PATH", "0")  # spawned writer processes too
+        yield

@@ -4,6 +4,8 @@ SQLAlchemy column types store them."""
 
 from __future__ import annotations
 
+import random
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -248,3 +250,141 @@ def test_rows_are_stored_as_the_column_types_store_them(database: Database) -> N
         assert stored["expires_at"] == NOW + timedelta(seconds=30)
         assert stored["metadata"] == {"k": "v", "n": 1}
         session.rollback()
+
+
+# --- the PostgreSQL fast path (ledger_fast_transfer) and the plain-transfer lanes ----------
+
+
+@pytest.mark.parametrize("how", ["session", "submit"])
+def test_single_calls_refused_by_balance_rules(database: Database, how: str) -> None:
+    """Overflows and both limit rules, one request per call (the fast path's own checks:
+    it must refuse exactly what the general path refuses, and the general path names it)."""
+    books = open_books(database)
+    flags = ledger.AccountFlags
+    with database.transaction() as session:
+        cash2 = ledger.get_or_create_account(
+            session, owner_id=None, currency="USD", code="platform_cash_2"
+        ).id
+        asset = ledger.get_or_create_account(
+            session,
+            owner_id=None,
+            currency="USD",
+            code="receivable",
+            flags=flags.CREDITS_MUST_NOT_EXCEED_DEBITS,
+        ).id
+    big = ledger.MAX_AMOUNT
+
+    def one(id: str, debit: str, credit: str, amount: int) -> ledger.TransferResult:
+        r = TransferRequest(
+            id=id, debit_account_id=debit, credit_account_id=credit, amount=amount, currency="USD"
+        )
+        if how == "submit":
+            [result] = ledger.submit(database, [r])
+        else:
+            with database.transaction() as session:
+                [result] = ledger.create_transfers(session, [r])
+        return result
+
+    assert one("o1", books.cash, books.alice, big).code is ResultCode.OK
+    assert one("o2", books.cash, books.bob, big).code is ResultCode.OVERFLOWS_DEBITS
+    assert one("o3", cash2, books.alice, big).code is ResultCode.OVERFLOWS_CREDITS
+    assert one("o4", cash2, asset, 1).code is ResultCode.EXCEEDS_DEBITS
+    assert one("o5", asset, cash2, 5).code is ResultCode.OK
+    assert one("o6", cash2, asset, 5).code is ResultCode.OK  # exactly at the limit
+    assert one("o7", cash2, asset, 1).code is ResultCode.EXCEEDS_DEBITS
+    assert one("o8", books.bob, books.carol, 1).code is ResultCode.EXCEEDS_CREDITS
+    # Refusals are transient: nothing stored, the ids stay free.
+    assert journal_size(database) == (3, 0)
+    assert_clean(database)
+
+
+def test_postgres_fast_path_is_one_call(database: Database, backend: str) -> None:
+    """On PostgreSQL a plain transfer that succeeds never reaches the general path; anything
+    else (a replay, a refusal) does, and answers as it always did."""
+    if backend != "postgres":
+        pytest.skip("the fast path is PostgreSQL's (ledger_fast_transfer)")
+    books = open_books(database)
+    with database.transaction() as session:
+        deposit(session, books, books.alice, 100, "dep")
+    original = ledger_store.Store.lock_and_probe
+    calls: list[int] = []
+
+    def counting(self: Any, *args: Any) -> Any:
+        calls.append(1)
+        return original(self, *args)
+
+    spend = TransferRequest(
+        id="fp-1",
+        debit_account_id=books.alice,
+        credit_account_id=books.bob,
+        amount=30,
+        currency="USD",
+        metadata={"k": "v"},
+    )
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ledger_store.Store, "lock_and_probe", counting)
+        [first] = ledger.submit(database, [spend], now=NOW)
+        with database.transaction() as session:
+            [second] = ledger.create_transfers(
+                session, [TransferRequest(**{**_fields(spend), "id": "fp-2"})], now=NOW
+            )
+        assert (first.code, second.code, len(calls)) == (ResultCode.OK, ResultCode.OK, 0)
+        [again] = ledger.submit(database, [spend], now=NOW)  # a replay: the general path
+        assert again.code is ResultCode.EXISTS and len(calls) == 1
+        assert again.transfer == first.transfer
+        too_much = TransferRequest(**{**_fields(spend), "id": "fp-3", "amount": 41})
+        [refused] = ledger.submit(database, [too_much], now=NOW)
+        assert refused.code is ResultCode.EXCEEDS_CREDITS and len(calls) == 2
+    [alice, bob] = balances(database, books.alice, books.bob)
+    assert (alice.available, bob.credits_posted) == (40, 60)
+    with database.transaction(write=False) as session:
+        stored = ledger.get_transfer(session, "fp-1")
+    assert stored == first.transfer
+    assert_clean(database)
+
+
+def _fields(request: TransferRequest) -> dict[str, Any]:
+    return {name: getattr(request, name) for name in request.__dataclass_fields__}
+
+
+def test_submit_from_threads_never_overdraws(database: Database) -> None:
+    """8 threads submit the same 40 spends (same ids, same fields) in different orders against
+    a wallet holding 25: exactly 25 succeed once each, every other attempt of those ids answers
+    ``exists``, the rest ``exceeds_credits``."""
+    books = open_books(database)
+    with database.transaction() as session:
+        deposit(session, books, books.alice, 25, "dep")
+    requests = [
+        TransferRequest(
+            id=f"th-{k}",
+            debit_account_id=books.alice,
+            credit_account_id=books.bob,
+            amount=1,
+            currency="USD",
+        )
+        for k in range(40)
+    ]
+    outcomes: list[tuple[str, ResultCode]] = []
+    lock = threading.Lock()
+
+    def worker(seed: int) -> None:
+        order = list(requests)
+        random.Random(seed).shuffle(order)
+        for request in order:
+            [result] = ledger.submit(database, [request])
+            with lock:
+                outcomes.append((request.id, result.code))
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    ok = [id_ for id_, code in outcomes if code is ResultCode.OK]
+    assert len(ok) == len(set(ok)) == 25
+    for id_, code in outcomes:
+        expected = {ResultCode.OK, ResultCode.EXISTS} if id_ in ok else {ResultCode.EXCEEDS_CREDITS}
+        assert code in expected
+    [alice] = balances(database, books.alice)
+    assert alice.available == 0
+    assert_clean(database)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adunion import ledger
 from adunion.kernel.db import Database
 from adunion.kernel.errors import ValidationFailed
-from adunion.ledger import TransferFlags, TransferRequest
+from adunion.ledger import TransferFlags, TransferRequest, validation
 from tests.ledger.helpers import assert_clean, balances, deposit, journal_size, open_books
 
 GOOD: dict[str, Any] = {"id": "t-1", "amount": 10, "currency": "USD"}
@@ -133,3 +135,63 @@ def test_naive_now_is_refused(database: Database) -> None:
     with pytest.raises(ValidationFailed), database.transaction() as session:
         ledger.create_transfers(session, [request], now=datetime(2026, 1, 1))  # noqa: DTZ001
     assert journal_size(database) == (0, 0)
+
+
+# The one-pass check for plain transfers (validation._plain) accepts only what the field-by-field
+# check accepts, and yields the same validated request.
+_VALUES: dict[str, list[Any]] = {
+    "id": ["t1", "a.b:c-d_e", "", "bad id", "x" * 64, "x" * 65, 7, None, "~exp"],
+    "debit_account_id": ["acc-a", "", "a" * 36, "a" * 37, None, 3],
+    "credit_account_id": ["acc-b", "acc-a", "b" * 36, "", None],
+    "amount": [1, 5, 0, -1, ledger.MAX_AMOUNT, ledger.MAX_AMOUNT + 1, True, 1.0, "1", None],
+    "currency": ["USD", "EUR", "usd", "US", "USDX", "", None, 840],
+    "code": ["", "spend", "bad code", "c" * 64, "c" * 65, None],
+    "reference": ["", "ref", "r" * 255, "r" * 256, None],
+    "metadata": [None, {}, {"a": 1}, {"b": [1, 2], "a": "x"}, {1: 2}, {"f": float("nan")}],
+    "flags": [
+        TransferFlags.NONE,
+        0,
+        False,
+        TransferFlags.LINKED,
+        TransferFlags.PENDING,
+        TransferFlags.POST_PENDING,
+        32,
+        -1,
+    ],
+    "pending_id": [None, "h1"],
+    "timeout_seconds": [None, 60],
+}
+# A valid plain transfer (the first value of each list) with up to three fields changed.
+_REQUESTS = st.dictionaries(
+    st.sampled_from(sorted(_VALUES)), st.integers(min_value=0, max_value=9), max_size=3
+).map(
+    lambda changes: TransferRequest(
+        **{name: values[changes.get(name, 0) % len(values)] for name, values in _VALUES.items()}
+    )
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(request=_REQUESTS)
+def test_plain_lane_agrees_with_the_field_by_field_check(request: TransferRequest) -> None:
+    allowed = int(TransferFlags.LINKED | TransferFlags.PENDING)
+    allowed |= int(TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING)
+    fast = validation._plain(request)
+    try:
+        checked = validation._validate(request, None, allowed)
+    except ValidationFailed:
+        assert fast is None
+        return
+    assert fast is None or fast == checked
+    if fast is None:
+        return
+    PLAIN_ACCEPTED.append(1)
+
+
+PLAIN_ACCEPTED: list[int] = []
+
+
+def test_plain_lane_is_exercised() -> None:
+    """The property above saw accepted plain transfers too, not only refusals."""
+    test_plain_lane_agrees_with_the_field_by_field_check()
+    assert PLAIN_ACCEPTED

@@ -152,6 +152,12 @@ _PG_APPLY_DELTAS = (
     " AS d(id, dp, dpo, cp, cpo) WHERE a.id = d.id"
 )
 
+# PostgreSQL (migration 0008): a single plain transfer in one call; true when it was written,
+# false (nothing written) when the Python path has to decide it.
+_PG_FAST_TRANSFER = (
+    "SELECT ledger_fast_transfer(%s, %s, %s, %s::bigint, %s, %s, %s, %s::json, %s::timestamptz)"
+)
+
 Delta = tuple[str, int, int, int, int]  # account id, then d(debits_pending, debits_posted, ...)
 Loaded = tuple[list[Any], list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, int]]]
 
@@ -256,6 +262,45 @@ class Store:
 
         return Json(value)
 
+    # -- the PostgreSQL fast path --
+
+    def fast_transfer(
+        self,
+        id: str,
+        debit_account_id: str,
+        credit_account_id: str,
+        amount: int,
+        currency: str,
+        code: str,
+        reference: str,
+        metadata: dict[str, Any] | None,
+        timestamp: datetime,
+    ) -> bool:
+        """PostgreSQL: write one plain transfer if it will succeed (``ledger_fast_transfer``).
+
+        True: the journal row and both balances are written. False: nothing was written (the
+        id is taken, an account is missing, or a currency, overdraft or overflow rule refuses
+        it); the caller decides the request on the general path, which gives the exact result.
+        """
+        cursor = self.dbapi.cursor()
+        params = (
+            id,
+            debit_account_id,
+            credit_account_id,
+            amount,
+            currency,
+            code,
+            reference,
+            self._dump_json(metadata),
+            timestamp,
+        )
+        try:
+            cursor.execute(_PG_FAST_TRANSFER, params)
+            row = cursor.fetchone()
+        except self.error as exc:
+            self._raise(_PG_FAST_TRANSFER, exc)
+        return bool(row[0])
+
     # -- reads --
 
     def transfers(self, ids: Sequence[str]) -> list[dict[str, Any]]:
@@ -358,11 +403,11 @@ class Store:
                 r["currency"],
                 r["code"],
                 r["reference"],
-                dump_json(r["metadata"]),
+                None if r["metadata"] is None else dump_json(r["metadata"]),
                 r["flags"],
                 r["pending_id"],
                 r["timeout_seconds"],
-                dump_time(r["expires_at"]),
+                None if r["expires_at"] is None else dump_time(r["expires_at"]),
                 dump_time(r["timestamp"]),
             )
             for r in rows
