@@ -1,4 +1,4 @@
-"""pCTR smoothing and exploration; hot counters on memory and Redis; device classes."""
+"""Hot counters on memory and Redis; device classes. (pCTR: test_pctr_model.py.)"""
 
 from __future__ import annotations
 
@@ -13,44 +13,6 @@ from adunion.serving.counters import (
     frequency_key,
 )
 from adunion.serving.device import device_class
-from adunion.serving.pctr import CtrModel, CtrStats
-
-
-def test_new_creative_starts_at_its_group_prior() -> None:
-    stats = CtrStats(network=(1_000_000, 2_000), by_group={("300x250", "IAB1"): (100_000, 1_000)})
-    model = CtrModel(stats, base_rate=0.002, strength=1000, explore_z=0.0)
-    # network: (2000 + 1000 * 0.002) / (1_000_000 + 1000) = 0.002
-    assert model.network == pytest.approx(0.002)
-    group = (1_000 + 1000 * model.network) / (100_000 + 1000)
-    assert model.creative("new", "300x250", "IAB1") == pytest.approx(group)
-    # Unknown group -> the network rate.
-    assert model.creative("new", "728x90", "IAB9") == pytest.approx(model.network)
-
-
-def test_data_overrides_the_prior_as_impressions_grow() -> None:
-    few = CtrModel(CtrStats(by_creative={"c": (100, 10)}), strength=1000, explore_z=0.0)
-    many = CtrModel(CtrStats(by_creative={"c": (1_000_000, 100_000)}), strength=1000, explore_z=0)
-    assert few.creative("c", "300x250", "IAB1") < 0.02  # 10% observed, heavily shrunk
-    assert many.creative("c", "300x250", "IAB1") == pytest.approx(0.1, rel=0.01)
-
-
-def test_pair_backs_off_to_creative() -> None:
-    stats = CtrStats(by_creative={"c": (1_000_000, 10_000)}, by_pair={("c", "s1"): (50_000, 2_500)})
-    model = CtrModel(stats, strength=1000, explore_z=0.0)
-    creative = model.creative("c", "300x250", "IAB1")
-    p_s1, _ = model.predict("c", "s1", "300x250", "IAB1")
-    p_s2, _ = model.predict("c", "s2", "300x250", "IAB1")
-    assert p_s2 == pytest.approx(creative)
-    assert p_s1 == pytest.approx((2_500 + 1000 * creative) / 51_000)
-
-
-def test_exploration_bonus_shrinks_with_impressions() -> None:
-    stats = CtrStats(by_creative={"old": (10_000_000, 20_000)})
-    model = CtrModel(stats, base_rate=0.002, strength=1000, explore_z=1.0)
-    p_new, ucb_new = model.predict("new", "s", "300x250", "IAB1")
-    p_old, ucb_old = model.predict("old", "s", "300x250", "IAB1")
-    assert p_new == pytest.approx(p_old, rel=0.01)  # same estimate ...
-    assert ucb_new - p_new > 10 * (ucb_old - p_old)  # ... but the untried ad gets a trial
 
 
 @pytest.fixture(params=["memory", "redis"])

@@ -8,8 +8,9 @@ Two stages, as production ad servers do:
    depend only on the view (device, country, keywords, include/exclude site) cost a few ANDs.
 2. Ranking: walking the surviving entries in static order, the dynamic rules (schedule and
    day-part, budget, pacing, frequency cap, floor) are applied until ``shortlist`` eligible
-   campaigns are found; those are re-scored with the creative x slot pCTR, and the winner is
-   priced by generalized second price.
+   campaigns are found; those are re-scored with the creative x slot pCTR (a Thompson draw from
+   its posterior, times the slot's factor; see ``pctr``), and the winner is priced by
+   generalized second price on those scores.
 
 Money is integer micros. eCPM scores are floats (they are rankings, derived from a probability);
 a price computed from a float is rounded to the nearest micro, halves up (``round_half_up``), and
@@ -214,6 +215,10 @@ def build_index(
     ctr = ctr or CtrModel()
     slot_map = {s.id: s for s in slots}
     campaign_map = {c.id: c for c in campaigns}
+    ctr.bind(
+        {s.id: s.category for s in slot_map.values()},
+        {cr.id: c.id for c in campaign_map.values() for cr in c.creatives},
+    )
     categories_by_format: dict[str, set[str]] = {}
     for slot in slot_map.values():
         categories_by_format.setdefault(slot.format, set()).add(slot.category)
@@ -350,6 +355,7 @@ class DecisionEngine:
         frequency_read = False
         ctr = index.ctr
         slot_history = ctr.by_slot.get(slot.id)
+        slot_scale = ctr.slot_scale(slot.id)
         check = self.check_campaign
         floor = slot.floor_cpm_micros
         entries = bucket.entries
@@ -372,10 +378,19 @@ class DecisionEngine:
             if reason is None:
                 if campaign.pricing == "cpc":
                     history = slot_history.get(creative.id) if slot_history else None
-                    ucb = ctr.pair_ucb(prepared, history)
+                    ucb = min(1.0, ctr.pair_ucb(prepared, history) * slot_scale)
+                    score = ecpm(campaign, ucb)
+                    if score < floor and prepared.sigma:
+                        # An exploration draw below the floor: the floor is held against the
+                        # optimistic estimate (as with the former UCB); if that clears it, the
+                        # candidate stays in at the floor.
+                        top = prepared.ucb * (1.0 if history is None else history) * slot_scale
+                        if ecpm(campaign, min(1.0, top)) >= floor:
+                            ucb = floor / (campaign.bid_micros * 1000.0)
+                            score = float(floor)
                 else:
                     ucb = 0.0
-                score = ecpm(campaign, ucb)
+                    score = ecpm(campaign, ucb)
                 if score < floor:
                     reason = BELOW_FLOOR
                 else:
