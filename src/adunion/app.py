@@ -16,6 +16,7 @@ from adunion.campaigns import endpoints as campaigns_endpoints
 from adunion.campaigns import pages as campaigns_pages
 from adunion.config import Settings, load_settings
 from adunion.context import AppContext, build_context
+from adunion.fraud.endpoints import router as fraud_router
 from adunion.http.errors import install_error_handlers
 from adunion.http.middleware import RequestLogMiddleware
 from adunion.http.system import router as system_router
@@ -76,6 +77,7 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(serving_router)
     app.include_router(tracking_router)
+    app.include_router(fraud_router)
     app.include_router(wallet_router)
     app.include_router(web_router)
     app.include_router(wallet_pages)
