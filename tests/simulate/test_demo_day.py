@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -13,6 +13,7 @@ from adunion.billing.reconcile import reconcile_day
 from adunion.billing.runner import bill_until_empty
 from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.reporting.repository import fill_counts
 from adunion.simulate.traffic import Simulator, TrafficConfig, load_slots
 from adunion.simulate.world import build_demo
 from adunion.tracking.models import TrackingEvent
@@ -65,6 +66,11 @@ def test_simulated_traffic_is_recorded_billed_and_balanced(
                 TrackingEvent.valid.is_(True)
             )
         )
+    with database.transaction(write=False) as session:
+        requests, filled = fill_counts(session, date.min, date.max)
+    # Every decision on a known slot is counted, plus the one (filled) probe of wait_until_serving.
+    assert requests == report.decisions - report.no_fill.get("unknown_slot", 0) + 1
+    assert filled - report.filled in (0, 1)
     totals = bill_until_empty(database, settings)
     assert totals.billed_micros + totals.shortfall_micros == billable
     end = datetime.now(UTC) + timedelta(seconds=1)

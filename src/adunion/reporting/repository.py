@@ -41,6 +41,7 @@ from adunion.reporting.models import (
     RollupRun,
     SlotDailyFacts,
 )
+from adunion.serving.fill import ServingFill
 from adunion.tracking.models import TrackingEvent
 
 E = TrackingEvent
@@ -494,3 +495,14 @@ def labels(session: Session, by: str, ids: Sequence[str]) -> dict[str, str]:
             }
         )
     return found
+
+
+def fill_counts(session: Session, first_day: date, last_day: date) -> tuple[int, int]:
+    """(slot views that asked for an ad, views that got one) over the days, from serving_fill."""
+    requests, filled = session.execute(
+        select(
+            func.coalesce(func.sum(ServingFill.requests), 0),
+            func.coalesce(func.sum(ServingFill.filled), 0),
+        ).where(ServingFill.day >= first_day, ServingFill.day <= last_day)
+    ).one()
+    return int(requests), int(filled)

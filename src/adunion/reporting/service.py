@@ -325,7 +325,7 @@ class NetworkReport:
     floats: list[FloatPoint]
     interest: dict[str, int]
     active: dict[str, int]
-    fill_rate: str = "not measured"  # no-fill decisions are not recorded as events
+    fill_rate: str = "no slot views yet"  # filled / requested decisions (serving_fill)
 
 
 def network_report(session: Session, settings: Settings, q: ReportQuery) -> NetworkReport:
@@ -378,8 +378,22 @@ def network_report(session: Session, settings: Settings, q: ReportQuery) -> Netw
     day_start = datetime.combine(q.first_day, time(0), tzinfo=UTC)
     active = repository.active_users(session, day_start, q.end)
     return NetworkReport(
-        report, series, commission, commission_series, floats, interest_totals, active
+        report,
+        series,
+        commission,
+        commission_series,
+        floats,
+        interest_totals,
+        active,
+        fill_rate=_fill_rate(*repository.fill_counts(session, q.first_day, q.last_day)),
     )
+
+
+def _fill_rate(requests: int, filled: int) -> str:
+    if not requests:
+        return "no slot views yet"
+    share = (Decimal(filled) * 100 / Decimal(requests)).quantize(Decimal("0.1"), ROUND_HALF_EVEN)
+    return f"{share} % ({filled:,} of {requests:,} slot views)"
 
 
 # --- health -------------------------------------------------------------------------------------

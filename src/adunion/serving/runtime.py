@@ -14,6 +14,7 @@ from adunion.kernel.ratelimit import Counter
 from adunion.serving.counters import ServingCounters, serving_counters_for
 from adunion.serving.debug import DecisionLog
 from adunion.serving.engine import DecisionEngine
+from adunion.serving.fill import FillTally
 from adunion.serving.holder import IndexHolder, IndexLoader
 from adunion.serving.index_loader import DatabaseIndexLoader
 from adunion.serving.pctr import CtrModel, CtrStats
@@ -34,16 +35,21 @@ class ServingRuntime:
     intake: Intake
     database: Database | None = None
     decisions: DecisionLog = field(default_factory=DecisionLog)
+    fill: FillTally = field(default_factory=FillTally)
 
     async def start(self) -> None:
         """In the app's lifespan: first index, refresh task, event writer."""
         self.writer.start()
         self.holder.start()
         self.holder.changed()  # load the first index now, off the event loop
+        if self.database is not None:
+            self.fill.start(self.database)
 
     async def stop(self) -> None:
         """Stop refreshing, then write every accepted event before the process ends."""
         await self.holder.stop()
+        if self.database is not None:
+            self.fill.stop(self.database)
         await self.writer.stop()
         if self.writer.database is not self.database:
             self.writer.database.dispose()

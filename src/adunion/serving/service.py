@@ -66,6 +66,7 @@ def serve(
         )
         served = Served(decision, token, offer_id)
     if decision.slot is not None:
+        runtime.fill.add(slot_id, when.date(), decision.filled)
         runtime.decisions.add(
             slot_id,
             DecisionNote(
