@@ -388,3 +388,43 @@ def test_submit_from_threads_never_overdraws(database: Database) -> None:
     [alice] = balances(database, books.alice)
     assert alice.available == 0
     assert_clean(database)
+
+
+def test_fast_path_error_returns_a_transactional_connection(
+    database_url: str, backend: str
+) -> None:
+    """An error inside the autocommit call of ``submit`` propagates, and the connection goes
+    back to the pool out of autocommit (later transactions are real transactions)."""
+    if backend != "postgres":
+        pytest.skip("the fast path is PostgreSQL's (ledger_fast_transfer)")
+    database = Database(database_url, pool_size=1)
+    try:
+        books = open_books(database)
+        with database.transaction() as session:
+            deposit(session, books, books.alice, 100, "dep")
+
+        def failing(self: Any, *args: Any) -> bool:
+            self.dbapi.cursor().execute("SELECT 1 / 0")
+            return True
+
+        spend = TransferRequest(
+            id="boom",
+            debit_account_id=books.alice,
+            credit_account_id=books.bob,
+            amount=1,
+            currency="USD",
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(ledger_store.Store, "fast_transfer", failing)
+            with pytest.raises(Exception, match="division by zero"):
+                ledger.submit(database, [spend])
+        raw = database.engine.raw_connection()
+        try:
+            assert raw.dbapi_connection.autocommit is False  # type: ignore[union-attr]
+        finally:
+            raw.close()
+        [result] = ledger.submit(database, [spend])
+        assert result.code is ResultCode.OK
+        assert_clean(database)
+    finally:
+        database.dispose()

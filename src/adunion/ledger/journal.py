@@ -123,7 +123,10 @@ def submit(
             try:
                 fast = _fast(store, checked[0], when)
             finally:
-                dbapi.autocommit = False  # type: ignore[union-attr]
+                # Never hand an autocommit connection back to the pool (a closed one is
+                # discarded by the pool anyway).
+                if not dbapi.closed:  # type: ignore[union-attr]
+                    dbapi.autocommit = False  # type: ignore[union-attr]
             if fast is not None:
                 return [fast]
         if sqlite:
