@@ -30,7 +30,9 @@ def billing_settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
 
 
 class Network:
-    def __init__(self, database: Database, settings: Settings, funds: int) -> None:
+    def __init__(
+        self, database: Database, settings: Settings, funds: int, daily_budget: int = 10**9
+    ) -> None:
         self.database = database
         self.settings = settings
         with database.transaction() as session:
@@ -44,7 +46,7 @@ class Network:
                     name="c",
                     pricing=Pricing.CPC,
                     bid_micros=500_000,
-                    daily_budget_micros=10**9,
+                    daily_budget_micros=daily_budget,
                     total_budget_micros=10**10,
                 ),
                 currency="USD",
@@ -199,6 +201,20 @@ def test_concurrent_workers_bill_each_event_once(
     net.bill_all()
     assert net.queued() == 0
     assert net.balances() == (96_000_000, 2_800_000, 1_200_000)
+    net.verify()
+
+
+def test_spend_exceeds_a_budget_by_at_most_one_price(
+    database: Database, billing_settings: Settings
+) -> None:
+    net = Network(database, billing_settings, funds=10_000_000, daily_budget=1_000_000)
+    net.events(50, 30_000)  # 1.5 units of valid clicks against a 1-unit daily budget
+    result = net.bill_all(limit=7)
+    assert 1_000_000 <= result.billed_micros <= 1_000_000 + 30_000  # at most one price over
+    assert result.billed_micros + result.shortfall_micros == 1_500_000
+    advertiser, publisher, commission = net.balances()
+    assert advertiser == 10_000_000 - result.billed_micros
+    assert publisher + commission == result.billed_micros
     net.verify()
 
 

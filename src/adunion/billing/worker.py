@@ -7,8 +7,9 @@ webmaster share and advertiser -> platform commission. Transfer ids derive from 
 event id, and the queue rows are deleted in the same transaction: a crash anywhere rolls the
 whole batch back, so every event is billed exactly once.
 
-The charge never exceeds the advertiser's available balance (the ledger refuses an overdraft);
-what could not be charged is recorded as a shortfall, never invented.
+The charge never exceeds the advertiser's available balance (the ledger refuses an overdraft),
+nor a campaign budget by more than one event's price; what could not be charged (no funds, or
+past a budget) is recorded as a shortfall, never invented.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_FLOOR, Decimal
 from typing import cast
 
-from sqlalchemy import Table, delete, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -53,6 +54,7 @@ class Group:
     first_event_id: str
     spend: int = 0
     events: int = 0
+    max_price: int = 0
 
 
 @dataclass
@@ -142,6 +144,7 @@ def bill_batch(session: Session, settings: Settings, *, limit: int = 2000) -> Ba
         group = groups.setdefault(key, Group(first_event_id=row.event_id))
         group.spend += row.billable_micros
         group.events += 1
+        group.max_price = max(group.max_price, row.billable_micros)
     for key, group in sorted(groups.items(), key=lambda item: item[1].first_event_id):
         charged, to_publisher = _bill_group(session, settings, key, group)
         _record_spend(session, key, group, charged, to_publisher)
@@ -168,7 +171,11 @@ def _bill_group(
     carry_row = session.get(RevenueShareCarry, (key.site_id, key.currency), with_for_update=True)
     carry = Decimal(carry_row.carry) if carry_row is not None else Decimal(0)
     share = _site_share(session, settings, key.site_id)
-    charge = min(group.spend, max(ledger.balance(session, advertiser.id).available, 0))
+    charge = min(
+        group.spend,
+        max(ledger.balance(session, advertiser.id).available, 0),
+        _budget_allowance(session, key, group),
+    )
     if charge <= 0:
         return 0, 0
     to_publisher, to_platform, new_carry = split(charge, share, carry)
@@ -204,6 +211,31 @@ def _bill_group(
     else:
         carry_row.carry = str(new_carry)
     return charge, to_publisher
+
+
+def _budget_allowance(session: Session, key: GroupKey, group: Group) -> int:
+    """What the campaign's budgets still allow: the room left under its daily (UTC day) and total
+    budgets, plus at most one event's price for the event that crosses them; nothing once a
+    budget is spent. Serving stops at the budgets too; this bounds spend even when many offers
+    were in flight. The campaign row is locked so concurrent workers see each other's charges."""
+    campaign = session.get(Campaign, key.campaign_id, with_for_update=True)
+    if campaign is None:
+        return 0
+    billed_today = session.scalar(
+        select(CampaignSpend.billed_micros).where(
+            CampaignSpend.campaign_id == key.campaign_id, CampaignSpend.day == key.day
+        )
+    )
+    billed_total = session.scalar(
+        select(func.coalesce(func.sum(CampaignSpend.billed_micros), 0)).where(
+            CampaignSpend.campaign_id == key.campaign_id
+        )
+    )
+    room = min(
+        campaign.daily_budget_micros - int(billed_today or 0),
+        campaign.total_budget_micros - int(billed_total or 0),
+    )
+    return room + group.max_price if room > 0 else 0
 
 
 def _record_spend(
