@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     extra_currencies: str = Field(default="", pattern=r"^([A-Z]{3}(,[A-Z]{3})*)?$")
     withdrawal_minimum: Decimal = Field(default=Decimal("100"), ge=0)
     withdrawal_fee: Decimal = Field(default=Decimal("1.00"), ge=0)
-    bank_account_details: str = "adunion Ltd · IBAN GB00 ADUN 0000 0000 00 · BIC ADUNGB2L (set yours)"
+    # Shown in bank-transfer instructions: set your own account.
+    bank_account_details: str = "adunion Ltd · IBAN GB00 ADUN 0000 0000 00 · BIC ADUNGB2L"
     # Shared secret of the generic payment provider's signed webhooks (empty: webhooks refused).
     payment_webhook_secret: SecretStr = SecretStr("")
 
