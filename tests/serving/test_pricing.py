@@ -7,7 +7,7 @@ import random
 import pytest
 
 from adunion.serving.counters import MemoryServingCounters
-from adunion.serving.engine import DecisionEngine, SlotView, build_index, gsp_price, round_half_up
+from adunion.serving.engine import DecisionEngine, SlotView, build_index, gsp_price
 from adunion.serving.pctr import CtrModel, CtrStats
 
 from .helpers import NOW, campaign, slot
@@ -114,8 +114,17 @@ def test_gsp_price_function_cases() -> None:
         )
         == 50_000
     )
-    assert round_half_up(2.5) == 3
-    assert round_half_up(2.4999) == 2
+    # Halves round up, once, from the exact values.
+    assert (
+        gsp_price(
+            pricing="cpc", bid_micros=10**9, pctr=0.5, floor_cpm_micros=1_250, runner_up_ecpm=None
+        )
+        == 3  # 1,250 / (1,000 x 0.5) = 2.5 micros a click: halves round up
+    )
+    assert (
+        gsp_price(pricing="cpm", bid_micros=10**9, pctr=0.0, floor_cpm_micros=0, runner_up_ecpm=2.5)
+        == 3
+    )
 
 
 def test_one_campaign_never_competes_against_itself() -> None:

@@ -13,18 +13,18 @@ Two stages, as production ad servers do:
    generalized second price on those scores.
 
 Money is integer micros. eCPM scores are floats (they are rankings, derived from a probability);
-a price computed from a float is rounded to the nearest micro, halves up (``round_half_up``), and
-then clamped to the winner's own bid. A CPM price is per mille; the charge per impression is that
-divided by 1,000, rounded down (never charge more than the auction said).
+the price is worked out in Decimal from their exact values, rounded once to the nearest micro
+(halves up) and clamped to the winner's own bid. A CPM price is per mille; the charge per
+impression is that divided by 1,000, rounded down (never charge more than the auction said).
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from adunion.serving.counters import ServingCounters, frequency_key
@@ -53,11 +53,6 @@ _REASON_ORDER = (BELOW_FLOOR, ALL_CAPPED, PAUSED_BY_PACING, BUDGET_EXHAUSTED, OU
 DEFAULT_SHORTLIST = 16
 
 
-def round_half_up(value: float) -> int:
-    """Nearest integer, halves up: the one rounding rule for prices derived from pCTR."""
-    return math.floor(value + 0.5)
-
-
 def gsp_price(
     *,
     pricing: str,
@@ -71,10 +66,12 @@ def gsp_price(
 
     CPM: micros per mille. CPC: micros per click = required eCPM / (1000 x winner's pCTR).
     """
-    required = max(float(floor_cpm_micros), runner_up_ecpm or 0.0)
-    if pricing == "cpm":
-        return min(bid_micros, round_half_up(required))
-    return min(bid_micros, round_half_up(required / (1000.0 * pctr)))
+    # Scores are floats (pCTR is a probability); the price itself is worked out in Decimal from
+    # their exact binary values and rounded once, half up, to integer micros.
+    required = max(Decimal(floor_cpm_micros), Decimal(runner_up_ecpm or 0))
+    if pricing != "cpm":
+        required /= Decimal(1000) * Decimal(pctr)
+    return min(bid_micros, int(required.to_integral_value(rounding=ROUND_HALF_UP)))
 
 
 def ecpm(campaign: CampaignSnapshot, pctr: float) -> float:
