@@ -176,3 +176,11 @@ def test_viewable_beacon_counts_once_and_only_after_a_view(
     assert (unseen["offer"], "viewable", False, "viewable_without_view") in rows
     assert sum(1 for r in rows if r[1] == "viewable") == 2
     assert all(e.billable_micros == 0 for e in events(database) if e.event_type == "viewable")
+
+
+def test_valid_views_feed_the_live_reach(client: TestClient, database: Database) -> None:
+    for visitor in ("reach-1", "reach-2", "reach-1"):
+        client.post(path(serve(client, visitor)["view_url"]))
+    reach = client.app.state.ctx.serving.intake.reach  # type: ignore[attr-defined]
+    today = events(database)[0].occurred_at.date().isoformat()
+    assert reach.count(["camp-1"], today) == 2  # two distinct visitors

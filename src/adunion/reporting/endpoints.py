@@ -7,15 +7,19 @@ finance, risk) read the whole network.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import select
 
 from adunion.accounts.models import Role
 from adunion.accounts.principal import Principal
+from adunion.campaigns.models import Campaign
 from adunion.http.deps import Context, DbSession, api_requires
+from adunion.kernel.errors import Forbidden
 from adunion.reporting import export, service
 from adunion.reporting.schemas import HealthOut, NetworkOut, ReportOut
 from adunion.reporting.service import ReportQuery
@@ -240,3 +244,27 @@ def reports_health(session: DbSession, ctx: Context, who: Reader) -> HealthOut:
     found = service.health(session)
     ctx.metrics.rollup_lag.set(found.rollup_lag_seconds)
     return export.health_out(found)
+
+
+class LiveReachOut(BaseModel):
+    day: date
+    campaigns: int
+    visitors: int
+
+
+@router.get("/reach/live", operation_id="live_reach")
+def live_reach(session: DbSession, ctx: Context, principal: Reader) -> LiveReachOut:
+    """Distinct visitors who saw your campaigns today (UTC), from the live sketch every serving
+    process adds to (Redis when configured): advertisers see their campaigns, operators the
+    network. Rolled-up reach per day and campaign is in the advertiser report."""
+    if principal.is_operator:
+        ids = list(session.scalars(select(Campaign.id)))
+    elif principal.has_role(Role.ADVERTISER):
+        ids = list(
+            session.scalars(select(Campaign.id).where(Campaign.owner_id == principal.user_id))
+        )
+    else:
+        raise Forbidden("live reach is for advertisers and operators")
+    today = datetime.now(UTC).date()
+    visitors = ctx.serving.intake.reach.count(ids, today.isoformat())
+    return LiveReachOut(day=today, campaigns=len(ids), visitors=visitors)

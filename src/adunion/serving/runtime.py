@@ -20,6 +20,7 @@ from adunion.serving.index_loader import DatabaseIndexLoader
 from adunion.serving.pctr import CtrModel, CtrStats
 from adunion.tracking import repository
 from adunion.tracking.intake import Intake
+from adunion.tracking.reach import live_reach_for
 from adunion.tracking.tokens import TokenSigner
 from adunion.tracking.viewlog import view_log_for
 from adunion.tracking.writer import EventWriter
@@ -104,6 +105,7 @@ def build_serving(
         counters=counters,
         rate_counter=rate_counter,
         view_log=view_log_for(settings.redis_url, settings.tracking_token_ttl_seconds),
+        reach=live_reach_for(settings.redis_url),
         limits=limits,
         secret_key=secret_key,
         recorded_view_at=lambda offer_id: repository.event_time(database, offer_id, "view"),

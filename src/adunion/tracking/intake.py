@@ -21,6 +21,7 @@ from adunion.serving.device import device_class
 from adunion.serving.engine import DecisionEngine
 from adunion.serving.holder import IndexHolder
 from adunion.tracking import repository
+from adunion.tracking.reach import LiveReach, MemoryLiveReach
 from adunion.tracking.tokens import TokenSigner
 from adunion.tracking.viewlog import ViewLog
 from adunion.tracking.writer import EventRecord, EventWriter
@@ -65,6 +66,7 @@ class Intake:
         secret_key: str,
         recorded_view_at: Callable[[str], float | None],
         landing_url: Callable[[str], str | None],
+        reach: LiveReach | None = None,
     ) -> None:
         self.signer = signer
         self.writer = writer
@@ -77,6 +79,7 @@ class Intake:
         self._ip_key = hashlib.sha256(b"adunion.ip-hash|" + secret_key.encode()).digest()[:32]
         self._recorded_view_at = recorded_view_at
         self._landing_url = landing_url
+        self.reach = reach if reach is not None else MemoryLiveReach()
 
     def ip_hash(self, ip: str) -> str:
         return hashlib.blake2b(ip.encode(), key=self._ip_key, digest_size=16).hexdigest()
@@ -166,6 +169,8 @@ class Intake:
         recorded = await self.writer.submit(record)
         if recorded and event_type == VIEW:
             self.view_log.remember(offer.offer_id, hit.now)
+            if valid:
+                self.reach.add(offer.campaign_id, when.date().isoformat(), offer.visitor_id)
         if recorded and billable and campaign is not None:
             day = self.engine.campaign_day(campaign, when)
             self.counters.add_spend(campaign.id, day, billable)
