@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 
 import typer
 from pydantic import ValidationError
@@ -50,3 +51,12 @@ def open_database(settings: Settings) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
+
+
+def cli_day(value: str, option: str) -> date:
+    """A YYYY-MM-DD option, or one clear error line naming the option."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)")
+        raise AssertionError("unreachable") from None

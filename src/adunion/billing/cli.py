@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from adunion.billing.runner import bill_until_empty, lag_seconds
-from adunion.clikit import cli_errors, cli_settings, fail, open_database
+from adunion.clikit import cli_day, cli_errors, cli_settings, fail, open_database
 from adunion.kernel.money import format_amount
 
 billing_app = typer.Typer(help="Billing of served ads.", no_args_is_help=True)
@@ -39,15 +39,11 @@ def reconcile(
     ] = None,
 ) -> None:
     """Check serving spend = billed + shortfall = ledger, per campaign; exit 1 on a difference."""
-    from datetime import UTC, date, datetime
+    from datetime import UTC, datetime
 
     from adunion.billing.reconcile import reconcile_day
 
-    try:
-        chosen = date.fromisoformat(day) if day else datetime.now(UTC).date()
-    except ValueError:
-        fail(f"--date: {day!r} is not a date (YYYY-MM-DD)")
-        return
+    chosen = cli_day(day, "--date") if day else datetime.now(UTC).date()
     settings = cli_settings()
     with (
         cli_errors(),

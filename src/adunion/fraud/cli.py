@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 
-from adunion.clikit import cli_errors, cli_settings, fail, open_database
+from adunion.clikit import cli_day, cli_errors, cli_settings, open_database
 from adunion.fraud import service
 
 fraud_app = typer.Typer(help="Invalid-traffic review.", no_args_is_help=True)
@@ -22,11 +22,7 @@ def scan(
 ) -> None:
     """Flag each site whose CTR over the window exceeds ADUNION_FRAUD_CTR_RATIO x the network's."""
     settings = cli_settings()
-    try:
-        window_end = date.fromisoformat(day) if day else datetime.now(UTC).date()
-    except ValueError:
-        fail("--date: use YYYY-MM-DD")
-        return
+    window_end = cli_day(day, "--date") if day else datetime.now(UTC).date()
     with cli_errors(), open_database(settings) as database, database.transaction() as session:
         result = service.scan(
             session,

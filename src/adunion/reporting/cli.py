@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
 
-from adunion.clikit import cli_errors, cli_settings, fail, open_database
+from adunion.clikit import cli_day, cli_errors, cli_settings, open_database
 from adunion.reporting import rollup, service
 
 report_app = typer.Typer(help="Reports: rollups and pipeline health.", no_args_is_help=True)
-
-
-def _iso_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)")
-        raise AssertionError("unreachable") from None
 
 
 @report_app.command("rollup")
@@ -29,8 +20,8 @@ def rollup_command(
     ] = None,
 ) -> None:
     """Rewrite the hourly and daily rollups of these days from raw events (idempotent)."""
-    start = _iso_day(first, "--from")
-    end = _iso_day(last, "--to") if last else start
+    start = cli_day(first, "--from")
+    end = cli_day(last, "--to") if last else start
     settings = cli_settings()
     with cli_errors(), open_database(settings) as database:
         for day, events in rollup.rollup_days(database, settings, start, end):

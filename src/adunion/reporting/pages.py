@@ -4,7 +4,6 @@ advertiser, operator), with server-rendered SVG charts, the pipeline health and 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -14,13 +13,14 @@ from sqlalchemy.orm import Session
 from adunion.accounts.models import Role
 from adunion.accounts.principal import Principal
 from adunion.http.deps import Context, DbSession
-from adunion.kernel.errors import Forbidden, NotFound, ValidationFailed
+from adunion.kernel.errors import Forbidden, NotFound
 from adunion.kernel.money import format_amount
 from adunion.reporting import export, service
 from adunion.reporting.charts import bar_chart
 from adunion.reporting.models import DAY
 from adunion.reporting.service import Report, ReportQuery, ReportRow, Totals
 from adunion.web.auth import Viewer
+from adunion.web.forms import parse_day
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -49,22 +49,13 @@ def _view(viewer: Principal, wanted: str | None) -> str:
     return wanted
 
 
-def _day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.on(name, "must be a date (YYYY-MM-DD)") from None
-
-
 def _query(request: Request, view: str, *, by: str = "period", limit: int = 1000) -> ReportQuery:
     params = request.query_params
     filters = {name: params.get(name) for name in service.FILTERS[view]}
     return service.make_query(
         grain=params.get("grain") or DAY,
-        first=_day(params.get("from"), "from"),
-        last=_day(params.get("to"), "to"),
+        first=parse_day(params.get("from"), "from"),
+        last=parse_day(params.get("to"), "to"),
         by=params.get("by") or by,
         limit=limit,
         filters=filters,

@@ -2,26 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 
 import typer
 
 from adunion import ledger
-from adunion.clikit import cli_errors, cli_settings, fail, open_database
+from adunion.clikit import cli_day, cli_errors, cli_settings, fail, open_database
 from adunion.kernel.money import format_amount
 from adunion.wallet import books, interest, service
 
 ledger_app = typer.Typer(help="The double-entry ledger.", no_args_is_help=True)
 interest_app = typer.Typer(help="Interest on the float.", no_args_is_help=True)
-
-
-def _iso_day(value: str, option: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        fail(f"{option}: {value!r} is not a date (YYYY-MM-DD)")
-        raise AssertionError("unreachable") from None
 
 
 @ledger_app.command("verify")
@@ -62,9 +54,9 @@ def accrue(
     if not day and not (first and last):
         fail("give --date D, or --from D1 --to D2")
     days = (
-        [_iso_day(day, "--date")]
+        [cli_day(day, "--date")]
         if day
-        else interest.days_between(_iso_day(first or "", "--from"), _iso_day(last or "", "--to"))
+        else interest.days_between(cli_day(first or "", "--from"), cli_day(last or "", "--to"))
     )
     settings = cli_settings()
     with cli_errors(), open_database(settings) as database:
@@ -90,8 +82,8 @@ def books_command(
     currency: Annotated[str | None, typer.Option(help="Currency (default: the main one).")] = None,
 ) -> None:
     """Income statement for the period and balance sheet at its end, from the journal."""
-    end_day = _iso_day(last, "--to") if last else datetime.now(UTC).date()
-    start_day = _iso_day(first, "--from") if first else end_day - timedelta(days=29)
+    end_day = cli_day(last, "--to") if last else datetime.now(UTC).date()
+    start_day = cli_day(first, "--from") if first else end_day - timedelta(days=29)
     if end_day < start_day:
         fail("--to must not be before --from")
     start = datetime.combine(start_day, time(0), tzinfo=UTC)

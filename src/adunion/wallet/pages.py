@@ -27,6 +27,7 @@ from adunion.wallet.endpoints import day_range, statement_csv
 from adunion.wallet.models import DepositStatus, WithdrawalStatus
 from adunion.web.auth import Viewer, web_requires
 from adunion.web.csrf import verify_csrf
+from adunion.web.forms import parse_day
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -37,15 +38,6 @@ FinanceStaff = Annotated[Principal, Depends(web_requires(Role.FINANCE, Role.ADMI
 async def _form(request: Request) -> dict[str, str]:
     form = await request.form()
     return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
-
-
-def _parse_day(value: str | None, field: str) -> date | None:
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ValidationFailed.on(field, "must be a date (YYYY-MM-DD)") from None
 
 
 def _once(
@@ -86,18 +78,16 @@ def _wallet_page(
         service.statement(session, viewer.user_id, currency, first, last)
         for currency in settings.currencies
     ]
+    deposits = repository.deposits_of(session, viewer.user_id, limit=20)
     return render(
         request,
         "wallet/wallet.html",
         {
             "balances": service.balances(session, settings, viewer.user_id),
-            "deposits": repository.deposits_of(session, viewer.user_id, limit=20),
+            "deposits": deposits,
             "withdrawals": repository.withdrawals_of(session, viewer.user_id, limit=20),
             "statements": statements,
-            "instructions": {
-                d.id: service.deposit_instructions(settings, d)
-                for d in repository.deposits_of(session, viewer.user_id, limit=20)
-            },
+            "instructions": {d.id: service.deposit_instructions(settings, d) for d in deposits},
             "currencies": settings.currencies,
             "minimum": settings.withdrawal_minimum,
             "fee": settings.withdrawal_fee,
@@ -121,8 +111,8 @@ def wallet_page(request: Request, session: DbSession, ctx: Context, viewer: View
         session,
         ctx,
         viewer,
-        start=_parse_day(query.get("from"), "from"),
-        end=_parse_day(query.get("to"), "to"),
+        start=parse_day(query.get("from"), "from"),
+        end=parse_day(query.get("to"), "to"),
     )
 
 
@@ -131,9 +121,7 @@ def wallet_statement_csv(
     request: Request, session: DbSession, ctx: Context, viewer: Viewer
 ) -> Response:
     query = request.query_params
-    first, last = day_range(
-        _parse_day(query.get("from"), "from"), _parse_day(query.get("to"), "to")
-    )
+    first, last = day_range(parse_day(query.get("from"), "from"), parse_day(query.get("to"), "to"))
     currency = service.check_currency(ctx.settings, query.get("currency") or ctx.settings.currency)
     result = service.statement(session, viewer.user_id, currency, first, last)
     return Response(

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+
+from adunion.kernel.errors import ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -23,3 +26,13 @@ def validate_form(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[
 
 def _friendly(message: str) -> str:
     return message.removeprefix("Value error, ")
+
+
+def parse_day(value: str | None, field: str) -> date | None:
+    """An optional YYYY-MM-DD query value; a malformed one is a 422 naming the field."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ValidationFailed.on(field, "must be a date (YYYY-MM-DD)") from None
