@@ -9,7 +9,9 @@ from sqlalchemy.orm import Session
 
 from adunion.accounts import service
 from adunion.accounts.models import ApiToken, Role, User
+from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.wallet import service as wallet
 
 DEFAULT_PASSWORD = "correct horse battery"
 _sequence = itertools.count(1)
@@ -50,6 +52,22 @@ def user_with_token(
         user = make_user(session, roles=roles)
         _token, plaintext = make_token(session, user, scopes)
         return user.id, {"Authorization": f"Bearer {plaintext}"}
+
+
+def confirmed_deposit(session: Session, settings: Settings, user_id: str, amount: int) -> None:
+    """Fund a wallet the way a customer does: a bank-transfer deposit confirmed by finance."""
+    deposit, _ = wallet.request_deposit(
+        session, settings, owner_id=user_id, amount=amount, currency="USD", provider="bank_transfer"
+    )
+    wallet.confirm_bank_deposit(session, deposit.id, received=amount, staff_id="finance-staff")
+
+
+def funded_user(database: Database, settings: Settings, amount: int) -> str:
+    """A committed user whose wallet holds ``amount`` micros; returns the user id."""
+    with database.transaction() as session:
+        user = make_user(session)
+        confirmed_deposit(session, settings, user.id, amount)
+        return user.id
 
 
 def csrf_of(client: TestClient, page: str = "/login") -> str:

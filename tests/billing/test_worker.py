@@ -19,9 +19,8 @@ from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.tracking.models import TrackingEvent
-from adunion.wallet import service as wallet
 from adunion.wallet.accounts import PlatformAccount, customer_account, platform_account
-from tests.factories import make_user
+from tests.factories import confirmed_deposit, make_user
 
 
 @pytest.fixture
@@ -53,15 +52,7 @@ class Network:
             )
             self.campaign_id = campaign.id
             if funds:
-                deposit, _ = wallet.request_deposit(
-                    session,
-                    settings,
-                    owner_id=advertiser.id,
-                    amount=funds,
-                    currency="USD",
-                    provider="bank_transfer",
-                )
-                wallet.confirm_bank_deposit(session, deposit.id, received=funds, staff_id="t")
+                confirmed_deposit(session, settings, advertiser.id, funds)
         self.site_id = new_id()
 
     def events(self, count: int, price: int, *, valid: bool = True) -> list[str]:

@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 from adunion.cli import app
 from adunion.config import Settings
 from adunion.kernel.db import Database
-from adunion.wallet import service
-from tests.factories import make_user
+from tests.factories import funded_user
 
 runner = CliRunner()
 
@@ -23,22 +22,8 @@ def env(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> S
     return Settings(data_dir=tmp_path / "data", database_url=database_url)
 
 
-def deposit(database: Database, settings: Settings, amount: int) -> None:
-    with database.transaction() as session:
-        user = make_user(session)
-        made, _ = service.request_deposit(
-            session,
-            settings,
-            owner_id=user.id,
-            amount=amount,
-            currency="USD",
-            provider="bank_transfer",
-        )
-        service.confirm_bank_deposit(session, made.id, received=amount, staff_id="cli-test")
-
-
 def test_ledger_verify_passes_then_catches_tampering(env: Settings, database: Database) -> None:
-    deposit(database, env, 5_000_000)
+    funded_user(database, env, 5_000_000)
     ok = runner.invoke(app, ["ledger", "verify"])
     assert ok.exit_code == 0, ok.output
     with database.engine.begin() as connection:
@@ -53,7 +38,7 @@ def test_ledger_verify_passes_then_catches_tampering(env: Settings, database: Da
 
 
 def test_books_balance_after_a_deposit(env: Settings, database: Database) -> None:
-    deposit(database, env, 12_340_000)
+    funded_user(database, env, 12_340_000)
     result = runner.invoke(app, ["books"])
     assert result.exit_code == 0, result.output
     assert "customer_balances" in result.output and "12.34 USD" in result.output

@@ -14,7 +14,7 @@ from adunion.ledger.models import LedgerTransfer
 from adunion.wallet import books, interest, service
 from adunion.wallet.accounts import PlatformAccount, customer_account, platform_account
 from adunion.wallet.models import DepositStatus, WithdrawalStatus
-from tests.factories import make_user
+from tests.factories import funded_user, make_user
 
 UNIT = 1_000_000
 
@@ -24,21 +24,6 @@ def wallet_settings(tmp_path) -> Settings:  # type: ignore[no-untyped-def]
     return Settings(
         data_dir=tmp_path, withdrawal_minimum=Decimal("100"), withdrawal_fee=Decimal("1.50")
     )
-
-
-def funded_user(database: Database, settings: Settings, amount: int) -> str:
-    with database.transaction() as session:
-        user = make_user(session)
-        deposit, _ = service.request_deposit(
-            session,
-            settings,
-            owner_id=user.id,
-            amount=amount,
-            currency="USD",
-            provider="bank_transfer",
-        )
-        service.confirm_bank_deposit(session, deposit.id, received=amount, staff_id="staff")
-        return user.id
 
 
 def balance_of(database: Database, settings: Settings, user_id: str) -> service.WalletBalance:
