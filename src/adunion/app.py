@@ -27,7 +27,7 @@ from adunion.kernel.logging import configure_logging
 from adunion.reporting import endpoints as reporting_endpoints
 from adunion.reporting import pages as reporting_pages
 from adunion.serving.endpoints import router as serving_router
-from adunion.serving.fastpath import ServingFastPath
+from adunion.serving.fastpath import AdunionApp, ServingFastPath
 from adunion.tracking.endpoints import router as tracking_router
 from adunion.wallet.endpoints import router as wallet_router
 from adunion.wallet.pages import router as wallet_pages
@@ -62,7 +62,7 @@ def create_app(
         await ctx.serving.stop()  # writes every accepted event before the process ends
         ctx.close()
 
-    app = FastAPI(
+    app = AdunionApp(
         title="adunion",
         version=__version__,
         summary="An advertising marketplace for small and medium websites, with a wallet.",
@@ -91,5 +91,5 @@ def create_app(
     app.include_router(reporting_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
-    app.add_middleware(ServingFastPath, ctx=ctx)  # outermost: the hot path skips the rest
+    app.fast_path = ServingFastPath(ctx)  # asked first: the hot path skips the rest
     return app

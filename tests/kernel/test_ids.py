@@ -14,3 +14,10 @@ def test_uuid7_layout_and_order() -> None:
 
 def test_new_id_is_a_string_uuid() -> None:
     assert uuid.UUID(new_id()).version == 7
+
+
+def test_new_id_is_the_canonical_text_of_a_time_ordered_uuid() -> None:
+    ids = [new_id() for _ in range(5000)]
+    assert all(str(uuid.UUID(i)) == i for i in ids)
+    assert ids == sorted(ids)
+    assert len(set(ids)) == len(ids)

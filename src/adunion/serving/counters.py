@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Protocol
 
 import redis
@@ -21,6 +22,9 @@ FREQUENCY_TTL_SECONDS = 2 * 24 * 3600
 SPEND_TTL_SECONDS = 3 * 24 * 3600
 
 
+_NO_SPEND: Mapping[str, int] = MappingProxyType({})
+
+
 def frequency_key(campaign_id: str, day: str) -> str:
     return f"{campaign_id}|{day}"
 
@@ -28,6 +32,11 @@ def frequency_key(campaign_id: str, day: str) -> str:
 class ServingCounters(Protocol):
     def spent(self, campaign_id: str, day: str) -> int:
         """Micros spent by the campaign on ``day`` (may lag other processes by the refresh)."""
+        ...
+
+    def spend_on(self, day: str) -> Mapping[str, int]:
+        """Every campaign's spend on ``day``: campaign id -> micros (a decision reads it once per
+        day it needs and looks its candidates up there). Read-only to callers."""
         ...
 
     def add_spend(self, campaign_id: str, day: str, micros: int) -> int: ...
@@ -46,25 +55,35 @@ class ServingCounters(Protocol):
 class MemoryServingCounters:
     def __init__(self, max_visitors: int = 1_000_000) -> None:
         self._lock = threading.Lock()
-        self._spend: dict[tuple[str, str], int] = {}
+        self._spend: dict[str, dict[str, int]] = {}  # day -> campaign id -> micros
         self._views: dict[str, dict[str, int]] = {}
         self._max_visitors = max_visitors
 
     def spent(self, campaign_id: str, day: str) -> int:
-        return self._spend.get((campaign_id, day), 0)
+        return self.spend_on(day).get(campaign_id, 0)
+
+    def spend_on(self, day: str) -> Mapping[str, int]:
+        return self._spend.get(day) or _NO_SPEND
+
+    def _day(self, day: str) -> dict[str, int]:
+        spend = self._spend.get(day)
+        if spend is None:
+            if len(self._spend) >= 8:  # a few days cover every time zone's "today"
+                del self._spend[min(self._spend)]
+            spend = self._spend[day] = {}
+        return spend
 
     def add_spend(self, campaign_id: str, day: str, micros: int) -> int:
-        key = (campaign_id, day)
         with self._lock:
-            value = self._spend.get(key, 0) + micros
-            self._spend[key] = value
+            spend = self._day(day)
+            value = spend[campaign_id] = spend.get(campaign_id, 0) + micros
             return value
 
     def seed_spend(self, campaign_id: str, day: str, micros: int) -> None:
-        key = (campaign_id, day)
         with self._lock:
-            if self._spend.get(key, 0) < micros:
-                self._spend[key] = micros
+            spend = self._day(day)
+            if spend.get(campaign_id, 0) < micros:
+                spend[campaign_id] = micros
 
     def frequency(self, visitor_id: str) -> Mapping[str, int]:
         return self._views.get(visitor_id) or {}
@@ -132,6 +151,9 @@ class RedisServingCounters:
 
     def spent(self, campaign_id: str, day: str) -> int:
         return self._day_spend(day).get(campaign_id, 0)
+
+    def spend_on(self, day: str) -> Mapping[str, int]:
+        return self._day_spend(day)
 
     def add_spend(self, campaign_id: str, day: str, micros: int) -> int:
         key = self._spend_key(day)

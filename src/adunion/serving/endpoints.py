@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,27 @@ def _runtime(request: Request) -> ServingRuntime:
     return runtime
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
+_bases: dict[tuple[str, str, str], str] = {}
 
 
-def decision_body(request: Request, slot_id: str, served: Served) -> dict[str, Any]:
+def base_url(request: Request) -> str:
+    """The platform's URL as the browser reached it (tracking links point back to it); worked
+    out once per scheme, Host header and root path, as every decision needs it."""
+    scope = request.scope
+    key = (scope["scheme"], request.headers.get("host", ""), scope.get("root_path", ""))
+    base = _bases.get(key)
+    if base is None:
+        if len(_bases) >= 256:  # the Host header is the client's: keep the cache small
+            _bases.clear()
+        base = _bases[key] = str(request.base_url).rstrip("/")
+    return base
+
+
+def decision_body(base: str, slot_id: str, served: Served) -> dict[str, Any]:
     decision = served.decision
     if decision.creative is None or served.token is None:
         return {"slot": slot_id, "filled": False, "reason": decision.reason}
     creative = decision.creative
-    base = _base(request)
     return {
         "slot": slot_id,
         "filled": True,
@@ -67,7 +79,7 @@ def decision_body(request: Request, slot_id: str, served: Served) -> dict[str, A
     }
 
 
-def _serve_request(request: Request, slot_id: str, params: dict[str, Any]) -> Served:
+def _serve_request(request: Request, slot_id: str, params: Mapping[str, Any]) -> Served:
     visitor = str(params.get("visitor") or request.cookies.get(VISITOR_COOKIE) or "")
     country = params.get("country")
     return serve(
@@ -81,10 +93,16 @@ def _serve_request(request: Request, slot_id: str, params: dict[str, Any]) -> Se
     )
 
 
-def _answer(request: Request, slot_id: str, params: dict[str, Any]) -> JSONResponse:
+def answer(request: Request, slot_id: str, params: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
+    """The decision API's status and JSON body for one slot view."""
     served = _serve_request(request, slot_id, params)
     status = 404 if served.decision.reason == "unknown_slot" else 200
-    return JSONResponse(decision_body(request, slot_id, served), status, headers=CORS)
+    return status, decision_body(base_url(request), slot_id, served)
+
+
+def _answer(request: Request, slot_id: str, params: Mapping[str, Any]) -> JSONResponse:
+    status, body = answer(request, slot_id, params)
+    return JSONResponse(body, status, headers=CORS)
 
 
 @router.get("/api/v1/decision", name="decision")
@@ -139,7 +157,8 @@ async def tag_js() -> Response:
 def creative_html(request: Request, served: Served) -> str:
     """The ad as a small HTML document (iframe fallback). HTML creatives go in a sandboxed
     iframe of their own: no same-origin access, no top navigation except by user click."""
-    body = decision_body(request, served.decision.slot.id if served.decision.slot else "", served)
+    slot_id = served.decision.slot.id if served.decision.slot else ""
+    body = decision_body(base_url(request), slot_id, served)
     if not body["filled"]:
         return '<!doctype html><html><body style="margin:0"></body></html>'
     c = body["creative"]

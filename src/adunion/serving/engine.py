@@ -260,6 +260,31 @@ class _Clock:
     elapsed: float
 
 
+@dataclass(slots=True)
+class _Gate:
+    """A campaign's view-independent rules for one minute, worked out once and read by every
+    decision in that minute: the spend it may not pass, and the key of its frequency counter.
+
+    ``closed`` is OUTSIDE_SCHEDULE for the whole minute (day-part); start and end are exact
+    instants, so they are kept as timestamps and compared on every view. ``budget_limit`` is
+    the day's spend above which one more charge would break the daily or total budget;
+    ``pacing_limit`` the spend above which even pacing pauses the campaign (both None when
+    the rule does not apply).
+    """
+
+    minute: int
+    day: str
+    closed: str | None
+    opens: float
+    closes: float
+    budget_limit: int | None
+    pacing_limit: float | None
+    frequency_key: str
+
+
+_NEVER = float("inf")
+
+
 class DecisionEngine:
     """Applies the rules; holds only caches and the counters it reads, no per-decision state."""
 
@@ -274,6 +299,9 @@ class DecisionEngine:
         self.rng = rng or random.Random()  # noqa: S311 - fair tie-breaking, not a secret
         self.shortlist = shortlist
         self._clocks: dict[tuple[str, int], _Clock] = {}
+        # Gates belong to one index version (its snapshots carry the budgets and schedules).
+        self._gates: dict[str, _Gate] = {}
+        self._gates_for: ServingIndex | None = None
 
     def local_clock(self, campaign: CampaignSnapshot, now: datetime, minute: int) -> _Clock:
         key = (campaign.timezone, minute)
@@ -292,50 +320,50 @@ class DecisionEngine:
         """The campaign's local day, the key of its daily budget and frequency counters."""
         return self.local_clock(campaign, now, int(now.timestamp()) // 60).day
 
-    def check_campaign(
-        self,
-        campaign: CampaignSnapshot,
-        now: datetime,
-        minute: int,
-        frequency: Mapping[str, int] | None,
-    ) -> str | None:
-        """The first dynamic rule the campaign fails, or None when it may serve now."""
-        if (campaign.starts_at is not None and now < campaign.starts_at) or (
-            campaign.ends_at is not None and now >= campaign.ends_at
-        ):
-            return OUTSIDE_SCHEDULE
+    def gate(self, campaign: CampaignSnapshot, now: datetime, minute: int) -> _Gate:
+        """The campaign's rules for this minute (see :class:`_Gate`)."""
         clock = self.local_clock(campaign, now, minute)
         parts = campaign.dayparts
-        if parts is not None and not (parts[clock.weekday] >> clock.hour) & 1:
-            return OUTSIDE_SCHEDULE
+        closed = (
+            OUTSIDE_SCHEDULE
+            if parts is not None and not (parts[clock.weekday] >> clock.hour) & 1
+            else None
+        )
         charge = campaign.max_charge_micros()
         daily = campaign.daily_budget_micros
         total = campaign.total_budget_micros
-        if daily is not None or total is not None:
-            spent = self.counters.spent(campaign.id, clock.day)
-            if daily is not None and spent + charge > daily:
-                return BUDGET_EXHAUSTED
-            if total is not None and campaign.spent_before_today_micros + spent + charge > total:
-                return BUDGET_EXHAUSTED
-            # Even pacing: spent share may not run ahead of the day's elapsed share by more than
-            # one charge plus five minutes of even spend (so traffic is not stuttered).
-            if (
-                daily is not None
-                and campaign.pacing == "even"
-                and spent > daily * clock.elapsed + charge + daily // 288
-            ):
-                return PAUSED_BY_PACING
-        if campaign.frequency_cap is not None and frequency:
-            seen = frequency.get(frequency_key(campaign.id, clock.day), 0)
-            if seen >= campaign.frequency_cap:
-                return ALL_CAPPED
-        return None
+        limits = []
+        if daily is not None:
+            limits.append(daily - charge)
+        if total is not None:
+            limits.append(total - campaign.spent_before_today_micros - charge)
+        # Even pacing: spent share may not run ahead of the day's elapsed share by more than one
+        # charge plus five minutes of even spend (so traffic is not stuttered).
+        pacing = (
+            daily * clock.elapsed + charge + daily // 288
+            if daily is not None and campaign.pacing == "even"
+            else None
+        )
+        return _Gate(
+            minute,
+            clock.day,
+            closed,
+            campaign.starts_at.timestamp() if campaign.starts_at is not None else -_NEVER,
+            campaign.ends_at.timestamp() if campaign.ends_at is not None else _NEVER,
+            min(limits) if limits else None,
+            pacing,
+            frequency_key(campaign.id, clock.day),
+        )
 
     def decide(self, index: ServingIndex, view: SlotView) -> Decision:
         slot = index.slots.get(view.slot_id)
         if slot is None:
             return Decision(None, UNKNOWN_SLOT)
-        booking = index.bookings.get((slot.id, view.now.astimezone(UTC).date()))
+        booking = (
+            index.bookings.get((slot.id, view.now.astimezone(UTC).date()))
+            if index.bookings
+            else None
+        )
         if booking is not None:
             return Decision(slot, None, booking.campaign, booking.creative, "flat", 0, 0, 0.0, 0.0)
         if not slot.accepts_auction:
@@ -347,36 +375,64 @@ class DecisionEngine:
         if not mask:
             return Decision(slot, NO_CANDIDATES)
 
-        minute = int(view.now.timestamp()) // 60
+        moment = view.now.timestamp()
+        minute = int(moment) // 60
+        if self._gates_for is not index:
+            self._gates, self._gates_for = {}, index
+        gates = self._gates
+        spend_on = self.counters.spend_on
+        spend_by_day: dict[str, Mapping[str, int]] = {}  # the campaigns' local days (a few)
         frequency: Mapping[str, int] | None = None
         frequency_read = False
         ctr = index.ctr
         slot_history = ctr.by_slot.get(slot.id)
         slot_scale = ctr.slot_scale(slot.id)
-        check = self.check_campaign
+        pair_ucb = ctr.pair_ucb
         floor = slot.floor_cpm_micros
         entries = bucket.entries
+        wanted = self.shortlist
         failures: dict[str, int] = {}
         failed: set[str] = set()
         # campaign id -> (exact eCPM, campaign, creative, pCTR used for ranking)
         shortlist: dict[str, tuple[float, CampaignSnapshot, CreativeSnapshot, float]] = {}
         considered = 0
-        while mask and len(shortlist) < self.shortlist:
+        while mask and len(shortlist) < wanted:
             low = mask & -mask
             mask ^= low
             _, campaign, creative, prepared = entries[low.bit_length() - 1]
-            if campaign.id in failed:
+            campaign_id = campaign.id
+            if campaign_id in failed:
                 continue
             considered += 1
-            if campaign.frequency_cap is not None and not frequency_read:
-                frequency = self.counters.frequency(view.visitor_id)
-                frequency_read = True
-            reason = check(campaign, view.now, minute, frequency)
+            # The campaign's rules: schedule, budgets, pacing (this minute's gate), then the cap.
+            gate = gates.get(campaign_id)
+            if gate is None or gate.minute != minute:
+                gate = gates[campaign_id] = self.gate(campaign, view.now, minute)
+            reason: str | None = None
+            if gate.closed is not None or not gate.opens <= moment < gate.closes:
+                reason = OUTSIDE_SCHEDULE
+            elif gate.budget_limit is not None or gate.pacing_limit is not None:
+                day_spend = spend_by_day.get(gate.day)
+                if day_spend is None:
+                    day_spend = spend_by_day[gate.day] = spend_on(gate.day)
+                spent = day_spend.get(campaign_id, 0)
+                if gate.budget_limit is not None and spent > gate.budget_limit:
+                    reason = BUDGET_EXHAUSTED
+                elif gate.pacing_limit is not None and spent > gate.pacing_limit:
+                    reason = PAUSED_BY_PACING
+            if reason is None and campaign.frequency_cap is not None:
+                if not frequency_read:
+                    frequency = self.counters.frequency(view.visitor_id)
+                    frequency_read = True
+                if frequency and frequency.get(gate.frequency_key, 0) >= campaign.frequency_cap:
+                    reason = ALL_CAPPED
             if reason is None:
                 if campaign.pricing == "cpc":
                     history = slot_history.get(creative.id) if slot_history else None
-                    ucb = min(1.0, ctr.pair_ucb(prepared, history) * slot_scale)
-                    score = ecpm(campaign, ucb)
+                    ucb = pair_ucb(prepared, history) * slot_scale
+                    if ucb > 1.0:
+                        ucb = 1.0
+                    score = campaign.bid_micros * ucb * 1000.0
                     if score < floor and prepared.sigma:
                         # An exploration draw below the floor: the floor is held against the
                         # optimistic estimate (as with the former UCB); if that clears it, the
@@ -387,28 +443,37 @@ class DecisionEngine:
                             score = float(floor)
                 else:
                     ucb = 0.0
-                    score = ecpm(campaign, ucb)
+                    score = float(campaign.bid_micros)
                 if score < floor:
                     reason = BELOW_FLOOR
                 else:
-                    best = shortlist.get(campaign.id)
+                    best = shortlist.get(campaign_id)
                     if best is None or score > best[0]:
-                        shortlist[campaign.id] = (score, campaign, creative, ucb)
+                        shortlist[campaign_id] = (score, campaign, creative, ucb)
                     continue
             failures[reason] = failures.get(reason, 0) + 1
             if reason != BELOW_FLOOR:
-                failed.add(campaign.id)
+                failed.add(campaign_id)
 
         if not shortlist:
             worst = max(_REASON_ORDER, key=lambda r: (failures.get(r, 0), -_REASON_ORDER.index(r)))
             return Decision(slot, worst, considered=considered, failures=failures)
 
-        ranked = sorted(shortlist.values(), key=lambda c: -c[0])
-        top = ranked[0][0]
-        tied = [c for c in ranked if c[0] == top]
+        # The best score (a tie broken at random) and the runner-up's, in one pass.
+        top = -1.0
+        tied: list[tuple[float, CampaignSnapshot, CreativeSnapshot, float]] = []
+        second: float | None = None
+        for candidate in shortlist.values():
+            if candidate[0] > top:
+                if tied:
+                    second = top
+                top, tied = candidate[0], [candidate]
+            elif candidate[0] == top:
+                tied.append(candidate)
+            elif second is None or candidate[0] > second:
+                second = candidate[0]
         winner = tied[0] if len(tied) == 1 else self.rng.choice(tied)
-        rest = [c for c in ranked if c is not winner]
-        runner_up = rest[0][0] if rest else None
+        runner_up = top if len(tied) > 1 else second
         score, campaign, creative, pctr = winner
         price = gsp_price(
             pricing=campaign.pricing,

@@ -1,52 +1,109 @@
 """The serving hot path without the framework: decision GET and view beacons, as plain ASGI.
 
 The decision and the view beacon are most of the network's traffic, and each does a few
-microseconds of work of its own; FastAPI's routing over every route, dependency solving and the
-per-request log line would cost several times that. This middleware answers exactly those
-requests itself — by calling the same functions the FastAPI endpoints call, so answers cannot
-differ — and passes everything else on. The FastAPI routes stay (the OpenAPI description, and
-any request this does not take). Requests it answers are counted in the request metrics but not
-logged one line each (at thousands per second that log would be the bottleneck).
+microseconds of work of its own; FastAPI's per-request telemetry check, its middleware stack,
+routing over every route, dependency solving and the per-request log line would cost several
+times that. :class:`AdunionApp` asks this fast path first, before any of it; it answers
+exactly those requests — by calling the same functions the FastAPI endpoints call, so answers
+cannot differ — and leaves everything else to FastAPI. The FastAPI routes stay (the OpenAPI
+description, and any request this does not take). Requests it answers are counted in the
+request metrics but not logged one line each (at thousands per second that log would be the
+bottleneck); an unexpected error is logged and answered 500 in the API's error shape.
 """
 
 from __future__ import annotations
 
+import json
+from typing import Any
+from urllib.parse import parse_qsl
+
+from fastapi import FastAPI
 from starlette.requests import Request
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from adunion.context import AppContext
+from adunion.kernel.errors import error_body
+from adunion.kernel.logging import get_logger
 from adunion.serving import endpoints as serving
 from adunion.tracking import endpoints as tracking
 
 DECISION_PATH = "/api/v1/decision"
 VIEW_PREFIX = "/t/v/"
+_JSON_HEADERS = [(b"content-type", b"application/json")] + [
+    (name.lower().encode("latin-1"), value.encode("latin-1"))
+    for name, value in serving.CORS.items()
+]
+
+log = get_logger("adunion.serving.fastpath")
+
+
+def _json(body: Any) -> bytes:
+    # As Starlette's JSONResponse renders it.
+    return json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    headers = [(b"content-length", str(len(body)).encode("latin-1")), *_JSON_HEADERS]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _internal_error(send: Send, path: str, method: str, exc: Exception) -> None:
+    """As the app's handler for unexpected errors answers (http/errors.py)."""
+    log.error("unhandled_error", path=path, method=method, exc_info=exc)
+    await _send_json(
+        send, 500, _json(error_body("internal_error", "internal error; it has been logged"))
+    )
 
 
 class ServingFastPath:
-    def __init__(self, app: ASGIApp, ctx: AppContext) -> None:
-        self.app = app
+    def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
         self._decisions = ctx.metrics.requests.labels("GET", DECISION_PATH, "200")
         self._views = ctx.metrics.requests.labels("POST", "/t/v/{token}", "204")
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            path: str = scope["path"]
-            method: str = scope["method"]
-            if path == DECISION_PATH and method == "GET":
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
+        """Answer the request if it is a decision or a view beacon; False leaves it to FastAPI."""
+        if scope["type"] != "http":
+            return False
+        path: str = scope["path"]
+        method: str = scope["method"]
+        if path == DECISION_PATH and method == "GET":
+            try:
                 request = Request(scope, receive)
-                response = serving._answer(
-                    request, request.query_params.get("slot", ""), dict(request.query_params)
-                )
-                if response.status_code == 200:
-                    self._decisions.inc()
-                await response(scope, receive, send)
-                return
-            if method == "POST" and path.startswith(VIEW_PREFIX) and "/" not in path[5:]:
+                query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
+                params = dict(query)
+                status, body = serving.answer(request, params.get("slot", ""), params)
+                payload = _json(body)
+            except Exception as exc:  # noqa: BLE001 - logged and answered 500, as the app does
+                await _internal_error(send, path, method, exc)
+                return True
+            if status == 200:
+                self._decisions.inc()
+            await _send_json(send, status, payload)
+            return True
+        if method == "POST" and path.startswith(VIEW_PREFIX) and "/" not in path[5:]:
+            try:
                 request = Request(scope, receive)
                 beacon = await tracking.track_view(request, path[len(VIEW_PREFIX) :])
-                if beacon.status_code == 204:
-                    self._views.inc()
-                await beacon(scope, receive, send)
+            except Exception as exc:  # noqa: BLE001 - logged and answered 500, as the app does
+                await _internal_error(send, path, method, exc)
+                return True
+            if beacon.status_code == 204:
+                self._views.inc()
+            await beacon(scope, receive, send)
+            return True
+        return False
+
+
+class AdunionApp(FastAPI):
+    """FastAPI, with the serving fast path asked before anything else."""
+
+    fast_path: ServingFastPath | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_path is not None:
+            scope["app"] = self  # as Starlette sets it: request.app reaches the context
+            if await self.fast_path.handle(scope, receive, send):
                 return
-        await self.app(scope, receive, send)
+        await super().__call__(scope, receive, send)

@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 
 from adunion.fraud.rules import is_bot
 from adunion.kernel.ids import new_id
-from adunion.serving.debug import DecisionNote
 from adunion.serving.device import device_class
 from adunion.serving.engine import INVALID_TRAFFIC, Decision, SlotView
 from adunion.serving.runtime import ServingRuntime
@@ -67,21 +66,5 @@ def serve(
         served = Served(decision, token, offer_id)
     if decision.slot is not None:
         runtime.fill.add(slot_id, when.date(), decision.filled)
-        runtime.decisions.add(
-            slot_id,
-            DecisionNote(
-                at=when,
-                filled=decision.filled,
-                reason=decision.reason,
-                campaign_id=decision.campaign.id if decision.campaign else None,
-                creative_id=decision.creative.id if decision.creative else None,
-                pricing=decision.pricing,
-                price_micros=decision.auction_price_micros,
-                ecpm_micros=round(decision.ecpm),
-                considered=decision.considered,
-                failures=tuple(sorted(decision.failures.items())),
-                device=device,
-                country=country,
-            ),
-        )
+        runtime.decisions.add(slot_id, when, decision, device, country)
     return served
