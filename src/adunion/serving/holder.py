@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 from collections.abc import Callable
 from typing import Protocol
@@ -28,6 +29,16 @@ class IndexLoader(Protocol):
     def landing_url(self, creative_id: str) -> str | None:
         """A creative's own landing URL from the database (for ads no longer in the index)."""
         ...
+
+
+def keep_out_of_collector() -> None:
+    """Move what is alive now — the new index above all, most of the heap — out of the cyclic
+    garbage collector's reach. Otherwise every full collection walks it again (about a second
+    for an index of 100,000 slots and 10,000 campaigns, all of it holding the GIL: a pause in
+    serving). The index holds no reference cycles, so the previous one is still freed by
+    reference counting when it is swapped out; young cyclic garbage is collected first."""
+    gc.collect(1)
+    gc.freeze()
 
 
 class IndexHolder:
@@ -61,6 +72,7 @@ class IndexHolder:
         started = time.perf_counter()
         index = self.loader.load(version)
         self.current = index  # the atomic swap: readers see the old or the new, never a mix
+        keep_out_of_collector()
         self._built_at = self._clock()
         self.builds += 1
         log.info(

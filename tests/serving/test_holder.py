@@ -1,0 +1,36 @@
+"""The live index is swapped whole, kept out of the cyclic collector, and the old one is freed."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from adunion.serving.engine import ServingIndex, build_index
+from adunion.serving.holder import IndexHolder
+from tests.tracking.conftest import CPC, SLOT
+
+
+class CountingLoader:
+    def __init__(self) -> None:
+        self.loads = 0
+
+    def version(self) -> str:
+        return "v1"
+
+    def load(self, version: str) -> ServingIndex:
+        self.loads += 1
+        return build_index(version, [SLOT], [CPC])
+
+    def landing_url(self, creative_id: str) -> str | None:
+        return None
+
+
+def test_refresh_swaps_freezes_and_frees_the_old_index() -> None:
+    holder = IndexHolder(CountingLoader())
+    assert holder.refresh()
+    first = weakref.ref(holder.current)
+    assert gc.get_freeze_count() > 0  # the live index is out of the collector's reach
+    assert not holder.refresh()  # same version, fresh stats: nothing to do
+    assert holder.refresh(force=True)
+    assert holder.loader.loads == 2  # type: ignore[union-attr]
+    assert first() is None  # freed by reference counting although it was frozen
