@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import random
+from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adunion.serving.counters import MemoryServingCounters
 from adunion.serving.engine import DecisionEngine, SlotView, build_index, gsp_price
@@ -137,3 +141,27 @@ def test_one_campaign_never_competes_against_itself() -> None:
     )  # type: ignore[attr-defined]
     decision = decide([slot(floor_cpm_micros=1_000_000)], [c2])
     assert decision.auction_price_micros == 1_000_000  # floor, not its own other creative
+
+
+@given(
+    pricing=st.sampled_from(["cpm", "cpc"]),
+    bid=st.integers(min_value=1, max_value=10**12),
+    pctr=st.floats(min_value=1e-9, max_value=1.0),
+    floor=st.integers(min_value=0, max_value=10**10),
+    runner_up=st.none() | st.floats(min_value=0.0, max_value=1e12),
+)
+def test_gsp_price_is_the_exact_fraction_rounded_half_up(
+    pricing: str, bid: int, pctr: float, floor: int, runner_up: float | None
+) -> None:
+    required = max(Fraction(floor), Fraction(runner_up or 0.0))
+    if pricing == "cpc":
+        required /= 1000 * Fraction(pctr)
+    expected = min(bid, math.floor(required + Fraction(1, 2)))
+    price = gsp_price(
+        pricing=pricing,
+        bid_micros=bid,
+        pctr=pctr,
+        floor_cpm_micros=floor,
+        runner_up_ecpm=runner_up,
+    )
+    assert price == expected

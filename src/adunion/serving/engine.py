@@ -13,8 +13,8 @@ Two stages, as production ad servers do:
    generalized second price on those scores.
 
 Money is integer micros. eCPM scores are floats (they are rankings, derived from a probability);
-the price is worked out in Decimal from their exact values, rounded once to the nearest micro
-(halves up) and clamped to the winner's own bid. A CPM price is per mille; the charge per
+the price is worked out exactly from their binary values (integer fractions), rounded once to the
+nearest micro (halves up) and clamped to the winner's own bid. A CPM price is per mille; the charge per
 impression is that divided by 1,000, rounded down (never charge more than the auction said).
 """
 
@@ -24,7 +24,6 @@ import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from adunion.serving.counters import ServingCounters, frequency_key
@@ -66,12 +65,15 @@ def gsp_price(
 
     CPM: micros per mille. CPC: micros per click = required eCPM / (1000 x winner's pCTR).
     """
-    # Scores are floats (pCTR is a probability); the price itself is worked out in Decimal from
-    # their exact binary values and rounded once, half up, to integer micros.
-    required = max(Decimal(floor_cpm_micros), Decimal(runner_up_ecpm or 0))
+    # Scores are floats (pCTR is a probability); the price is worked out exactly from their
+    # binary values as a fraction of integers and rounded once, half up, to integer micros.
+    num, den = (runner_up_ecpm or 0.0).as_integer_ratio()
+    if floor_cpm_micros * den >= num:
+        num, den = floor_cpm_micros, 1
     if pricing != "cpm":
-        required /= Decimal(1000) * Decimal(pctr)
-    return min(bid_micros, int(required.to_integral_value(rounding=ROUND_HALF_UP)))
+        p_num, p_den = pctr.as_integer_ratio()
+        num, den = num * p_den, den * 1000 * p_num
+    return min(bid_micros, (2 * num + den) // (2 * den))
 
 
 def ecpm(campaign: CampaignSnapshot, pctr: float) -> float:
