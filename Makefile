@@ -45,10 +45,12 @@ lint: setup
 check-migrations: setup
 	$(BIN)/python -m adunion.kernel.drift_check
 
+# serving.py runs decision.py and serving_http.py itself.
+BENCHMARKS := ledger serving billing reports revenue_quality
+
 bench: setup
-	@set -e; for script in benchmarks/*.py; do \
-		[ -e "$$script" ] || continue; \
-		echo "== $$script"; $(BIN)/python $$script --quick; done
+	@set -e; for name in $(BENCHMARKS); do \
+		echo "== benchmarks/$$name.py"; $(BIN)/python benchmarks/$$name.py --quick; done
 
 clean:
 	rm -rf .uv $(VENV) .mypy_cache .ruff_cache .pytest_cache
