@@ -13,9 +13,10 @@ Two stages, as production ad servers do:
    generalized second price on those scores.
 
 Money is integer micros. eCPM scores are floats (they are rankings, derived from a probability);
-the price is worked out exactly from their binary values (integer fractions), rounded once to the
-nearest micro (halves up) and clamped to the winner's own bid. A CPM price is per mille; the charge per
-impression is that divided by 1,000, rounded down (never charge more than the auction said).
+the price is worked out exactly from their binary values (integer fractions), rounded once to
+the nearest micro (halves up) and clamped to the winner's own bid. A CPM price is per mille; the
+charge per impression is that divided by 1,000, rounded down (never charge more than the auction
+said).
 """
 
 from __future__ import annotations
