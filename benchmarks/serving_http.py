@@ -360,9 +360,7 @@ def wrk_p99_ms(wrk_output: str) -> float | None:
     return round(float(match.group(1)) * scale, 2)
 
 
-def measure_peer(
-    urls: list[str], seconds: int, work: Path, decision_rps: float, decision_out: str
-) -> dict[str, Any]:
+def measure_peer(urls: list[str], seconds: int, work: Path, decision_out: str) -> dict[str, Any]:
     """Run our decision's wrk command (same threads, connections, duration, Lua script picking a
     random path per request) on a peer's decision URLs, and compare with our run."""
     origins = {urllib.parse.urlsplit(u)[:2] for u in urls}
@@ -384,7 +382,8 @@ def measure_peer(
     lua.write_text(DECISION_LUA)
     out = wrk(f"{scheme}://{netloc}", seconds, lua, [str(paths)])
     timeouts = re.search(r"timeout (\d+)", out)
-    peer_rps, peer_p99, our_p99 = rps(out), wrk_p99_ms(out), wrk_p99_ms(decision_out)
+    peer_rps, peer_p99 = rps(out), wrk_p99_ms(out)
+    our_rps, our_p99 = rps(decision_out), wrk_p99_ms(decision_out)
     return {
         "peer_urls": len(urls),
         "peer_fill_rate": round(filled / len(probes), 3),
@@ -394,7 +393,7 @@ def measure_peer(
         # wrk leaves requests slower than its 2 s timeout out of the latency distribution.
         "peer_timeouts": int(timeouts.group(1)) if timeouts else 0,
         "decision_wrk_p99_ms": our_p99,
-        "decision_vs_peer": round(decision_rps / peer_rps, 1) if peer_rps else None,
+        "decision_vs_peer": round(our_rps / peer_rps, 1) if peer_rps else None,
         "p99_peer_vs_ours": round(peer_p99 / our_p99, 1) if peer_p99 and our_p99 else None,
     }
 
@@ -480,9 +479,7 @@ def main() -> None:
         empty_out = wrk(f"http://127.0.0.1:{empty_port}/empty", seconds)
         decision_out = wrk(base, seconds, decision_lua, [str(paths)])
         peer = (
-            measure_peer(options.peer_url, seconds, work, rps(decision_out), decision_out)
-            if options.peer_url
-            else {}
+            measure_peer(options.peer_url, seconds, work, decision_out) if options.peer_url else {}
         )
         hey = subprocess.run(
             ["hey", "-z", f"{seconds}s", "-c", "10", "-q", "100", "-H", f"User-Agent: {UA}", probe],
