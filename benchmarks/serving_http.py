@@ -10,8 +10,12 @@ minimal Starlette app with one empty JSON endpoint. Then, in the same run:
 3. ``wrk -t2 -c16`` on the view beacon, each request with a distinct signed token; afterwards
    the events table must hold exactly as many rows as requests were sent.
 
-Usage: ``python benchmarks/serving_http.py [--quick]`` (needs ``wrk`` and ``hey``). The last line
-printed is one JSON object.
+With ``--peer-url URL`` (repeatable), step 1's decision load is also run, right after ours, on
+another ad server's decision URLs (a server started beforehand, e.g. EthicalAds: see
+docs/benchmarks.md), and the JSON gains ``peer_*`` keys and our/their ratios.
+
+Usage: ``python benchmarks/serving_http.py [--quick] [--peer-url URL ...]`` (needs ``wrk`` and
+``hey``). The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
@@ -343,6 +348,56 @@ def count_events(database: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(TrackingEvent)) or 0)
 
 
+# --- a peer ad server (started by the user) under the same load ---------------------------------
+
+
+def wrk_p99_ms(wrk_output: str) -> float | None:
+    """The 99th percentile of wrk's ``--latency`` distribution, in milliseconds."""
+    match = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\s*$", wrk_output, re.MULTILINE)
+    if not match:
+        return None
+    scale = {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+    return round(float(match.group(1)) * scale, 2)
+
+
+def measure_peer(urls: list[str], seconds: int, work: Path, decision_out: str) -> dict[str, Any]:
+    """Run our decision's wrk command (same threads, connections, duration, Lua script picking a
+    random path per request) on a peer's decision URLs, and compare with our run."""
+    origins = {urllib.parse.urlsplit(u)[:2] for u in urls}
+    if len(origins) != 1:
+        raise SystemExit("every --peer-url must share one scheme://host:port")
+    scheme, netloc = origins.pop()
+    wait_until(lambda: get(urls[0])[0] == 200, 60, "the peer")
+    probes = [get(u) for u in urls * max(1, 20 // len(urls))]
+    if any(status != 200 for status, _ in probes):
+        raise SystemExit(f"the peer did not answer 200 on every --peer-url: {urls}")
+    # A filled answer is a non-empty JSON object (EthicalAds answers {} when it has no ad).
+    filled = sum(1 for _, body in probes if body.strip() not in (b"", b"{}"))
+    paths = work / "peer_paths.txt"
+    paths.write_text(
+        "\n".join(urllib.parse.urlunsplit(("", "", *urllib.parse.urlsplit(u)[2:])) for u in urls)
+        + "\n"
+    )
+    lua = work / "peer_decision.lua"
+    lua.write_text(DECISION_LUA)
+    out = wrk(f"{scheme}://{netloc}", seconds, lua, [str(paths)])
+    timeouts = re.search(r"timeout (\d+)", out)
+    peer_rps, peer_p99 = rps(out), wrk_p99_ms(out)
+    our_rps, our_p99 = rps(decision_out), wrk_p99_ms(decision_out)
+    return {
+        "peer_urls": len(urls),
+        "peer_fill_rate": round(filled / len(probes), 3),
+        "peer_decision_rps": round(peer_rps, 1),
+        "peer_p99_ms": peer_p99,
+        "peer_non_2xx": non_2xx(out),
+        # wrk leaves requests slower than its 2 s timeout out of the latency distribution.
+        "peer_timeouts": int(timeouts.group(1)) if timeouts else 0,
+        "decision_wrk_p99_ms": our_p99,
+        "decision_vs_peer": round(our_rps / peer_rps, 1) if peer_rps else None,
+        "p99_peer_vs_ours": round(peer_p99 / our_p99, 1) if peer_p99 and our_p99 else None,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="5 s runs instead of 10 s")
@@ -353,6 +408,14 @@ def main() -> None:
         choices=("full", "normal"),
         default="full",
         help="ADUNION_TRACKING_SQLITE_SYNC of the server (full: fsync per event batch)",
+    )
+    parser.add_argument(
+        "--peer-url",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="decision URL of another ad server already running (repeat for several): measured "
+        "with the same wrk load right after ours",
     )
     options = parser.parse_args()
     for tool in ("wrk", "hey"):
@@ -415,6 +478,9 @@ def main() -> None:
         decision_lua.write_text(DECISION_LUA)
         empty_out = wrk(f"http://127.0.0.1:{empty_port}/empty", seconds)
         decision_out = wrk(base, seconds, decision_lua, [str(paths)])
+        peer = (
+            measure_peer(options.peer_url, seconds, work, decision_out) if options.peer_url else {}
+        )
         hey = subprocess.run(
             ["hey", "-z", f"{seconds}s", "-c", "10", "-q", "100", "-H", f"User-Agent: {UA}", probe],
             capture_output=True,
@@ -481,6 +547,7 @@ def main() -> None:
             "events_stored": stored,
             "tokens_available": token_count,
         }
+        result.update(peer)
         print(json.dumps(result))
     finally:
         for proc in procs:
