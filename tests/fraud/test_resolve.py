@@ -169,3 +169,26 @@ def test_admin_may_resolve_and_operation_ids_are_stable(
         "resolve_site_flag"
     )
     assert paths["/api/v1/risk/site-flags"]["get"]["operationId"] == "list_site_flags"
+
+
+def test_the_reviewer_who_read_first_but_wrote_second_gets_409(database: Database) -> None:
+    """Two reviewers on one flag: the one whose update lands second loses, and changes nothing."""
+    if database.is_sqlite:
+        pytest.skip("SQLite write transactions take the write lock first: no interleaving")
+    flagged = flagged_site(database)
+    slow_id, fast_id = reviewer(database), reviewer(database)
+    slow = database.session()
+    try:
+        assert slow.get(Site, flagged.site_id) is not None
+        seen = service.open_flags(slow)  # held, so the session keeps the row it read as open
+        assert [f.id for f in seen] == [flagged.flag_id]
+        with database.transaction() as fast:
+            service.resolve(fast, flagged.flag_id, action="dismiss", reviewer_id=fast_id)
+        with pytest.raises(Conflict, match="already dismissed"):
+            service.resolve(slow, flagged.flag_id, action="confirm", reviewer_id=slow_id)
+        slow.rollback()
+    finally:
+        slow.close()
+    flag, site = flag_and_site(database, flagged)
+    assert (flag.status, flag.resolved_by) == ("dismissed", fast_id)
+    assert site.status is SiteStatus.VERIFIED
