@@ -32,7 +32,8 @@ def test_page_lists_the_flag_and_confirm_suspends_the_site(
     assert flagged.domain in page.text
     assert "2026-11-19 to 2026-11-25" in page.text
     # 60 clicks / 2,000 impressions = 3.00%; network 260 / 102,000 = 0.25%; ratio 11.7x
-    assert "3.00%" in page.text and "0.25%" in page.text and "11.7x" in page.text
+    assert "2,000" in page.text and "3.00%" in page.text and "0.25%" in page.text
+    assert "11.7x" in page.text
     assert f'action="/risk/flags/{flagged.flag_id}/resolve"' in page.text
 
     url = f"/risk/flags/{flagged.flag_id}/resolve"
