@@ -17,6 +17,7 @@ from adunion.campaigns import pages as campaigns_pages
 from adunion.config import Settings, load_settings
 from adunion.context import AppContext, build_context
 from adunion.fraud.endpoints import router as fraud_router
+from adunion.fraud.pages import router as fraud_pages
 from adunion.http.errors import install_error_handlers
 from adunion.http.middleware import RequestLogMiddleware
 from adunion.http.system import router as system_router
@@ -89,6 +90,7 @@ def create_app(
     app.include_router(campaigns_pages.router)
     app.include_router(reporting_endpoints.router)
     app.include_router(reporting_pages.router)
+    app.include_router(fraud_pages)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
     app.fast_path = ServingFastPath(ctx)  # asked first: the hot path skips the rest

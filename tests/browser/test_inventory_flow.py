@@ -1,4 +1,5 @@
-"""Webmaster verifies a site and gets a slot's tag; advertiser uploads an image; risk approves."""
+"""Webmaster verifies a site and gets a slot's tag; advertiser uploads an image; risk approves it,
+then confirms a CTR flag on the site, which suspends it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -14,7 +16,11 @@ from playwright.sync_api import Page, expect
 
 from adunion.accounts import service
 from adunion.accounts.models import Role
+from adunion.fraud import service as fraud
+from adunion.inventory import repository as inventory
+from adunion.inventory.models import SiteStatus
 from adunion.kernel.db import Database
+from adunion.tracking.models import ServingStat
 from tests.inventory.conftest import SiteServer
 
 pytestmark = pytest.mark.browser
@@ -54,6 +60,43 @@ def sign_up(page: Page, name: str, email: str, role: str) -> None:
     page.get_by_label("advertise (advertiser)").set_checked(role == "advertiser")
     page.get_by_role("button", name="Sign up").click()
     expect(page.get_by_role("heading", name=f"Hello, {name}")).to_be_visible()
+
+
+def flag_site(database_url: str, domain: str) -> None:
+    """Stats where the site's CTR is fifteen times the network's, and the scan that flags it."""
+    database = Database(database_url)
+    with database.transaction() as session:
+        site = inventory.site_by_domain(session, domain)
+        assert site is not None
+        day = date(2026, 11, 25)
+        for site_id, impressions, clicks in (("other", 100_000, 200), (site.id, 2_000, 60)):
+            session.add(
+                ServingStat(
+                    day=day,
+                    slot_id=f"{site_id[:30]}-slot",
+                    creative_id="cr",
+                    campaign_id="c",
+                    site_id=site_id,
+                    impressions=impressions,
+                    clicks=clicks,
+                    conversions=0,
+                    invalid=0,
+                    spend_micros=0,
+                )
+            )
+        session.flush()
+        assert len(fraud.scan(session, window_end=day).new_flags) == 1
+    database.dispose()
+
+
+def site_status(database_url: str, domain: str) -> SiteStatus:
+    database = Database(database_url)
+    with database.transaction(write=False) as session:
+        site = inventory.site_by_domain(session, domain)
+        assert site is not None
+        status = site.status
+    database.dispose()
+    return status
 
 
 def sign_out(page: Page) -> None:
@@ -127,13 +170,23 @@ def test_site_slot_campaign_and_moderation(
     expect(page.get_by_text("pending").first).to_be_visible()
     sign_out(page)
 
-    # Risk operator approves it from the queue.
+    # Risk operator approves it from the queue, then confirms a CTR flag on the bakery's site.
+    flag_site(database_url, "bakery.example")
     page.get_by_label("E-mail").fill("risk@example.org")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.goto("/moderation")
     page.get_by_role("button", name="Approve Red boots banner").click()
     expect(page.get_by_role("button", name="Approve Red boots banner")).to_have_count(0)
+    page.get_by_role("link", name="Risk flags").click()
+    expect(page.get_by_role("cell", name="bakery.example", exact=True)).to_be_visible()
+    expect(page.get_by_role("cell", name="3.00%", exact=True)).to_be_visible()
+    page.get_by_label("Note").fill("click farm")
+    page.get_by_role("button", name="Confirm invalid traffic and suspend bakery.example").click()
+    expect(page.get_by_role("status")).to_contain_text("the site is suspended")
+    expect(page.get_by_text("No open flags.")).to_be_visible()
+    expect(page.get_by_role("cell", name="click farm", exact=True)).to_be_visible()
+    assert site_status(database_url, "bakery.example") is SiteStatus.SUSPENDED
     sign_out(page)
 
     page.get_by_label("E-mail").fill("shoes@example.org")

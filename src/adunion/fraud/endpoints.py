@@ -1,34 +1,58 @@
-"""Risk review over the API: the open per-site CTR flags (risk or admin role, ``moderation``)."""
+"""Risk review over the API: per-site CTR flags, listed and resolved (risk or admin role,
+``moderation`` scope)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends
 
 from adunion.accounts.models import Role
 from adunion.accounts.principal import Principal
 from adunion.fraud import service
+from adunion.fraud.models import FlagStatus, SiteFlag
+from adunion.fraud.schemas import ResolveFlagIn, SiteFlagOut
 from adunion.http.deps import DbSession, api_requires
 
 router = APIRouter(prefix="/api/v1", tags=["operators"])
 RiskReviewer = Annotated[Principal, Depends(api_requires("moderation", Role.RISK, Role.ADMIN))]
 
 
+def flag_out(flag: SiteFlag, domains: dict[str, str]) -> SiteFlagOut:
+    return SiteFlagOut(
+        id=flag.id,
+        site_id=flag.site_id,
+        site_domain=domains.get(flag.site_id),
+        window_start=flag.window_start,
+        window_end=flag.window_end,
+        impressions=flag.impressions,
+        clicks=flag.clicks,
+        site_ctr_ppm=flag.site_ctr_ppm,
+        network_ctr_ppm=flag.network_ctr_ppm,
+        status=flag.status,
+        resolved_by=flag.resolved_by,
+        resolved_at=flag.resolved_at,
+        resolution_note=flag.resolution_note,
+    )
+
+
 @router.get("/risk/site-flags", operation_id="list_site_flags")
-def list_site_flags(session: DbSession, _reviewer: RiskReviewer) -> list[dict[str, Any]]:
-    """Sites whose CTR was far above the network's (``adunion fraud scan``), newest first."""
-    return [
-        {
-            "id": f.id,
-            "site_id": f.site_id,
-            "window_start": f.window_start.isoformat(),
-            "window_end": f.window_end.isoformat(),
-            "impressions": f.impressions,
-            "clicks": f.clicks,
-            "site_ctr_ppm": f.site_ctr_ppm,
-            "network_ctr_ppm": f.network_ctr_ppm,
-            "status": f.status,
-        }
-        for f in service.open_flags(session)
-    ]
+def list_site_flags(
+    session: DbSession, _reviewer: RiskReviewer, status: FlagStatus = FlagStatus.OPEN
+) -> list[SiteFlagOut]:
+    """Flags from ``adunion fraud scan`` with one status: open ones newest window first,
+    resolved ones most recently resolved first."""
+    found = service.flags(session, status)
+    domains = service.site_domains(session, found)
+    return [flag_out(f, domains) for f in found]
+
+
+@router.post("/risk/site-flags/{flag_id}/resolve", operation_id="resolve_site_flag")
+def resolve_site_flag(
+    flag_id: str, body: ResolveFlagIn, session: DbSession, reviewer: RiskReviewer
+) -> SiteFlagOut:
+    """Dismiss (traffic fine) or confirm (invalid traffic: the site is suspended). Once only."""
+    flag = service.resolve(
+        session, flag_id, action=body.action, reviewer_id=reviewer.user_id, note=body.note
+    )
+    return flag_out(flag, service.site_domains(session, [flag]))

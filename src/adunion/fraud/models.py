@@ -1,13 +1,20 @@
-"""Sites flagged for risk review."""
+"""Sites flagged for risk review, and how each flag was resolved."""
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 
-from sqlalchemy import Date, Integer, String, UniqueConstraint
+from sqlalchemy import Date, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from adunion.kernel.models import Base, created_at_column, id_column
+from adunion.kernel.models import Base, UTCDateTime, created_at_column, id_column
+
+
+class FlagStatus(enum.StrEnum):
+    OPEN = "open"
+    DISMISSED = "dismissed"  # looked at, the traffic is fine
+    CONFIRMED = "confirmed"  # invalid traffic confirmed; the site was suspended
 
 
 class SiteFlag(Base):
@@ -25,5 +32,10 @@ class SiteFlag(Base):
     # Rates as parts per million (integers, so flags compare exactly across databases).
     site_ctr_ppm: Mapped[int] = mapped_column(Integer, nullable=False)
     network_ctr_ppm: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[str] = mapped_column(String(16), nullable=False, default="open")
+    status: Mapped[str] = mapped_column(String(16), nullable=False, default=FlagStatus.OPEN.value)
+    resolved_by: Mapped[str | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), nullable=True
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolution_note: Mapped[str] = mapped_column(String(500), nullable=False, default="")
     created_at: Mapped[datetime] = created_at_column()

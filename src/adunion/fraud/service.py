@@ -5,6 +5,10 @@ window ``[window_end - days + 1, window_end]`` flags each site with at least ``m
 impressions whose CTR exceeds ``ratio`` x the network's CTR over the same window. A flag is kept
 once per (site, window end): re-running a scan adds nothing twice. Flags are for risk staff to
 review; they change no event and no payment by themselves.
+
+A reviewer resolves a flag once: ``dismiss`` (the traffic is fine) or ``confirm`` (invalid traffic;
+the site is suspended through the inventory service, so its slots leave the serving index at its
+next refresh). Services never commit; the endpoint, page or CLI owns the transaction.
 """
 
 from __future__ import annotations
@@ -16,7 +20,13 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adunion.fraud.models import SiteFlag
+from adunion.fraud import repository
+from adunion.fraud.models import FlagStatus, SiteFlag
+from adunion.inventory import repository as inventory_repository
+from adunion.inventory import service as inventory_service
+from adunion.inventory.models import SiteStatus
+from adunion.kernel.clock import utcnow
+from adunion.kernel.errors import Conflict, NotFound, ValidationFailed
 from adunion.tracking.models import ServingStat
 
 PPM = 1_000_000
@@ -78,7 +88,7 @@ def scan(
                 clicks=clicks,
                 site_ctr_ppm=site_ppm,
                 network_ctr_ppm=network,
-                status="open",
+                status=FlagStatus.OPEN.value,
             )
             session.add(flag)
             flags.append(flag)
@@ -87,10 +97,59 @@ def scan(
 
 
 def open_flags(session: Session) -> list[SiteFlag]:
-    return list(
-        session.scalars(
-            select(SiteFlag)
-            .where(SiteFlag.status == "open")
-            .order_by(SiteFlag.window_end.desc(), SiteFlag.site_id)
-        )
+    return repository.flags_with_status(session, FlagStatus.OPEN)
+
+
+def flags(session: Session, status: FlagStatus) -> list[SiteFlag]:
+    return repository.flags_with_status(session, status)
+
+
+def recently_resolved(session: Session, limit: int = 20) -> list[SiteFlag]:
+    return repository.recently_resolved(session, limit)
+
+
+def site_domains(session: Session, flags: list[SiteFlag]) -> dict[str, str]:
+    """Each flagged site's domain; a site deleted since the scan is missing from the answer."""
+    return inventory_repository.domains_by_id(session, sorted({f.site_id for f in flags}))
+
+
+ACTIONS = {"dismiss": FlagStatus.DISMISSED, "confirm": FlagStatus.CONFIRMED}
+NOTE_MAX = 500
+
+
+def _already_resolved(flag: SiteFlag) -> Conflict:
+    when = f" on {flag.resolved_at:%Y-%m-%d %H:%M} UTC" if flag.resolved_at else ""
+    return Conflict(f"this flag was already {flag.status}{when}; a flag is resolved only once")
+
+
+def resolve(
+    session: Session, flag_id: str, *, action: str, reviewer_id: str, note: str = ""
+) -> SiteFlag:
+    """Dismiss or confirm an open flag; confirming suspends the site. Checks come before writes."""
+    status = ACTIONS.get(action)
+    if status is None:
+        raise ValidationFailed.on("action", "must be dismiss or confirm")
+    note = note.strip()
+    if len(note) > NOTE_MAX:
+        raise ValidationFailed.on("note", f"must be at most {NOTE_MAX} characters")
+    flag = repository.flag_by_id(session, flag_id)
+    if flag is None:
+        raise NotFound("site flag not found")
+    if flag.status != FlagStatus.OPEN:
+        raise _already_resolved(flag)
+    if status is FlagStatus.CONFIRMED and (
+        inventory_repository.site_by_id(session, flag.site_id) is None
+    ):
+        raise Conflict("the flagged site no longer exists; dismiss the flag instead")
+    closed = repository.close_if_open(
+        session, flag_id, status=status, resolved_by=reviewer_id, resolved_at=utcnow(), note=note
     )
+    session.refresh(flag)
+    if not closed:  # another reviewer resolved it since we read it
+        raise _already_resolved(flag)
+    if status is FlagStatus.CONFIRMED:
+        reason = f"invalid traffic confirmed (CTR review {flag.window_start}..{flag.window_end})"
+        inventory_service.set_site_status(
+            session, flag.site_id, SiteStatus.SUSPENDED, f"{reason}: {note}" if note else reason
+        )
+    return flag

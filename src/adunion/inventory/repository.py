@@ -80,3 +80,10 @@ def search_slots(
     elif max_price_micros is not None:
         query = query.where(or_(booking_ok, auction_ok))
     return list(session.scalars(query.order_by(AdSlot.created_at).limit(limit)).unique())
+
+
+def domains_by_id(session: Session, ids: list[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Site.id, Site.domain).where(Site.id.in_(ids)))
+    return {row.id: row.domain for row in rows}

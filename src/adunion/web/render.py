@@ -43,6 +43,7 @@ def navigation(principal: Principal | None) -> list[NavItem]:
         items.append(NavItem("Finance", "/finance"))
     if principal.has_role(Role.RISK, Role.ADMIN):
         items.append(NavItem("Moderation", "/moderation"))
+        items.append(NavItem("Risk flags", "/risk/flags"))
         items.append(NavItem("Site review", "/admin/sites"))
     if principal.has_role(Role.ADMIN):
         items.append(NavItem("Users", "/admin/users"))

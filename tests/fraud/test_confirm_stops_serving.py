@@ -1,0 +1,70 @@
+"""End to end: a confirmed CTR flag suspends the site, and the next index refresh stops its ads."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi.testclient import TestClient
+
+from adunion.fraud import service
+from adunion.kernel.db import Database
+from adunion.tracking.models import ServingStat
+from tests.inventory.helpers import fund
+from tests.serving.test_index_loader import decide, runtime, setup_network
+
+
+def stats(site_id: str, slot_id: str, impressions: int, clicks: int) -> ServingStat:
+    return ServingStat(
+        day=date(2026, 11, 25),
+        slot_id=slot_id,
+        creative_id="cr",
+        campaign_id="c",
+        site_id=site_id,
+        impressions=impressions,
+        clicks=clicks,
+        conversions=0,
+        invalid=0,
+        spend_micros=0,
+    )
+
+
+def test_confirmed_flag_takes_the_site_out_of_serving(
+    client: TestClient, database: Database
+) -> None:
+    net = setup_network(client, database)
+    slot_id, site_id = net["slot"]["id"], net["site"]["id"]
+    approve = client.post(
+        f"/api/v1/moderation/creatives/{net['creative']['id']}",
+        json={"decision": "approve"},
+        headers=net["risk"],
+    )
+    assert approve.status_code == 200, approve.text
+    fund(database, net["advertiser_id"])
+    active = client.put(
+        f"/api/v1/campaigns/{net['campaign']['id']}/status",
+        json={"status": "active"},
+        headers=net["adv"],
+    )
+    assert active.status_code == 200, active.text
+    holder = runtime(client).holder
+    holder.refresh()
+    assert decide(client, slot_id)["filled"] is True
+
+    with database.transaction() as session:
+        session.add_all(
+            [stats("other-site", "other-slot", 100_000, 200), stats(site_id, slot_id, 2_000, 60)]
+        )
+        session.flush()
+        [flag] = service.scan(session, window_end=date(2026, 11, 25)).new_flags
+        flag_id = flag.id
+    confirmed = client.post(
+        f"/api/v1/risk/site-flags/{flag_id}/resolve",
+        json={"action": "confirm"},
+        headers=net["risk"],
+    )
+    assert confirmed.status_code == 200, confirmed.text
+    assert decide(client, slot_id)["filled"] is True  # the live index serves until it refreshes
+    assert holder.refresh() is True
+    gone = client.get("/api/v1/decision", params={"slot": slot_id, "visitor": "v1"})
+    assert gone.status_code == 404  # a suspended site's slots are not in the index at all
+    assert gone.json() == {"slot": slot_id, "filled": False, "reason": "unknown_slot"}
