@@ -354,6 +354,12 @@ def main() -> None:
         default="full",
         help="ADUNION_TRACKING_SQLITE_SYNC of the server (full: fsync per event batch)",
     )
+    parser.add_argument(
+        "--only",
+        choices=("all", "intake"),
+        default="all",
+        help="intake: run only the empty endpoint and the intake (skip the decision phases)",
+    )
     options = parser.parse_args()
     for tool in ("wrk", "hey"):
         if shutil.which(tool) is None:
@@ -414,15 +420,20 @@ def main() -> None:
         decision_lua = work / "decision.lua"
         decision_lua.write_text(DECISION_LUA)
         empty_out = wrk(f"http://127.0.0.1:{empty_port}/empty", seconds)
-        decision_out = wrk(base, seconds, decision_lua, [str(paths)])
-        hey = subprocess.run(
-            ["hey", "-z", f"{seconds}s", "-c", "10", "-q", "100", "-H", f"User-Agent: {UA}", probe],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 60,
-        ).stdout
-        print(hey, file=sys.stderr)
+        decision_out = hey = ""
+        if options.only == "all":
+            decision_out = wrk(base, seconds, decision_lua, [str(paths)])
+            hey = subprocess.run(
+                [
+                    *("hey", "-z", f"{seconds}s", "-c", "10", "-q", "100"),
+                    *("-H", f"User-Agent: {UA}", probe),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=seconds + 60,
+            ).stdout
+            print(hey, file=sys.stderr)
         p99 = re.search(r"99% in ([\d.]+) secs", hey)
         hey_rps = re.search(r"Requests/sec:\s+([\d.]+)", hey)
 
@@ -460,6 +471,7 @@ def main() -> None:
         result = {
             "benchmark": "serving_http",
             "quick": options.quick,
+            "only": options.only,
             "tracking_sync": options.tracking_sync,
             "seconds": seconds,
             "campaigns": options.campaigns,
