@@ -49,9 +49,10 @@ UA = (
 SLOTS = 200
 
 
-def fixed_index() -> Any:
+def fixed_index(size: int) -> Any:
+    """``size`` slots and as many CPM campaigns; the tokens use the first ``SLOTS`` of them."""
     slots, campaigns = [], []
-    for n in range(SLOTS):
+    for n in range(size):
         slots.append(SlotSnapshot(f"slot-{n}", f"site-{n % 50}", f"pub-{n % 20}", "300x250"))
         creative = CreativeSnapshot(
             f"cr-{n}", f"camp-{n}", "300x250", "image", "https://a.example/", "t"
@@ -120,7 +121,7 @@ async def run_app(settings: Settings, database: Database, options: argparse.Name
     await runtime.start()
     runtime.holder.loader = None
     await runtime.holder.stop()
-    runtime.holder.current = fixed_index()
+    runtime.holder.current = fixed_index(options.index_size)
     signer = runtime.signer
     warm = tokens(signer, 500)
     batch = tokens(signer, options.events)
@@ -170,6 +171,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=20_000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument(
+        "--index-size", type=int, default=SLOTS, help="slots and campaigns in the index"
+    )
+    parser.add_argument("--tracking-sync", choices=("full", "normal"), default="full")
     parser.add_argument("--profile", action="store_true", help="cProfile the measured run")
     options = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="adunion-intake-cpu-"))
@@ -184,6 +189,7 @@ def main() -> None:
             run_jobs=False,
             fraud_ip_events_per_minute=1_000_000_000,
             fraud_visitor_events_per_minute=1_000_000_000,
+            tracking_sqlite_sync=options.tracking_sync,
         )
         uvloop.install()
         answered, cpu, wall, batch, runtime = asyncio.run(run_app(settings, database, options))
@@ -197,7 +203,7 @@ def main() -> None:
             "stored": stored - 500,
             "events_per_s": round(options.events / wall),
             "cpu_us_per_event": round(cpu / options.events * 1e6, 1),
-            "batches": runtime.writer.batches,
+            "batches": runtime.writer.local.batches,
             **{k: round(v, 2) for k, v in steps(runtime, batch).items()},
         }
         print(json.dumps(result))

@@ -270,8 +270,15 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def wrk(url: str, seconds: int, script: Path | None = None, args: list[str] | None = None) -> str:
-    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"User-Agent: {UA}"]
+def wrk(
+    url: str,
+    seconds: int,
+    script: Path | None = None,
+    args: list[str] | None = None,
+    connections: int = 16,
+) -> str:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["-H", f"User-Agent: {UA}"]
     if script is not None:
         command += ["-s", str(script)]
     command.append(url)
@@ -359,6 +366,12 @@ def main() -> None:
         choices=("all", "intake"),
         default="all",
         help="intake: run only the empty endpoint and the intake (skip the decision phases)",
+    )
+    parser.add_argument(
+        "--intake-connections",
+        type=int,
+        default=16,
+        help="wrk connections for the intake phase (default 16, as for the empty endpoint)",
     )
     options = parser.parse_args()
     for tool in ("wrk", "hey"):
@@ -453,7 +466,9 @@ def main() -> None:
         intake_lua = work / "intake.lua"
         intake_lua.write_text(INTAKE_LUA)
         before = count_events(database)
-        intake_out = wrk(base, seconds, intake_lua, [str(tokens), "2"])
+        intake_out = wrk(
+            base, seconds, intake_lua, [str(tokens), "2"], connections=options.intake_connections
+        )
         issued_match = re.search(r"ISSUED (\d+)", intake_out)
         issued = int(issued_match.group(1)) if issued_match else -1
         # Requests still in flight at wrk's cut-off finish on the server: wait until the count
@@ -483,6 +498,7 @@ def main() -> None:
             "decision_non_2xx": non_2xx(decision_out),
             "http_p99_ms_at_1000rps": round(float(p99.group(1)) * 1000, 2) if p99 else None,
             "hey_rps": float(hey_rps.group(1)) if hey_rps else None,
+            "intake_connections": options.intake_connections,
             "tracking_events_per_s": round(intake_rps),
             "intake_vs_empty": round(intake_rps / empty_rps, 3) if empty_rps else None,
             "intake_non_2xx": non_2xx(intake_out),

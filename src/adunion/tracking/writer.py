@@ -183,11 +183,15 @@ class EventWriter:
     async def submit(self, record: EventRecord) -> bool:
         """Queue the event and wait until it is committed. True when it was new, False when an
         event of that type was already recorded for the offer (a replay)."""
+        return await self.enqueue(record)
+
+    def enqueue(self, record: EventRecord) -> asyncio.Future[bool]:
+        """Queue the event; the future resolves as :meth:`submit` returns, after the commit."""
         if self._closed or self._queue is None:
             raise WriterClosed("the event writer is not running")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((record, future))
-        return await future
+        return future
 
     async def stop(self) -> None:
         """Refuse new events, write everything already queued, then end the task."""
