@@ -110,38 +110,47 @@ def write_batch(database: Database, records: Sequence[EventRecord]) -> set[tuple
     if not unique:
         return set()
     statements = _statements(database)
-    with database.transaction() as session:
-        cursor = session.connection().connection.cursor()
-        try:
+    # The driver's connection straight from the pool: a session's unit of work cost more CPU
+    # per batch than a small batch's inserts.
+    connection = database.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        if database.is_sqlite:
+            cursor.execute("BEGIN IMMEDIATE")  # as Database's write sessions: lock up front
+        cursor.executemany(
+            statements.insert_events, [statements.event_row(r) for r in unique.values()]
+        )
+        if cursor.rowcount == len(unique):
+            inserted = set(unique)  # the usual case: no replay in the batch
+        else:
+            inserted = _stored(cursor, statements, list(unique.values()))
+        deltas = stat_deltas([unique[key] for key in inserted])
+        if deltas:
             cursor.executemany(
-                statements.insert_events, [statements.event_row(r) for r in unique.values()]
-            )
-            if cursor.rowcount == len(unique):
-                inserted = set(unique)  # the usual case: no replay in the batch
-            else:
-                inserted = _stored(cursor, statements, list(unique.values()))
-            deltas = stat_deltas([unique[key] for key in inserted])
-            if deltas:
-                cursor.executemany(
-                    statements.upsert_stats,
-                    [
-                        statements.stat_row(
-                            (
-                                *d.key,
-                                d.campaign_id,
-                                d.site_id,
-                                d.impressions,
-                                d.clicks,
-                                d.conversions,
-                                d.invalid,
-                                d.spend_micros,
-                            )
+                statements.upsert_stats,
+                [
+                    statements.stat_row(
+                        (
+                            *d.key,
+                            d.campaign_id,
+                            d.site_id,
+                            d.impressions,
+                            d.clicks,
+                            d.conversions,
+                            d.invalid,
+                            d.spend_micros,
                         )
-                        for d in sorted(deltas, key=lambda d: d.key)  # one lock order
-                    ],
-                )
-        finally:
-            cursor.close()
+                    )
+                    for d in sorted(deltas, key=lambda d: d.key)  # one lock order
+                ],
+            )
+        cursor.close()
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()  # back to the pool
     return inserted
 
 
