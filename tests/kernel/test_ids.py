@@ -14,3 +14,9 @@ def test_uuid7_layout_and_order() -> None:
 
 def test_new_id_is_a_string_uuid() -> None:
     assert uuid.UUID(new_id()).version == 7
+
+
+def test_new_id_is_the_uuid_s_canonical_text() -> None:
+    ids = [new_id() for _ in range(2000)]
+    assert all(str(uuid.UUID(i)) == i for i in ids)
+    assert ids == sorted(ids)

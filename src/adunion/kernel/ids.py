@@ -18,6 +18,10 @@ _counter = 0
 
 def uuid7() -> uuid.UUID:
     """A UUIDv7: 48-bit unix ms, a 12-bit counter, random bits; monotonic per process."""
+    return uuid.UUID(int=_uuid7_int())
+
+
+def _uuid7_int() -> int:
     global _last_ms, _counter
     with _lock:
         now_ms = time.time_ns() // 1_000_000
@@ -31,9 +35,10 @@ def uuid7() -> uuid.UUID:
                 _counter = 0
         ms, counter = _last_ms, _counter
     rand = int.from_bytes(os.urandom(8), "big") & 0x3FFF_FFFF_FFFF_FFFF
-    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
-    return uuid.UUID(int=value)
+    return (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
 
 
 def new_id() -> str:
-    return str(uuid7())
+    """``str(uuid7())`` without building the UUID object (ids are made for every event)."""
+    h = f"{_uuid7_int():032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
