@@ -7,7 +7,8 @@ out of the way, and, with ``--profile``, where the time goes (cProfile, sorted b
 Then each step of the intake is timed alone over the same tokens (token check, bot check, rate
 rules, ip hash, device class, id, the row insert).
 
-Usage: ``python benchmarks/intake_cpu.py [--events 20000] [--concurrency 64] [--profile]``.
+Usage: ``python benchmarks/intake_cpu.py [--quick] [--events 20000] [--concurrency 64]
+[--index-size 200] [--tracking-sync full|normal] [--profile]``.
 The last line printed is one JSON object.
 """
 
@@ -169,7 +170,8 @@ def steps(runtime: Any, batch: list[str]) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="3,000 events instead of 20,000")
+    parser.add_argument("--events", type=int, default=None)
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument(
         "--index-size", type=int, default=SLOTS, help="slots and campaigns in the index"
@@ -177,6 +179,8 @@ def main() -> None:
     parser.add_argument("--tracking-sync", choices=("full", "normal"), default="full")
     parser.add_argument("--profile", action="store_true", help="cProfile the measured run")
     options = parser.parse_args()
+    if options.events is None:
+        options.events = 3000 if options.quick else 20_000
     work = Path(tempfile.mkdtemp(prefix="adunion-intake-cpu-"))
     try:
         database = Database(f"sqlite:///{work / 'bench.db'}")

@@ -10,8 +10,9 @@ minimal Starlette app with one empty JSON endpoint. Then, in the same run:
 3. ``wrk -t2 -c16`` on the view beacon, each request with a distinct signed token; afterwards
    the events table must hold exactly as many rows as requests were sent.
 
-Usage: ``python benchmarks/serving_http.py [--quick]`` (needs ``wrk`` and ``hey``). The last line
-printed is one JSON object.
+Usage: ``python benchmarks/serving_http.py [--quick] [--only intake] [--tracking-sync normal]
+[--intake-connections 16]`` (needs ``wrk`` and ``hey``; ``--only intake`` runs the empty endpoint
+and the intake only). The last line printed is one JSON object.
 """
 
 from __future__ import annotations
