@@ -4,7 +4,11 @@ are still recorded exactly once, and the relay takes the role over when the writ
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -110,3 +114,60 @@ def test_an_event_crosses_the_relay_unchanged() -> None:
     assert _decode(_encode(original)) == original
     with pytest.raises(ValueError, match="wrong number of columns"):
         _decode(_encode(original)[:-1])
+
+
+_HOLDER = """
+import asyncio, sys, time
+from adunion.kernel.db import Database
+from adunion.tracking.relay import HostEventWriter
+
+async def main():
+    writer = HostEventWriter(Database(sys.argv[1]))
+    writer.start()
+    while not writer.is_host_writer:
+        await asyncio.sleep(0.01)
+    print("holding", flush=True)
+    await asyncio.sleep(600)  # killed long before
+
+asyncio.run(main())
+"""
+
+
+def test_a_killed_writer_s_role_is_taken_over(database: Database, tmp_path: Path) -> None:
+    """kill -9 of the process holding the role: the relay hears its socket close and takes the
+    role, whose flock went with the dead process; events then commit in the survivor."""
+    if not database.is_sqlite:
+        pytest.skip("PostgreSQL has no writer role: every process writes")
+    url = database.url.render_as_string(hide_password=False)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, url], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout is not None
+        while (line := holder.stdout.readline()) and line.strip() != "holding":
+            pass  # its log lines
+        assert line.strip() == "holding"
+
+        async def main() -> tuple[bool, bool, bool]:
+            relay = HostEventWriter(database)
+            relay.start()
+            relayed = await relay.submit(record("before the kill"))
+            was_relay = not relay.is_host_writer
+            holder.send_signal(signal.SIGKILL)
+            for _ in range(200):
+                if relay.is_host_writer:
+                    break
+                await asyncio.sleep(0.05)
+            taken = await relay.submit(record("after the kill"))
+            took_role = relay.is_host_writer
+            await relay.stop()
+            return relayed and taken, was_relay, took_role
+
+        recorded, was_relay, took_role = run(main())
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert recorded and was_relay and took_role
+    assert count(database) == 2
