@@ -14,8 +14,9 @@ With ``--peer-url URL`` (repeatable), step 1's decision load is also run, right 
 another ad server's decision URLs (a server started beforehand, e.g. EthicalAds: see
 docs/benchmarks.md), and the JSON gains ``peer_*`` keys and our/their ratios.
 
-Usage: ``python benchmarks/serving_http.py [--quick] [--peer-url URL ...]`` (needs ``wrk`` and
-``hey``). The last line printed is one JSON object.
+Usage: ``python benchmarks/serving_http.py [--quick] [--peer-url URL ...] [--only intake]
+[--tracking-sync normal] [--intake-connections 16]`` (needs ``wrk`` and ``hey``; ``--only intake``
+runs the empty endpoint and the intake only). The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -275,8 +276,15 @@ def wait_until(check: Any, timeout: float, what: str) -> None:
     raise SystemExit(f"timed out waiting for {what}")
 
 
-def wrk(url: str, seconds: int, script: Path | None = None, args: list[str] | None = None) -> str:
-    command = ["wrk", "-t2", "-c16", f"-d{seconds}s", "--latency", "-H", f"User-Agent: {UA}"]
+def wrk(
+    url: str,
+    seconds: int,
+    script: Path | None = None,
+    args: list[str] | None = None,
+    connections: int = 16,
+) -> str:
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency"]
+    command += ["-H", f"User-Agent: {UA}"]
     if script is not None:
         command += ["-s", str(script)]
     command.append(url)
@@ -417,6 +425,18 @@ def main() -> None:
         help="decision URL of another ad server already running (repeat for several): measured "
         "with the same wrk load right after ours",
     )
+    parser.add_argument(
+        "--only",
+        choices=("all", "intake"),
+        default="all",
+        help="intake: run only the empty endpoint and the intake (skip the decision phases)",
+    )
+    parser.add_argument(
+        "--intake-connections",
+        type=int,
+        default=16,
+        help="wrk connections for the intake phase (default 16, as for the empty endpoint)",
+    )
     options = parser.parse_args()
     for tool in ("wrk", "hey"):
         if shutil.which(tool) is None:
@@ -477,18 +497,23 @@ def main() -> None:
         decision_lua = work / "decision.lua"
         decision_lua.write_text(DECISION_LUA)
         empty_out = wrk(f"http://127.0.0.1:{empty_port}/empty", seconds)
-        decision_out = wrk(base, seconds, decision_lua, [str(paths)])
-        peer = (
-            measure_peer(options.peer_url, seconds, work, decision_out) if options.peer_url else {}
-        )
-        hey = subprocess.run(
-            ["hey", "-z", f"{seconds}s", "-c", "10", "-q", "100", "-H", f"User-Agent: {UA}", probe],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=seconds + 60,
-        ).stdout
-        print(hey, file=sys.stderr)
+        decision_out = hey = ""
+        peer: dict[str, Any] = {}
+        if options.only == "all":
+            decision_out = wrk(base, seconds, decision_lua, [str(paths)])
+            if options.peer_url:
+                peer = measure_peer(options.peer_url, seconds, work, decision_out)
+            hey = subprocess.run(
+                [
+                    *("hey", "-z", f"{seconds}s", "-c", "10", "-q", "100"),
+                    *("-H", f"User-Agent: {UA}", probe),
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=seconds + 60,
+            ).stdout
+            print(hey, file=sys.stderr)
         p99 = re.search(r"99% in ([\d.]+) secs", hey)
         hey_rps = re.search(r"Requests/sec:\s+([\d.]+)", hey)
 
@@ -508,7 +533,9 @@ def main() -> None:
         intake_lua = work / "intake.lua"
         intake_lua.write_text(INTAKE_LUA)
         before = count_events(database)
-        intake_out = wrk(base, seconds, intake_lua, [str(tokens), "2"])
+        intake_out = wrk(
+            base, seconds, intake_lua, [str(tokens), "2"], connections=options.intake_connections
+        )
         issued_match = re.search(r"ISSUED (\d+)", intake_out)
         issued = int(issued_match.group(1)) if issued_match else -1
         # Requests still in flight at wrk's cut-off finish on the server: wait until the count
@@ -526,6 +553,7 @@ def main() -> None:
         result = {
             "benchmark": "serving_http",
             "quick": options.quick,
+            "only": options.only,
             "tracking_sync": options.tracking_sync,
             "seconds": seconds,
             "campaigns": options.campaigns,
@@ -537,6 +565,7 @@ def main() -> None:
             "decision_non_2xx": non_2xx(decision_out),
             "http_p99_ms_at_1000rps": round(float(p99.group(1)) * 1000, 2) if p99 else None,
             "hey_rps": float(hey_rps.group(1)) if hey_rps else None,
+            "intake_connections": options.intake_connections,
             "tracking_events_per_s": round(intake_rps),
             "intake_vs_empty": round(intake_rps / empty_rps, 3) if empty_rps else None,
             "intake_non_2xx": non_2xx(intake_out),

@@ -71,6 +71,9 @@ def create_app(
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
+        # adunion exports Prometheus metrics and sets up no OpenTelemetry provider; FastAPI's
+        # native telemetry would still look the global providers up on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.ctx = ctx
     install_error_handlers(app)

@@ -30,3 +30,21 @@ def test_redis_counter_is_shared_between_instances(redis_url: str) -> None:
     assert 1 <= window.retry_after <= 60
     second.clear(key, 60)
     assert first.peek(key, 60).count == 0
+
+
+def test_memory_counter_evicts_only_ended_windows() -> None:
+    """Past 100,000 counters the ended windows go; a live hour-long window (the duplicate-click
+    rule's) survives a minute-window eviction, and a crowded live minute keeps its counts."""
+    now = [7200.0]
+    counter = MemoryCounter(clock=lambda: now[0])
+    counter.add("click", 3600)
+    for n in range(100_001):
+        counter.add(f"ip-{n}", 60)
+    now[0] += 1  # same minute, a new second: the scan runs and finds nothing ended
+    counter.add("ip-extra", 60)
+    assert counter.peek("ip-5", 60).count == 1
+    now[0] += 60  # the minute ended
+    counter.add("ip-new", 60)
+    assert counter.peek("click", 3600).count == 1
+    assert counter.add("click", 3600).count == 2
+    assert len(counter._counts) == 2  # click and ip-new: nothing of the ended minute

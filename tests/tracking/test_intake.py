@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from adunion.kernel.db import Database
+from adunion.serving.fastpath import ServingFastPath
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.tokens import Offer
 
@@ -184,3 +185,29 @@ def test_valid_views_feed_the_live_reach(client: TestClient, database: Database)
     reach = client.app.state.ctx.serving.intake.reach  # type: ignore[attr-defined]
     today = events(database)[0].occurred_at.date().isoformat()
     assert reach.count(["camp-1"], today) == 2  # two distinct visitors
+
+
+def test_view_beacon_fast_path_address_headers_and_503(
+    settings: Any, database: Database, app: Any
+) -> None:
+    """The raw-scope beacon applies the proxy rule of every endpoint (the last untrusted
+    X-Forwarded-For hop), answers with the endpoint's own headers, and 503 once stopping."""
+    fast = app.state.ctx.serving.intake
+    with TestClient(app, headers={"user-agent": UA}) as client:
+        settings.trusted_proxies = "testclient"
+        app.fast_path = ServingFastPath(app.state.ctx)  # as built at start, proxy now trusted
+        ad = serve(client)
+        beacon = client.post(
+            path(ad["view_url"]), headers={"x-forwarded-for": "203.0.113.9, testclient"}
+        )
+        assert beacon.status_code == 204
+        assert beacon.headers["cache-control"] == "no-store"
+        assert beacon.headers["access-control-allow-origin"] == "*"
+        (row,) = events(database)
+        assert row.ip_hash == fast.ip_hash("203.0.113.9")
+        assert row.device == "desktop"
+        client.portal.call(app.state.ctx.serving.writer.stop)  # type: ignore[union-attr]
+        stopped = client.post(path(serve(client, "vis-2")["view_url"]))
+        assert stopped.status_code == 503
+        assert stopped.headers["retry-after"] == "1"
+    assert len(events(database)) == 1

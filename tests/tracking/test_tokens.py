@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 
 from adunion.tracking.tokens import EXPIRED, TAMPERED, Offer, TokenSigner, safe_visitor_id
 
@@ -51,3 +53,14 @@ def test_visitor_ids_are_sanitised() -> None:
     assert safe_visitor_id("abc-123_x") == "abc-123_x"
     weird = safe_visitor_id("a|b" * 50)
     assert weird.startswith("h-") and "|" not in weird
+
+
+def test_the_mac_is_hmac_sha256_of_the_payload_under_the_derived_key() -> None:
+    """The pre-keyed state gives exactly the documented HMAC, for every token in a row."""
+    signer = TokenSigner("k" * 40, ttl_seconds=60)
+    key = hashlib.sha256(b"adunion.offer-token|" + b"k" * 40).digest()
+    for n in range(3):
+        token = signer.sign(Offer(f"o{n}", "s", "cr", "c", "cpm", n, "v", 1_700_000_000))
+        payload, _, mac = token.partition(".")
+        expected = hmac.new(key, payload.encode(), hashlib.sha256).digest()
+        assert mac == base64.urlsafe_b64encode(expected).rstrip(b"=").decode()

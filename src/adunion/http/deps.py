@@ -45,7 +45,12 @@ def client_address(request: Request) -> str:
     trusted: frozenset[str] = get_context(request).settings.trusted_proxy_set
     if peer not in trusted:
         return peer
-    hops = [h.strip() for h in request.headers.get("x-forwarded-for", "").split(",") if h.strip()]
+    return forwarded_client(peer, request.headers.get("x-forwarded-for", ""), trusted)
+
+
+def forwarded_client(peer: str, forwarded_for: str, trusted: frozenset[str]) -> str:
+    """The last ``X-Forwarded-For`` hop no trusted proxy added (the peer itself is trusted)."""
+    hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
         if hop not in trusted:
             return hop

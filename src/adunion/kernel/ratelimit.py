@@ -42,32 +42,38 @@ class MemoryCounter:
         self._clock = clock
         self._lock = threading.Lock()
         self._counts: dict[tuple[str, int], int] = {}
+        self._evicted_at = -1
 
-    def _slot(self, key: str, window_seconds: int) -> tuple[tuple[str, int], int]:
+    def _slot(self, key: str, window_seconds: int) -> tuple[tuple[str, int], int, int]:
+        """The counter's key — (key, end of its window) —, the seconds until that end, and now
+        in whole seconds."""
         now = self._clock()
-        start = _window_start(now, window_seconds)
-        return (key, start), max(1, start + window_seconds - int(now))
+        end = _window_start(now, window_seconds) + window_seconds
+        return (key, end), max(1, end - int(now)), int(now)
 
     def add(self, key: str, window_seconds: int) -> Window:
-        slot, retry = self._slot(key, window_seconds)
+        slot, retry, now = self._slot(key, window_seconds)
         with self._lock:
-            self._evict(slot[1])
+            self._evict(now)
             self._counts[slot] = self._counts.get(slot, 0) + 1
             return Window(self._counts[slot], retry)
 
     def peek(self, key: str, window_seconds: int) -> Window:
-        slot, retry = self._slot(key, window_seconds)
+        slot, retry, _ = self._slot(key, window_seconds)
         with self._lock:
             return Window(self._counts.get(slot, 0), retry)
 
     def clear(self, key: str, window_seconds: int) -> None:
-        slot, _ = self._slot(key, window_seconds)
+        slot, _, _ = self._slot(key, window_seconds)
         with self._lock:
             self._counts.pop(slot, None)
 
-    def _evict(self, current_start: int) -> None:
-        if len(self._counts) > 100_000:
-            for old in [s for s in self._counts if s[1] < current_start]:
+    def _evict(self, now: int) -> None:
+        """Past 100,000 counters, drop those whose window has ended — at most once a second, so a
+        minute with more live counters than that does not rescan them all on every event."""
+        if len(self._counts) > 100_000 and now != self._evicted_at:
+            self._evicted_at = now
+            for old in [s for s in self._counts if s[1] <= now]:
                 del self._counts[old]
 
 

@@ -14,6 +14,7 @@ bottleneck); an unexpected error is logged and answered 500 in the API's error s
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -22,10 +23,12 @@ from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from adunion.context import AppContext
+from adunion.http.deps import forwarded_client
 from adunion.kernel.errors import error_body
 from adunion.kernel.logging import get_logger
 from adunion.serving import endpoints as serving
 from adunion.tracking import endpoints as tracking
+from adunion.tracking.intake import VIEW, Hit
 
 DECISION_PATH = "/api/v1/decision"
 VIEW_PREFIX = "/t/v/"
@@ -61,6 +64,15 @@ class ServingFastPath:
         self.ctx = ctx
         self._decisions = ctx.metrics.requests.labels("GET", DECISION_PATH, "200")
         self._views = ctx.metrics.requests.labels("POST", "/t/v/{token}", "204")
+        self._trusted = ctx.settings.trusted_proxy_set
+        # Rendered once from the endpoint's own responses (no body: 204, or 503 with length 0).
+        self._beacon_answers = {
+            recorded: (answer.status_code, tuple(answer.raw_headers))
+            for recorded, answer in (
+                (True, tracking.view_beacon_response(True)),
+                (False, tracking.view_beacon_response(False)),
+            )
+        }
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> bool:
         """Answer the request if it is a decision or a view beacon; False leaves it to FastAPI."""
@@ -84,16 +96,34 @@ class ServingFastPath:
             return True
         if method == "POST" and path.startswith(VIEW_PREFIX) and "/" not in path[5:]:
             try:
-                request = Request(scope, receive)
-                beacon = await tracking.track_view(request, path[len(VIEW_PREFIX) :])
+                await self._view_beacon(scope, send, path[len(VIEW_PREFIX) :])
             except Exception as exc:  # noqa: BLE001 - logged and answered 500, as the app does
                 await _internal_error(send, path, method, exc)
-                return True
-            if beacon.status_code == 204:
-                self._views.inc()
-            await beacon(scope, receive, send)
             return True
         return False
+
+    async def _view_beacon(self, scope: Scope, send: Send, token: str) -> None:
+        """``POST /t/v/{token}``: the endpoint's own record and answer, read from the raw scope."""
+        recorded = await tracking.record_hit(self.ctx.serving, VIEW, self._hit(scope, token))
+        if recorded:
+            self._views.inc()
+        status, headers = self._beacon_answers[recorded]
+        await send({"type": "http.response.start", "status": status, "headers": list(headers)})
+        await send({"type": "http.response.body", "body": b""})
+
+    def _hit(self, scope: Scope, token: str) -> Hit:
+        """What ``tracking.endpoints._hit`` builds from a Request, without building one."""
+        user_agent = forwarded_for = None
+        for name, value in scope["headers"]:
+            if name == b"user-agent" and user_agent is None:
+                user_agent = value.decode("latin-1")
+            elif name == b"x-forwarded-for" and forwarded_for is None:
+                forwarded_for = value.decode("latin-1")
+        client = scope.get("client")
+        peer: str = client[0] if client else "unknown"
+        if peer in self._trusted:
+            peer = forwarded_client(peer, forwarded_for or "", self._trusted)
+        return Hit(token=token, ip=peer, user_agent=user_agent or "", now=time.time())
 
 
 class AdunionApp(FastAPI):

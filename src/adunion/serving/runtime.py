@@ -21,9 +21,9 @@ from adunion.serving.pctr import CtrModel, CtrStats
 from adunion.tracking import repository
 from adunion.tracking.intake import Intake
 from adunion.tracking.reach import live_reach_for
+from adunion.tracking.relay import HostEventWriter
 from adunion.tracking.tokens import TokenSigner
 from adunion.tracking.viewlog import view_log_for
-from adunion.tracking.writer import EventWriter
 
 
 @dataclass
@@ -32,7 +32,7 @@ class ServingRuntime:
     engine: DecisionEngine
     holder: IndexHolder
     signer: TokenSigner
-    writer: EventWriter
+    writer: HostEventWriter
     intake: Intake
     database: Database | None = None
     decisions: DecisionLog = field(default_factory=DecisionLog)
@@ -88,7 +88,7 @@ def build_serving(
         stats_refresh_seconds=settings.serving_stats_refresh_seconds,
     )
     signer = TokenSigner(secret_key, ttl_seconds=settings.tracking_token_ttl_seconds)
-    writer = EventWriter(
+    writer = HostEventWriter(
         event_database(database, settings.tracking_sqlite_sync),
         max_batch=settings.tracking_batch_max,
     )

@@ -44,11 +44,24 @@ def _unavailable() -> Response:
 
 
 async def _record(request: Request, kind: str, hit: Hit) -> Response | None:
+    if await record_hit(_runtime(request), kind, hit):
+        return None
+    return _unavailable()
+
+
+async def record_hit(runtime: ServingRuntime, kind: str, hit: Hit) -> bool:
+    """Record the event; False when the writer cannot take it now (shutting down, disk error):
+    the caller answers 503 with Retry-After and the client may send it again."""
     try:
-        await _runtime(request).intake.record(kind, hit)
+        await runtime.intake.record(kind, hit)
     except (WriterClosed, OSError):
-        return _unavailable()
-    return None
+        return False
+    return True
+
+
+def view_beacon_response(recorded: bool) -> Response:
+    """The answer to ``POST /t/v/{token}``: 204 once durable, else 503."""
+    return Response(status_code=204, headers=NO_STORE) if recorded else _unavailable()
 
 
 @router.get("/t/v/{token}", name="track_view_pixel", include_in_schema=False)
@@ -61,8 +74,7 @@ async def track_view_pixel(request: Request, token: str) -> Response:
 @router.post("/t/v/{token}", name="track_view", status_code=204)
 async def track_view(request: Request, token: str) -> Response:
     """Impression beacon for ``navigator.sendBeacon``: 204 once the event is durable."""
-    failed = await _record(request, VIEW, _hit(request, token))
-    return failed or Response(status_code=204, headers=NO_STORE)
+    return view_beacon_response(await record_hit(_runtime(request), VIEW, _hit(request, token)))
 
 
 def _session_user(request: Request) -> str | None:

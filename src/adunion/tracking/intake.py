@@ -22,9 +22,10 @@ from adunion.serving.engine import DecisionEngine
 from adunion.serving.holder import IndexHolder
 from adunion.tracking import repository
 from adunion.tracking.reach import LiveReach, MemoryLiveReach
+from adunion.tracking.relay import HostEventWriter
 from adunion.tracking.tokens import TokenSigner
 from adunion.tracking.viewlog import ViewLog
-from adunion.tracking.writer import EventRecord, EventWriter
+from adunion.tracking.writer import EventRecord
 
 VIEW = "view"
 CLICK = "click"
@@ -56,7 +57,7 @@ class Intake:
         self,
         *,
         signer: TokenSigner,
-        writer: EventWriter,
+        writer: HostEventWriter,
         holder: IndexHolder,
         engine: DecisionEngine,
         counters: ServingCounters,

@@ -57,10 +57,15 @@ def safe_visitor_id(value: str) -> str:
 class TokenSigner:
     def __init__(self, secret_key: str, *, ttl_seconds: int) -> None:
         self._key = hashlib.sha256(b"adunion.offer-token|" + secret_key.encode()).digest()
+        # Keyed once; each MAC copies this state (C level) instead of re-keying: a third of the
+        # cost of hmac.new per token, the largest step of the view beacon's own work.
+        self._keyed = hmac.new(self._key, digestmod=hashlib.sha256)
         self.ttl_seconds = ttl_seconds
 
     def _mac(self, payload: str) -> str:
-        return _b64(hmac.new(self._key, payload.encode("ascii"), hashlib.sha256).digest())
+        mac = self._keyed.copy()  # the keyed state itself is never updated
+        mac.update(payload.encode("ascii"))
+        return _b64(mac.digest())
 
     def sign(self, offer: Offer) -> str:
         fields = (

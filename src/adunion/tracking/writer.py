@@ -16,16 +16,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Table
-from sqlalchemy.dialects import postgresql, sqlite
-
 from adunion.kernel.db import Database
 from adunion.kernel.logging import get_logger
-from adunion.tracking.models import ServingStat, TrackingEvent
+from adunion.tracking.rows import BatchStatements
+from adunion.tracking.writeturn import WriteTurn
 
 log = get_logger("adunion.tracking.writer")
-EVENTS: Table = TrackingEvent.__table__  # type: ignore[assignment]
-STATS: Table = ServingStat.__table__  # type: ignore[assignment]
 
 
 class WriterClosed(RuntimeError):
@@ -57,9 +53,6 @@ class EventRecord:
     device: str | None = None
     country: str | None = None
 
-    def row(self) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in self.__slots__}
-
 
 @dataclass(slots=True)
 class _StatDelta:
@@ -71,13 +64,6 @@ class _StatDelta:
     invalid: int = 0
     spend_micros: int = 0
     key: tuple[date, str, str] = field(default=(date.min, "", ""))
-
-
-def _insert(database: Database, table: Table) -> Any:
-    """The dialect's INSERT, which has ON CONFLICT on both SQLite and PostgreSQL."""
-    if database.is_sqlite:
-        return sqlite.insert(table)
-    return postgresql.insert(table)
 
 
 def stat_deltas(records: Sequence[EventRecord]) -> list[_StatDelta]:
@@ -102,6 +88,19 @@ def stat_deltas(records: Sequence[EventRecord]) -> list[_StatDelta]:
     return list(deltas.values())
 
 
+_STATEMENTS: dict[tuple[str, str], BatchStatements] = {}
+_LOOKUP_CHUNK = 500  # ids per "which are stored" query, well under every placeholder limit
+
+
+def _statements(database: Database) -> BatchStatements:
+    dialect = database.engine.dialect
+    key = (dialect.name, dialect.driver)
+    statements = _STATEMENTS.get(key)
+    if statements is None:
+        statements = _STATEMENTS[key] = BatchStatements(dialect)
+    return statements
+
+
 def write_batch(database: Database, records: Sequence[EventRecord]) -> set[tuple[str, str]]:
     """Insert the events (duplicates ignored) and add the new ones to the stats, in one
     transaction. Returns the (offer id, event type) pairs that were new."""
@@ -110,49 +109,70 @@ def write_batch(database: Database, records: Sequence[EventRecord]) -> set[tuple
         unique.setdefault((record.offer_id, record.event_type), record)
     if not unique:
         return set()
-    stmt = (
-        _insert(database, EVENTS)
-        .on_conflict_do_nothing(index_elements=["offer_id", "event_type"])
-        .returning(EVENTS.c.offer_id, EVENTS.c.event_type)
-    )
-    with database.transaction() as session:
-        result = session.execute(stmt, [r.row() for r in unique.values()])
-        inserted = {(row[0], row[1]) for row in result}
+    statements = _statements(database)
+    # The driver's connection straight from the pool: a session's unit of work cost more CPU
+    # per batch than a small batch's inserts.
+    connection = database.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        if database.is_sqlite:
+            cursor.execute("BEGIN IMMEDIATE")  # as Database's write sessions: lock up front
+        cursor.executemany(
+            statements.insert_events, [statements.event_row(r) for r in unique.values()]
+        )
+        if cursor.rowcount == len(unique):
+            inserted = set(unique)  # the usual case: no replay in the batch
+        else:
+            inserted = _stored(cursor, statements, list(unique.values()))
         deltas = stat_deltas([unique[key] for key in inserted])
         if deltas:
-            upsert = _insert(database, STATS)
-            upsert = upsert.on_conflict_do_update(
-                index_elements=["day", "slot_id", "creative_id"],
-                set_={
-                    name: STATS.c[name] + upsert.excluded[name]
-                    for name in ("impressions", "clicks", "conversions", "invalid", "spend_micros")
-                },
-            )
-            session.execute(
-                upsert,
+            cursor.executemany(
+                statements.upsert_stats,
                 [
-                    {
-                        "day": d.key[0],
-                        "slot_id": d.key[1],
-                        "creative_id": d.key[2],
-                        "campaign_id": d.campaign_id,
-                        "site_id": d.site_id,
-                        "impressions": d.impressions,
-                        "clicks": d.clicks,
-                        "conversions": d.conversions,
-                        "invalid": d.invalid,
-                        "spend_micros": d.spend_micros,
-                    }
-                    for d in sorted(deltas, key=lambda d: d.key)  # one lock order: no deadlocks
+                    statements.stat_row(
+                        (
+                            *d.key,
+                            d.campaign_id,
+                            d.site_id,
+                            d.impressions,
+                            d.clicks,
+                            d.conversions,
+                            d.invalid,
+                            d.spend_micros,
+                        )
+                    )
+                    for d in sorted(deltas, key=lambda d: d.key)  # one lock order
                 ],
             )
+        cursor.close()
+        connection.commit()
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()  # back to the pool
     return inserted
 
 
+def _stored(
+    cursor: Any, statements: BatchStatements, records: list[EventRecord]
+) -> set[tuple[str, str]]:
+    """The records this transaction inserted: those whose own (fresh) id is now in the table."""
+    stored: set[tuple[str, str]] = set()
+    for start in range(0, len(records), _LOOKUP_CHUNK):
+        chunk = records[start : start + _LOOKUP_CHUNK]
+        cursor.execute(statements.stored_keys(len(chunk)), [r.id for r in chunk])
+        stored.update((row[1], row[2]) for row in cursor.fetchall())
+    return stored
+
+
 class EventWriter:
-    def __init__(self, database: Database, *, max_batch: int = 1000) -> None:
+    def __init__(
+        self, database: Database, *, max_batch: int = 1000, turn: WriteTurn | None = None
+    ) -> None:
         self.database = database
         self.max_batch = max_batch
+        self.turn = turn if turn is not None else WriteTurn.for_database(database)
         self._queue: asyncio.Queue[tuple[EventRecord, asyncio.Future[bool]] | None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._closed = False
@@ -172,11 +192,15 @@ class EventWriter:
     async def submit(self, record: EventRecord) -> bool:
         """Queue the event and wait until it is committed. True when it was new, False when an
         event of that type was already recorded for the offer (a replay)."""
+        return await self.enqueue(record)
+
+    def enqueue(self, record: EventRecord) -> asyncio.Future[bool]:
+        """Queue the event; the future resolves as :meth:`submit` returns, after the commit."""
         if self._closed or self._queue is None:
             raise WriterClosed("the event writer is not running")
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait((record, future))
-        return await future
+        return future
 
     async def stop(self) -> None:
         """Refuse new events, write everything already queued, then end the task."""
@@ -186,6 +210,7 @@ class EventWriter:
         self._queue.put_nowait(None)
         await self._task
         self._task = None
+        self.turn.close()
 
     async def _run(self) -> None:
         assert self._queue is not None
@@ -207,10 +232,14 @@ class EventWriter:
             if batch:
                 await self._write(batch)
 
+    def _write_in_turn(self, records: list[EventRecord]) -> set[tuple[str, str]]:
+        with self.turn.held():
+            return write_batch(self.database, records)
+
     async def _write(self, batch: list[tuple[EventRecord, asyncio.Future[bool]]]) -> None:
         records = [record for record, _ in batch]
         try:
-            inserted = await asyncio.to_thread(write_batch, self.database, records)
+            inserted = await asyncio.to_thread(self._write_in_turn, records)
         except Exception as exc:  # noqa: BLE001 - every waiting request must hear of the failure
             log.error("event batch failed", size=len(batch), error=repr(exc))
             for _, future in batch:
