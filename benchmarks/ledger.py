@@ -19,7 +19,7 @@ then batched) and each figure is the median of its rounds; ``*_ratio`` is the me
 per-round ratios (ours / raw of the same round), so drift of fsync latency or of the machine's
 load between phases does not decide a ratio.
 On PostgreSQL (when ADUNION_TEST_POSTGRES_URL is reachable) also pgbench TPC-B-like
-(``-M prepared``, scale 1) at 1 and 8 clients, and ``submit`` from 1 and 8 processes (spawned
+(``-M prepared``, scale 1) at 1 and 8 clients, and ``submit`` from 1 and 8 processes (forked
 and connected once, before any clock starts), alternating with pgbench: ours c1, pgbench c1,
 ours c8, pgbench c8, then the reverse order (2 rounds with --quick, 3 otherwise).
 ``--pgledger DIR`` (a checkout of github.com/pgr0ss/pgledger, which this repository does not
@@ -235,7 +235,9 @@ class Clients:
     for every round: a round of ``n`` clients starts them together and counts their submits."""
 
     def __init__(self, url: str, accounts: list[str], count: int) -> None:
-        self.context = multiprocessing.get_context("spawn")
+        # Forked, not spawned: eight spawned interpreters importing the app took 20+ s of the
+        # two cores; the parent holds no connection at this point.
+        self.context = multiprocessing.get_context("fork")
         self.answers = self.context.Queue()
         self.commands = [self.context.Queue() for _ in range(count)]
         self.workers = [
@@ -252,7 +254,7 @@ class Clients:
             self.answers.get(timeout=120)
 
     def run(self, clients: int, seconds: float) -> float:
-        start_at = time.time() + 0.5
+        start_at = time.time() + 0.2
         for commands in self.commands[:clients]:
             commands.put((seconds, start_at))
         total = sum(self.answers.get(timeout=seconds + 120) for _ in range(clients))
@@ -516,6 +518,7 @@ def main() -> None:
                         u, n, seconds, script
                     )
             clients.wait_until_connected()
+            progress("set-up of the client phases")
             medians, rounds_ = interleaved(phases, client_rounds)
         finally:
             clients.close()
