@@ -89,11 +89,11 @@ class Database:
             kwargs["max_overflow"] = pool_size
         self.engine: Engine = create_engine(self.url, **kwargs)
         write_engine = self.engine
-        if not self.is_sqlite:
-            _install_connection_check(self.engine)
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
             write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        else:
+            _install_connection_check(self.engine)
         self._write_sessions = sessionmaker(bind=write_engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
 
