@@ -1,6 +1,6 @@
 """Ledger throughput: our code vs the same writes in plain SQL (and pgbench on PostgreSQL).
 
-    .venv/bin/python benchmarks/ledger.py [--quick]
+    .venv/bin/python benchmarks/ledger.py [--quick] [--pgledger DIR]
 
 Measures, on one fresh database each:
   single   one transfer per transaction: ``with database.transaction() as s:
@@ -19,9 +19,14 @@ then batched) and each figure is the median of its rounds; ``*_ratio`` is the me
 per-round ratios (ours / raw of the same round), so drift of fsync latency or of the machine's
 load between phases does not decide a ratio.
 On PostgreSQL (when ADUNION_TEST_POSTGRES_URL is reachable) also pgbench TPC-B-like
-(``-M prepared``, scale 1) at 1 and 8 clients, and ``submit`` from 1 and 8 processes (spawned
+(``-M prepared``, scale 1) at 1 and 8 clients, and ``submit`` from 1 and 8 processes (forked
 and connected once, before any clock starts), alternating with pgbench: ours c1, pgbench c1,
 ours c8, pgbench c8, then the reverse order (2 rounds with --quick, 3 otherwise).
+``--pgledger DIR`` (a checkout of github.com/pgr0ss/pgledger, which this repository does not
+ship) loads its SQL into a scratch database and runs its ``pgledger_create_transfer`` between
+random accounts from pgbench (``-f`` script, ``-M prepared``) at 1 and 8 clients, in the same
+alternation and for the same seconds (keys ``pgledger_tps_c1``, ``pgledger_tps_c8``).
+``--quick`` (fewer transfers, 3 rounds, 2 s client phases) finishes in under a minute.
 The last line of stdout is one JSON object with every number (medians and ratios); the line
 before it holds every round's figures.
 """
@@ -230,7 +235,9 @@ class Clients:
     for every round: a round of ``n`` clients starts them together and counts their submits."""
 
     def __init__(self, url: str, accounts: list[str], count: int) -> None:
-        self.context = multiprocessing.get_context("spawn")
+        # Forked, not spawned: eight spawned interpreters importing the app took 20+ s of the
+        # two cores; the parent holds no connection at this point.
+        self.context = multiprocessing.get_context("fork")
         self.answers = self.context.Queue()
         self.commands = [self.context.Queue() for _ in range(count)]
         self.workers = [
@@ -241,11 +248,13 @@ class Clients:
         ]
         for worker in self.workers:
             worker.start()
+
+    def wait_until_connected(self) -> None:
         for _ in self.workers:
             self.answers.get(timeout=120)
 
     def run(self, clients: int, seconds: float) -> float:
-        start_at = time.time() + 0.5
+        start_at = time.time() + 0.2
         for commands in self.commands[:clients]:
             commands.put((seconds, start_at))
         total = sum(self.answers.get(timeout=seconds + 120) for _ in range(clients))
@@ -260,7 +269,7 @@ class Clients:
                 raise RuntimeError(f"client process failed with exit code {worker.exitcode}")
 
 
-def pgbench(url: str, clients: int, seconds: int) -> float:
+def pgbench(url: str, clients: int, seconds: float, script: Path | None = None) -> float:
     binary = shutil.which("pgbench") or next(
         iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None
     )
@@ -286,7 +295,8 @@ def pgbench(url: str, clients: int, seconds: int) -> float:
             "-j",
             str(min(clients, 2)),
             "-T",
-            str(seconds),
+            str(round(seconds)),
+            *(["-n", "-f", str(script)] if script is not None else []),
             parsed.database or "",
         ],
         check=True,
@@ -322,6 +332,63 @@ def pgbench_init(url: str) -> None:
         check=True,
         capture_output=True,
     )
+
+
+PGLEDGER_SQL = (
+    "vendor/scoville-pgsql-ulid/ulid-to-uuid.sql",
+    "vendor/scoville-pgsql-ulid/uuid-to-ulid.sql",
+    "pgledger.sql",
+)
+# pgbench variables are integers: the accounts get ids pgla_bench_1..N after creation, so the
+# script names them without a lookup.
+PGLEDGER_SCRIPT = f"""\\set a random(1, {ACCOUNTS})
+\\set b random(1, {ACCOUNTS - 1})
+\\set b case when :b >= :a then :b + 1 else :b end
+SELECT id FROM pgledger_create_transfer('pgla_bench_' || :a::int, 'pgla_bench_' || :b::int, 1);
+"""
+
+
+def pgledger_load(url: str, checkout: Path) -> None:
+    """pgledger's SQL as its README installs it, and ``ACCOUNTS`` accounts (its own function)."""
+    parsed = normalise_url(url)
+    psql = shutil.which("psql") or str(sorted(Path("/usr/lib/postgresql").glob("*/bin/psql"))[0])
+    files = [arg for name in PGLEDGER_SQL for arg in ("-f", str(checkout / name))]
+    subprocess.run(
+        [
+            psql,
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            *_connection_args(url),
+            *files,
+            parsed.database or "",
+        ],
+        check=True,
+        capture_output=True,
+    )
+    engine = create_engine(normalise_url(url))
+    with engine.begin() as connection:
+        for n in range(1, ACCOUNTS + 1):
+            connection.execute(
+                text("SELECT id FROM pgledger_create_account(:name, 'USD')"), {"name": f"b{n}"}
+            )
+        connection.execute(
+            text("UPDATE pgledger_accounts SET id = 'pgla_bench_' || substr(name, 2)")
+        )
+    engine.dispose()
+
+
+def _connection_args(url: str) -> list[str]:
+    parsed = normalise_url(url)
+    return [
+        "-h",
+        parsed.host or "127.0.0.1",
+        "-p",
+        str(parsed.port or 5432),
+        "-U",
+        parsed.username or "postgres",
+    ]
 
 
 def scratch_database(base_url: str, name: str) -> str:
@@ -389,11 +456,18 @@ def ratio_of_rounds(ours: list[float], theirs: list[float]) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small counts, about a minute")
+    parser.add_argument("--quick", action="store_true", help="small counts, under a minute")
+    parser.add_argument(
+        "--pgledger",
+        type=Path,
+        metavar="DIR",
+        help="a pgledger checkout: run its transfer function beside ours (PostgreSQL only)",
+    )
     args = parser.parse_args()
     singles, batched, rounds, seconds, client_rounds = (
-        (500, 10_000, 5, 3, 2) if args.quick else (3000, 50_000, 5, 10, 3)
+        (450, 9_000, 3, 2, 2) if args.quick else (3000, 50_000, 5, 10, 3)
     )
+    started = time.perf_counter()
     out: dict[str, float] = {}
     samples: dict[str, Any] = {}
 
@@ -403,6 +477,9 @@ def main() -> None:
             if key != "samples":
                 out[f"{prefix}_{key}"] = round(value, 3 if key.endswith("ratio") else 1)
 
+    def progress(what: str) -> None:
+        print(f"{what} done at {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+
     directory = Path(tempfile.mkdtemp(prefix="adunion-ledger-bench-"))
     try:
         database = Database(f"sqlite:///{directory / 'bench.db'}")
@@ -410,6 +487,7 @@ def main() -> None:
         database.dispose()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
+    progress("sqlite")
     print(f"sqlite: {json.dumps(out)}", flush=True)
 
     base = os.environ.get("ADUNION_TEST_POSTGRES_URL")
@@ -419,27 +497,42 @@ def main() -> None:
         record("pg", measure(database, singles, batched, rounds))
         accounts = open_accounts(database)
         database.dispose()
-        bench_url = scratch_database(base, "adunion_pgbench")
-        pgbench_init(bench_url)
-        clients = Clients(url, accounts, 8)
+        progress("postgres single and batched")
+        clients = Clients(url, accounts, 8)  # they import and connect while pgbench sets up
+        script = directory.with_name(directory.name + "-pgledger.sql")
         try:
-            # Ours and pgbench alternate (c1, c8, then the reverse order) in the same run.
-            phases: dict[str, Callable[[int], float]] = {
-                "pg_single_tps_c1": lambda _: clients.run(1, seconds),
-                "pgbench_tps_c1": lambda _: pgbench(bench_url, 1, seconds),
-                "pg_single_tps_c8": lambda _: clients.run(8, seconds),
-                "pgbench_tps_c8": lambda _: pgbench(bench_url, 8, seconds),
-            }
+            bench_url = scratch_database(base, "adunion_pgbench")
+            pgbench_init(bench_url)
+            pgledger_url = None
+            if args.pgledger is not None:
+                pgledger_url = scratch_database(base, "adunion_pgledger_bench")
+                pgledger_load(pgledger_url, args.pgledger)
+                script.write_text(PGLEDGER_SCRIPT)
+            # Ours, pgbench (and pgledger) alternate: c1, then c8, then the reverse order.
+            phases: dict[str, Callable[[int], float]] = {}
+            for n in (1, 8):
+                phases[f"pg_single_tps_c{n}"] = lambda _, n=n: clients.run(n, seconds)
+                phases[f"pgbench_tps_c{n}"] = lambda _, n=n: pgbench(bench_url, n, seconds)
+                if pgledger_url is not None:
+                    phases[f"pgledger_tps_c{n}"] = lambda _, n=n, u=pgledger_url: pgbench(
+                        u, n, seconds, script
+                    )
+            clients.wait_until_connected()
+            progress("set-up of the client phases")
             medians, rounds_ = interleaved(phases, client_rounds)
         finally:
             clients.close()
+            script.unlink(missing_ok=True)
         samples["pg_clients"] = {k: [round(v, 1) for v in vs] for k, vs in rounds_.items()}
         for key, value in medians.items():
             out[key] = round(value, 1)
         for n in (1, 8):
-            out[f"pg_c{n}_ratio"] = round(
-                ratio_of_rounds(rounds_[f"pg_single_tps_c{n}"], rounds_[f"pgbench_tps_c{n}"]), 3
-            )
+            ours = rounds_[f"pg_single_tps_c{n}"]
+            out[f"pg_c{n}_ratio"] = round(ratio_of_rounds(ours, rounds_[f"pgbench_tps_c{n}"]), 3)
+            if pgledger_url is not None:
+                theirs = rounds_[f"pgledger_tps_c{n}"]
+                out[f"pg_c{n}_pgledger_ratio"] = round(ratio_of_rounds(ours, theirs), 3)
+        progress("postgres clients")
         print(f"postgres: {json.dumps({k: v for k, v in out.items() if 'pg' in k})}", flush=True)
     print(f"rounds: {json.dumps(samples)}", flush=True)
     print(json.dumps(out))

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from adunion.kernel.db import Database
+from tests.postgres_backends import terminate_backends
 
 
 @pytest.fixture
@@ -81,3 +82,22 @@ def test_postgres_url_uses_psycopg3() -> None:
     assert database.url.drivername == "postgresql+psycopg"
     assert not database.is_sqlite
     database.dispose()
+
+
+def test_a_session_after_its_pooled_connection_was_terminated(
+    database_url: str, backend: str
+) -> None:
+    """Sessions check their pooled connection first: a dead one is replaced before the unit of
+    work starts, so the first transaction after a server restart succeeds."""
+    if backend == "sqlite":
+        pytest.skip("PostgreSQL backends (SQLite has no server connection to lose)")
+    database = Database(database_url, pool_size=1)
+    try:
+        with database.transaction() as session:
+            before = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert terminate_backends(database_url) >= 1
+        with database.transaction() as session:
+            after = session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        assert after != before
+    finally:
+        database.dispose()

@@ -5,6 +5,12 @@ timeout, ``synchronous=FULL`` so a committed transaction survives power loss, an
 transactions that begin with ``BEGIN IMMEDIATE`` (they take the write lock up front instead of
 failing with "database is locked" when a read later upgrades to a write). PostgreSQL goes through
 the same code when ``ADUNION_DATABASE_URL`` names it.
+
+PostgreSQL connections are checked before use by every :class:`~sqlalchemy.engine.Connection`
+(sessions, ``engine.connect()``): one ``;`` round trip, and a dead pooled connection (the server
+restarted, or the backend was terminated) is replaced before the unit of work starts, as
+``pool_pre_ping`` would. Raw pool connections (``engine.raw_connection()``) are not checked:
+``ledger.submit`` is one round trip when it can be and handles a dead connection itself.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -48,6 +54,23 @@ def _install_sqlite_pragmas(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+def _install_connection_check(engine: Engine) -> None:
+    dialect = engine.dialect
+
+    @event.listens_for(engine, "engine_connect")
+    def _check(connection: Connection) -> None:
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is None:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as exc:
+            if not dialect.is_disconnect(exc, dbapi_connection, None):
+                raise
+            # Discard it; the connection's first statement checks out a fresh one.
+            connection.invalidate(exc)
+
+
 class Database:
     """One engine and two session factories: write (takes the write lock first) and read."""
 
@@ -64,12 +87,13 @@ class Database:
         else:
             kwargs["pool_size"] = pool_size
             kwargs["max_overflow"] = pool_size
-            kwargs["pool_pre_ping"] = True
         self.engine: Engine = create_engine(self.url, **kwargs)
         write_engine = self.engine
         if self.is_sqlite:
             _install_sqlite_pragmas(self.engine)
             write_engine = self.engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"})
+        else:
+            _install_connection_check(self.engine)
         self._write_sessions = sessionmaker(bind=write_engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from adunion.kernel.clock import utcnow
@@ -105,41 +106,24 @@ def submit(
     write transactions begin ``IMMEDIATE`` as :meth:`Database.transaction` does), but without the
     ORM session around it. Bad input raises before the database is touched; on any error the
     transaction is rolled back and nothing is written.
+
+    The pooled connection is not checked before use (on PostgreSQL that would be a round trip
+    per call). If it turns out dead (the server restarted, the backend was terminated), it is
+    discarded and the call is made once more on a fresh connection. Transfer ids make the second
+    attempt safe even when the lost answer was a commit: it then finds the stored transfers
+    (``exists``) and nothing is applied twice.
     """
     checked = validate_transfers(requests)
     when = utcnow() if now is None else now
     validate_now(when)
     if not checked:
         return []
-    sqlite = database.is_sqlite
-    raw = database.engine.raw_connection()
     try:
-        dbapi = raw.dbapi_connection
-        store = Store(dbapi, sqlite=sqlite)
-        if not sqlite and FAST_PATH and _fast_eligible(checked):
-            # The function call is the whole transaction: autocommit sends it and commits it
-            # in one round trip. It writes nothing unless the transfer succeeds.
-            dbapi.autocommit = True  # type: ignore[union-attr]
-            try:
-                fast = _fast(store, checked[0], when)
-            finally:
-                # Never hand an autocommit connection back to the pool (a closed one is
-                # discarded by the pool anyway).
-                if not dbapi.closed:  # type: ignore[union-attr]
-                    dbapi.autocommit = False  # type: ignore[union-attr]
-            if fast is not None:
-                return [fast]
-        if sqlite:
-            store.begin_immediate()
-        try:
-            results = _Journal(store, when).run(checked)
-            store.commit()
-        except BaseException:
-            dbapi.rollback()  # type: ignore[union-attr]
+        return _submit(database, checked, when)
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
             raise
-    finally:
-        raw.close()  # back to the pool
-    return results
+    return _submit(database, checked, when)
 
 
 def transfer(
@@ -290,6 +274,47 @@ def hold_status(session: Session, pending_id: str) -> HoldStatus | None:
 
 
 # --- internals -----------------------------------------------------------------------------
+
+
+def _submit(database: Database, checked: list[Req], when: datetime) -> list[TransferResult]:
+    """One attempt of :func:`submit` on one pooled driver connection. A driver error that shows
+    the connection is dead discards it and is raised with ``connection_invalidated`` set."""
+    sqlite = database.is_sqlite
+    raw = database.engine.raw_connection()
+    dbapi = raw.dbapi_connection
+    try:
+        store = Store(dbapi, sqlite=sqlite)
+        if not sqlite and FAST_PATH and _fast_eligible(checked):
+            # The function call is the whole transaction: autocommit sends it and commits it
+            # in one round trip. It writes nothing unless the transfer succeeds.
+            dbapi.autocommit = True  # type: ignore[union-attr]
+            try:
+                fast = _fast(store, checked[0], when)
+            finally:
+                # Never hand an autocommit connection back to the pool (a closed one is
+                # discarded by the pool anyway).
+                if not dbapi.closed:  # type: ignore[union-attr]
+                    dbapi.autocommit = False  # type: ignore[union-attr]
+            if fast is not None:
+                return [fast]
+        if sqlite:
+            store.begin_immediate()
+        try:
+            results = _Journal(store, when).run(checked)
+            store.commit()
+        except BaseException:
+            if sqlite or not dbapi.closed:  # type: ignore[union-attr]
+                dbapi.rollback()  # type: ignore[union-attr]
+            raise
+    except DBAPIError as exc:
+        orig: Any = exc.orig
+        if orig is not None and database.engine.dialect.is_disconnect(orig, dbapi, None):
+            exc.connection_invalidated = True
+            raw.invalidate(exc)  # the pool discards it and opens a new one when asked
+        raise
+    finally:
+        raw.close()  # back to the pool (a no-op after invalidate)
+    return results
 
 
 def _fast_eligible(checked: list[Req]) -> bool:
