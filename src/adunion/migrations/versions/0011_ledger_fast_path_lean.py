@@ -7,8 +7,8 @@ id is taken (journal or lasting failures) in one statement instead of two. Per c
 about a fifth less server time, which is most of what a single transfer costs besides the
 commit's WAL flush.
 
-Revision ID: 0010_ledger_fast_path_lean
-Revises: 0009_serving_fill
+Revision ID: 0011_ledger_fast_path_lean
+Revises: 0010_site_flag_resolution
 Create Date: 2026-12-01 19:55:00.000000
 """
 
@@ -19,8 +19,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0010_ledger_fast_path_lean"
-down_revision: str | None = "0009_serving_fill"
+revision: str = "0011_ledger_fast_path_lean"
+down_revision: str | None = "0010_site_flag_resolution"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
