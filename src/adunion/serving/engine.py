@@ -22,7 +22,7 @@ said).
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -121,15 +121,39 @@ class Decision:
 Entry = tuple[float, CampaignSnapshot, CreativeSnapshot, Prepared]
 
 
-class Bucket:
-    """The entries of one (slot format, site category), best static eCPM first, with bitsets."""
+# Entries past the first HEAD_ENTRIES of a bucket are matched only when the head has too few
+# eligible ones: a bucket holds thousands of entries, and every bitset operation costs in
+# proportion to its width, while a shortlist is nearly always filled from the best few dozen.
+HEAD_ENTRIES = 256
+_WORD = (1 << 64) - 1
+
+
+def set_bits(mask: int, base: int = 0) -> Iterator[int]:
+    """Indices of the set bits, lowest first. Bits are taken 64 at a time, so the wide integer
+    is shifted once per word (and once per run of empty words), not once per bit."""
+    while mask:
+        word = mask & _WORD
+        if not word:
+            skip = ((mask & -mask).bit_length() - 1) & ~63
+            mask >>= skip
+            base += skip
+            continue
+        while word:
+            low = word & -word
+            word ^= low
+            yield base + low.bit_length() - 1
+        mask >>= 64
+        base += 64
+
+
+class Targets:
+    """Bitsets (Python ints, bit i = the i-th entry) of who targets what, for a run of entries."""
 
     __slots__ = (
         "all",
         "any_country",
         "country",
         "device",
-        "entries",
         "exclude",
         "include",
         "include_any",
@@ -137,9 +161,7 @@ class Bucket:
         "no_keywords",
     )
 
-    def __init__(self, entries: list[Entry]) -> None:
-        entries.sort(key=lambda e: (-e[0], e[2].id))
-        self.entries: tuple[Entry, ...] = tuple(entries)
+    def __init__(self, entries: Sequence[Entry]) -> None:
         self.all = (1 << len(entries)) - 1
         self.device: dict[str, int] = dict.fromkeys(DEVICE_CLASSES, 0)
         self.any_country = 0
@@ -189,6 +211,26 @@ class Bucket:
         if self.exclude:
             mask &= ~self.exclude.get(site_id, 0)
         return mask
+
+
+class Bucket:
+    """The entries of one (slot format, site category), best static eCPM first, with the
+    targeting bitsets of the head (the first HEAD_ENTRIES) and of the rest (the tail)."""
+
+    __slots__ = ("entries", "head", "tail")
+
+    def __init__(self, entries: list[Entry]) -> None:
+        entries.sort(key=lambda e: (-e[0], e[2].id))
+        self.entries: tuple[Entry, ...] = tuple(entries)
+        self.head = Targets(self.entries[:HEAD_ENTRIES])
+        self.tail = Targets(self.entries[HEAD_ENTRIES:]) if len(entries) > HEAD_ENTRIES else None
+
+    def candidates(self, view: SlotView, site_id: str) -> Iterator[int]:
+        """Indices of the entries whose view-dependent targeting matches, best first; the tail
+        is matched only if the caller reads past the head."""
+        yield from set_bits(self.head.matching(view, site_id))
+        if self.tail is not None:
+            yield from set_bits(self.tail.matching(view, site_id), HEAD_ENTRIES)
 
 
 @dataclass(frozen=True)
@@ -374,10 +416,6 @@ class DecisionEngine:
         bucket = index.buckets.get((slot.format, slot.category))
         if bucket is None:
             return Decision(slot, NO_CANDIDATES)
-        mask = bucket.matching(view, slot.site_id)
-        if not mask:
-            return Decision(slot, NO_CANDIDATES)
-
         moment = view.now.timestamp()
         minute = int(moment) // 60
         if self._gates_for is not index:
@@ -399,10 +437,10 @@ class DecisionEngine:
         # campaign id -> (exact eCPM, campaign, creative, pCTR used for ranking)
         shortlist: dict[str, tuple[float, CampaignSnapshot, CreativeSnapshot, float]] = {}
         considered = 0
-        while mask and len(shortlist) < wanted:
-            low = mask & -mask
-            mask ^= low
-            _, campaign, creative, prepared = entries[low.bit_length() - 1]
+        for entry in bucket.candidates(view, slot.site_id):
+            if len(shortlist) >= wanted:
+                break
+            _, campaign, creative, prepared = entries[entry]
             campaign_id = campaign.id
             if campaign_id in failed:
                 continue
@@ -458,6 +496,8 @@ class DecisionEngine:
             if reason != BELOW_FLOOR:
                 failed.add(campaign_id)
 
+        if not considered:
+            return Decision(slot, NO_CANDIDATES)
         if not shortlist:
             worst = max(_REASON_ORDER, key=lambda r: (failures.get(r, 0), -_REASON_ORDER.index(r)))
             return Decision(slot, worst, considered=considered, failures=failures)
