@@ -222,14 +222,12 @@ def test_forms_need_csrf_and_other_tenants_pages_are_404(
     assert count(database, Site) == 1 and count(database, AdSlot) == 0
     assert count(database, Campaign) == 1
 
+    # A second browser on the same running app (its own cookies; the app is started once).
     other = TestClient(client.app)
-    with other:
-        login_as(other, database, Role.WEBMASTER, Role.ADVERTISER)
-        for path in (site, f"{site}/slots/new", campaign):
-            assert other.get(path).status_code == 404, path
-        other_token = csrf_of(other, "/sites/new")
-        hijack = other.post(
-            f"{campaign}/status", data={"status": "ended", "csrf_token": other_token}
-        )
-        assert hijack.status_code == 404
-        assert other.get("/moderation").status_code == 403
+    login_as(other, database, Role.WEBMASTER, Role.ADVERTISER)
+    for path in (site, f"{site}/slots/new", campaign):
+        assert other.get(path).status_code == 404, path
+    other_token = csrf_of(other, "/sites/new")
+    hijack = other.post(f"{campaign}/status", data={"status": "ended", "csrf_token": other_token})
+    assert hijack.status_code == 404
+    assert other.get("/moderation").status_code == 403
