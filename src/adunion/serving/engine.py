@@ -470,10 +470,8 @@ class DecisionEngine:
             if reason is None:
                 if campaign.pricing == "cpc":
                     history = slot_history.get(creative.id) if slot_history else None
-                    ucb = pair_ucb(prepared, history) * slot_scale
-                    if ucb > 1.0:
-                        ucb = 1.0
-                    score = campaign.bid_micros * ucb * 1000.0
+                    ucb = min(1.0, pair_ucb(prepared, history) * slot_scale)
+                    score = ecpm(campaign, ucb)
                     if score < floor and prepared.sigma:
                         # An exploration draw below the floor: the floor is held against the
                         # optimistic estimate (as with the former UCB); if that clears it, the
@@ -484,7 +482,7 @@ class DecisionEngine:
                             score = float(floor)
                 else:
                     ucb = 0.0
-                    score = float(campaign.bid_micros)
+                    score = ecpm(campaign, ucb)
                 if score < floor:
                     reason = BELOW_FLOOR
                 else:
