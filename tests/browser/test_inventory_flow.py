@@ -20,7 +20,7 @@ from adunion.fraud import service as fraud
 from adunion.inventory import repository as inventory
 from adunion.inventory.models import SiteStatus
 from adunion.kernel.db import Database
-from adunion.tracking.models import ServingStat
+from tests.fraud.helpers import serving_stat
 from tests.inventory.conftest import SiteServer
 
 pytestmark = pytest.mark.browser
@@ -69,21 +69,12 @@ def flag_site(database_url: str, domain: str) -> None:
         site = inventory.site_by_domain(session, domain)
         assert site is not None
         day = date(2026, 11, 25)
-        for site_id, impressions, clicks in (("other", 100_000, 200), (site.id, 2_000, 60)):
-            session.add(
-                ServingStat(
-                    day=day,
-                    slot_id=f"{site_id[:30]}-slot",
-                    creative_id="cr",
-                    campaign_id="c",
-                    site_id=site_id,
-                    impressions=impressions,
-                    clicks=clicks,
-                    conversions=0,
-                    invalid=0,
-                    spend_micros=0,
-                )
-            )
+        session.add_all(
+            [
+                serving_stat("other", 100_000, 200, day=day),
+                serving_stat(site.id, 2_000, 60, day=day),
+            ]
+        )
         session.flush()
         assert len(fraud.scan(session, window_end=day).new_flags) == 1
     database.dispose()

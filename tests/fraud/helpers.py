@@ -24,10 +24,13 @@ class Flagged:
     domain: str
 
 
-def _stat(site_id: str, impressions: int, clicks: int) -> ServingStat:
+def serving_stat(
+    site_id: str, impressions: int, clicks: int, *, day: date = DAY, slot_id: str | None = None
+) -> ServingStat:
+    """One day of a site's serving stats: the rows the CTR scan reads."""
     return ServingStat(
-        day=DAY,
-        slot_id=f"{site_id[:30]}-slot",
+        day=day,
+        slot_id=slot_id or f"{site_id[:30]}-slot",
         creative_id="cr",
         campaign_id="c",
         site_id=site_id,
@@ -47,7 +50,9 @@ def flagged_site(database: Database, domain: str = "clicky.example") -> Flagged:
             session, owner.id, SiteIn(domain=domain, category="IAB8", description="")
         )
         inventory_service.set_site_status(session, site.id, SiteStatus.VERIFIED)
-        session.add_all([_stat("normal-site", 100_000, 200), _stat(site.id, 2_000, 60)])
+        session.add_all(
+            [serving_stat("normal-site", 100_000, 200), serving_stat(site.id, 2_000, 60)]
+        )
         session.flush()
         result = service.scan(session, window_end=DAY, days=7, ratio=3.0, min_impressions=1000)
         [flag] = result.new_flags

@@ -8,24 +8,9 @@ from fastapi.testclient import TestClient
 
 from adunion.fraud import service
 from adunion.kernel.db import Database
-from adunion.tracking.models import ServingStat
+from tests.fraud.helpers import serving_stat
 from tests.inventory.helpers import fund
 from tests.serving.test_index_loader import decide, runtime, setup_network
-
-
-def stats(site_id: str, slot_id: str, impressions: int, clicks: int) -> ServingStat:
-    return ServingStat(
-        day=date(2026, 11, 25),
-        slot_id=slot_id,
-        creative_id="cr",
-        campaign_id="c",
-        site_id=site_id,
-        impressions=impressions,
-        clicks=clicks,
-        conversions=0,
-        invalid=0,
-        spend_micros=0,
-    )
 
 
 def test_confirmed_flag_takes_the_site_out_of_serving(
@@ -52,7 +37,10 @@ def test_confirmed_flag_takes_the_site_out_of_serving(
 
     with database.transaction() as session:
         session.add_all(
-            [stats("other-site", "other-slot", 100_000, 200), stats(site_id, slot_id, 2_000, 60)]
+            [
+                serving_stat("other-site", 100_000, 200, slot_id="other-slot"),
+                serving_stat(site_id, 2_000, 60, slot_id=slot_id),
+            ]
         )
         session.flush()
         [flag] = service.scan(session, window_end=date(2026, 11, 25)).new_flags

@@ -13,24 +13,14 @@ from adunion.cli import app as cli
 from adunion.fraud import service
 from adunion.kernel.db import Database
 from adunion.tracking.models import ServingStat
+from tests.fraud.helpers import serving_stat
 from tests.inventory.helpers import advertiser, operator
 
 DAY = date(2026, 11, 25)
 
 
 def stat(site: str, day: date, impressions: int, clicks: int, slot: str = "s") -> ServingStat:
-    return ServingStat(
-        day=day,
-        slot_id=f"{site}-{slot}",
-        creative_id="cr",
-        campaign_id="c",
-        site_id=site,
-        impressions=impressions,
-        clicks=clicks,
-        conversions=0,
-        invalid=0,
-        spend_micros=0,
-    )
+    return serving_stat(site, impressions, clicks, day=day, slot_id=f"{site}-{slot}")
 
 
 def seed(database: Database) -> None:
