@@ -269,25 +269,20 @@ class Clients:
                 raise RuntimeError(f"client process failed with exit code {worker.exitcode}")
 
 
-def pgbench(url: str, clients: int, seconds: float, script: Path | None = None) -> float:
+def _pgbench_binary() -> str:
     binary = shutil.which("pgbench") or next(
         iter(sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))), None
     )
     if binary is None:
         raise RuntimeError("pgbench not found")
-    parsed = normalise_url(url)
-    args = [
-        "-h",
-        parsed.host or "127.0.0.1",
-        "-p",
-        str(parsed.port or 5432),
-        "-U",
-        parsed.username or "postgres",
-    ]
+    return str(binary)
+
+
+def pgbench(url: str, clients: int, seconds: float, script: Path | None = None) -> float:
     output = subprocess.run(
         [
-            str(binary),
-            *args,
+            _pgbench_binary(),
+            *_connection_args(url),
             "-M",
             "prepared",
             "-c",
@@ -297,7 +292,7 @@ def pgbench(url: str, clients: int, seconds: float, script: Path | None = None) 
             "-T",
             str(round(seconds)),
             *(["-n", "-f", str(script)] if script is not None else []),
-            parsed.database or "",
+            normalise_url(url).database or "",
         ],
         check=True,
         capture_output=True,
@@ -310,24 +305,15 @@ def pgbench(url: str, clients: int, seconds: float, script: Path | None = None) 
 
 
 def pgbench_init(url: str) -> None:
-    binary = shutil.which("pgbench") or str(
-        sorted(Path("/usr/lib/postgresql").glob("*/bin/pgbench"))[0]
-    )
-    parsed = normalise_url(url)
     subprocess.run(
         [
-            binary,
-            "-h",
-            parsed.host or "127.0.0.1",
-            "-p",
-            str(parsed.port or 5432),
-            "-U",
-            parsed.username or "postgres",
+            _pgbench_binary(),
+            *_connection_args(url),
             "-i",
             "-q",
             "-s",
             "1",
-            parsed.database or "",
+            normalise_url(url).database or "",
         ],
         check=True,
         capture_output=True,
