@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 from adunion.fraud import service
 from adunion.kernel.db import Database
 from tests.fraud.helpers import serving_stat
-from tests.inventory.helpers import fund
-from tests.serving.test_index_loader import decide, runtime, setup_network
+from tests.serving.test_index_loader import decide, go_live, runtime, setup_network
 
 
 def test_confirmed_flag_takes_the_site_out_of_serving(
@@ -18,19 +17,7 @@ def test_confirmed_flag_takes_the_site_out_of_serving(
 ) -> None:
     net = setup_network(client, database)
     slot_id, site_id = net["slot"]["id"], net["site"]["id"]
-    approve = client.post(
-        f"/api/v1/moderation/creatives/{net['creative']['id']}",
-        json={"decision": "approve"},
-        headers=net["risk"],
-    )
-    assert approve.status_code == 200, approve.text
-    fund(database, net["advertiser_id"])
-    active = client.put(
-        f"/api/v1/campaigns/{net['campaign']['id']}/status",
-        json={"status": "active"},
-        headers=net["adv"],
-    )
-    assert active.status_code == 200, active.text
+    go_live(client, database, net)
     holder = runtime(client).holder
     holder.refresh()
     assert decide(client, slot_id)["filled"] is True

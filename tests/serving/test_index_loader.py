@@ -92,6 +92,20 @@ def setup_network(client: TestClient, database: Database) -> dict[str, Any]:
     }
 
 
+def go_live(client: TestClient, database: Database, net: dict[str, Any]) -> None:
+    """Risk approves the network's creative, the advertiser is funded and activates the campaign."""
+    approve = client.post(
+        f"/api/v1/moderation/creatives/{net['creative']['id']}",
+        json={"decision": "approve"},
+        headers=net["risk"],
+    )
+    assert approve.status_code == 200, approve.text
+    fund(database, net["advertiser_id"])
+    status_path = f"/api/v1/campaigns/{net['campaign']['id']}/status"
+    active = client.put(status_path, json={"status": "active"}, headers=net["adv"])
+    assert active.status_code == 200, active.text
+
+
 def decide(client: TestClient, slot_id: str, visitor: str = "v1") -> dict[str, Any]:
     response = client.get(
         "/api/v1/decision", params={"slot": slot_id, "visitor": visitor}, headers={"user-agent": UA}
@@ -113,16 +127,7 @@ def test_real_tables_serve_and_track_end_to_end(
     # A draft campaign with an unmoderated creative does not serve.
     assert decide(client, slot_id) == {"slot": slot_id, "filled": False, "reason": "no_candidates"}
 
-    approve = client.post(
-        f"/api/v1/moderation/creatives/{net['creative']['id']}",
-        json={"decision": "approve"},
-        headers=net["risk"],
-    )
-    assert approve.status_code == 200, approve.text
-    fund(database, net["advertiser_id"])
-    status_path = f"/api/v1/campaigns/{campaign_id}/status"
-    active = client.put(status_path, json={"status": "active"}, headers=net["adv"])
-    assert active.status_code == 200, active.text
+    go_live(client, database, net)
 
     assert holder.refresh() is True  # the version moved: a new index is live
     assert holder.refresh() is False  # nothing changed since: no rebuild
@@ -161,7 +166,9 @@ def test_real_tables_serve_and_track_end_to_end(
     )
 
     # Pausing the campaign takes it out of the next index.
-    paused = client.put(status_path, json={"status": "paused"}, headers=net["adv"])
+    paused = client.put(
+        f"/api/v1/campaigns/{campaign_id}/status", json={"status": "paused"}, headers=net["adv"]
+    )
     assert paused.status_code == 200
     assert holder.refresh() is True
     assert decide(client, slot_id)["reason"] == "no_candidates"
@@ -172,19 +179,8 @@ def test_spend_in_the_stats_counts_against_the_budget(
 ) -> None:
     """A restarted process re-reads the day's spend: an exhausted budget stays exhausted."""
     net = setup_network(client, database)
-    client.post(
-        f"/api/v1/moderation/creatives/{net['creative']['id']}",
-        json={"decision": "approve"},
-        headers=net["risk"],
-    )
-    fund(database, net["advertiser_id"])
+    go_live(client, database, net)
     campaign_id = net["campaign"]["id"]
-    assert (
-        client.put(
-            f"/api/v1/campaigns/{campaign_id}/status", json={"status": "active"}, headers=net["adv"]
-        ).status_code
-        == 200
-    )
     serving = runtime(client)
     serving.holder.refresh()
     assert decide(client, net["slot"]["id"])["filled"] is True
