@@ -96,7 +96,7 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    if backend == "sqlite":
+    if backend.startswith("sqlite"):
         template: Path = request.getfixturevalue("sqlite_template")
         target = tmp_path / "adunion.db"
         shutil.copyfile(template, target)

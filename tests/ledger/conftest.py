@@ -41,17 +41,18 @@ def postgres_url(worker_id: str) -> str:
     return worker_url
 
 
-@pytest.fixture(params=["sqlite", "postgres", "postgres-general"])
+@pytest.fixture(params=["sqlite", "sqlite-general", "postgres", "postgres-general"])
 def backend(request: pytest.FixtureRequest) -> str:
-    """Every ledger test on SQLite, on PostgreSQL, and on PostgreSQL with the fast path
-    (``ledger_fast_transfer``) switched off, so both paths must give the same answers."""
+    """Every ledger test on SQLite and on PostgreSQL, each with the single-transfer fast path
+    (``Store.fast_transfer``) and again with it switched off (``-general``), so both paths
+    must give the same answers."""
     return str(request.param)
 
 
 @pytest.fixture(autouse=True)
 def _general_path(request: pytest.FixtureRequest) -> Iterator[None]:
-    if "backend" not in request.fixturenames or request.getfixturevalue("backend") != (
-        "postgres-general"
+    if "backend" not in request.fixturenames or not request.getfixturevalue("backend").endswith(
+        "-general"
     ):
         yield
         return

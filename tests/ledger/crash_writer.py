@@ -1,7 +1,8 @@
 """A writer the crash test kills with SIGKILL at a random moment (run as a subprocess).
 
 ``operations(seed, accounts)`` is deterministic, so the parent knows every id the writer
-would have attempted, in order. Each operation is one transaction.
+would have attempted, in order. Each operation is one transaction: every other one through
+``ledger.submit`` (its own transaction on a driver connection), the rest in an ORM session.
 """
 
 from __future__ import annotations
@@ -103,7 +104,10 @@ def main() -> None:
     database = Database(url, pool_size=1)
     ops = operations(seed, json.loads(accounts_json), count)
     print("started", flush=True)
-    for op in ops:
+    for number, op in enumerate(ops):
+        if number % 2:
+            ledger.submit(database, op.requests)
+            continue
         with database.transaction() as session:
             ledger.create_transfers(session, op.requests)
     print("finished", flush=True)

@@ -20,7 +20,7 @@ from tests.postgres_backends import terminate_backends
 
 @pytest.fixture
 def pg_database(database_url: str, backend: str) -> Any:
-    if backend == "sqlite":
+    if backend.startswith("sqlite"):
         pytest.skip("PostgreSQL backends (SQLite has no server connection to lose)")
     database = Database(database_url, pool_size=1)
     yield database
@@ -95,8 +95,8 @@ def test_a_connection_lost_after_the_commit_applies_nothing_twice(
             lose_connection(store)
             store.transfers(["once"])  # the next round trip finds the connection dead
 
-    def fast_then_lose(store: Store, *args: Any) -> bool:
-        written = real_fast(store, *args)
+    def fast_then_lose(store: Store, *args: Any, **kwargs: Any) -> bool:
+        written = real_fast(store, *args, **kwargs)
         if not lost:
             lose_connection(store)
             store.transfers(["once"])
@@ -130,9 +130,9 @@ def test_submit_gives_up_after_a_second_dead_connection(
     def dead(store: Store) -> None:
         terminate_backends(database_url, pid=store.dbapi.info.backend_pid)
 
-    def fast_on_dead(store: Store, *args: Any) -> bool:
+    def fast_on_dead(store: Store, *args: Any, **kwargs: Any) -> bool:
         dead(store)
-        return real_fast(store, *args)
+        return real_fast(store, *args, **kwargs)
 
     def load_on_dead(store: Store, *args: Any) -> Any:
         dead(store)

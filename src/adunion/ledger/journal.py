@@ -20,6 +20,7 @@ The caller owns the transaction and commits.
 from __future__ import annotations
 
 import os
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +42,8 @@ from adunion.ledger.schemas import (
     TransferFlags,
     TransferRequest,
     TransferResult,
+    new_transfer,
+    new_transfer_result,
 )
 from adunion.ledger.store import Store
 from adunion.ledger.validation import Req, validate_now, validate_transfers
@@ -61,8 +64,9 @@ _EXPIRED = int(TransferFlags.EXPIRED)
 _NO_FLAGS = TransferFlags(0)
 _OK = ResultCode.OK
 
-# PostgreSQL: a single plain transfer goes through ``ledger_fast_transfer`` (migration 0008)
-# first; it writes only when the request succeeds, otherwise the general path decides it.
+# A single plain transfer goes through ``Store.fast_transfer`` first (PostgreSQL: the function
+# ``ledger_fast_transfer``; SQLite: two statements); it writes only when the request succeeds,
+# otherwise the general path decides it.
 # ADUNION_LEDGER_FAST_PATH=0 switches it off (the tests run the suite both ways with it).
 FAST_PATH = os.environ.get("ADUNION_LEDGER_FAST_PATH", "1") != "0"
 
@@ -89,7 +93,7 @@ def create_transfers(
     if not checked:
         return []
     store = Store.of(session.connection())
-    if not store.sqlite and FAST_PATH and _fast_eligible(checked):
+    if FAST_PATH and _fast_eligible(checked):
         fast = _fast(store, checked[0], when)
         if fast is not None:
             return [fast]
@@ -279,12 +283,21 @@ def hold_status(session: Session, pending_id: str) -> HoldStatus | None:
 def _submit(database: Database, checked: list[Req], when: datetime) -> list[TransferResult]:
     """One attempt of :func:`submit` on one pooled driver connection. A driver error that shows
     the connection is dead discards it and is raised with ``connection_invalidated`` set."""
+    if database.has_driver_spares:
+        return _submit_sqlite_file(database, checked, when)
     sqlite = database.is_sqlite
     raw = database.engine.raw_connection()
     dbapi = raw.dbapi_connection
     try:
         store = Store(dbapi, sqlite=sqlite)
-        if not sqlite and FAST_PATH and _fast_eligible(checked):
+        if sqlite:
+            try:
+                results = _sqlite_unit(store, checked, when)
+            except BaseException:
+                dbapi.rollback()  # type: ignore[union-attr]
+                raise
+            return results
+        if FAST_PATH and _fast_eligible(checked):
             # The function call is the whole transaction: autocommit sends it and commits it
             # in one round trip. It writes nothing unless the transfer succeeds.
             dbapi.autocommit = True  # type: ignore[union-attr]
@@ -297,13 +310,11 @@ def _submit(database: Database, checked: list[Req], when: datetime) -> list[Tran
                     dbapi.autocommit = False  # type: ignore[union-attr]
             if fast is not None:
                 return [fast]
-        if sqlite:
-            store.begin_immediate()
         try:
             results = _Journal(store, when).run(checked)
             store.commit()
         except BaseException:
-            if sqlite or not dbapi.closed:  # type: ignore[union-attr]
+            if not dbapi.closed:  # type: ignore[union-attr]
                 dbapi.rollback()  # type: ignore[union-attr]
             raise
     except DBAPIError as exc:
@@ -317,15 +328,53 @@ def _submit(database: Database, checked: list[Req], when: datetime) -> list[Tran
     return results
 
 
+def _submit_sqlite_file(
+    database: Database, checked: list[Req], when: datetime
+) -> list[TransferResult]:
+    """:func:`submit` on a SQLite file, on a spare driver connection (no pool checkout)."""
+    dbapi = database.take_driver_connection()
+    try:
+        results = _sqlite_unit(Store(dbapi, sqlite=True), checked, when)
+    except BaseException:
+        try:
+            dbapi.rollback()
+        except sqlite3.Error:
+            database.give_back_driver_connection(dbapi, broken=True)
+            raise
+        database.give_back_driver_connection(dbapi)
+        raise
+    database.give_back_driver_connection(dbapi)
+    return results
+
+
+def _sqlite_unit(store: Store, checked: list[Req], when: datetime) -> list[TransferResult]:
+    """SQLite: BEGIN IMMEDIATE, the calls, COMMIT; the caller rolls back if this raises."""
+    store.begin_immediate()
+    if FAST_PATH and _fast_eligible(checked):
+        # No savepoint: this transaction holds nothing else, so when the fast path declines,
+        # all of it is rolled back and the general path starts afresh.
+        fast = _fast(store, checked[0], when, own_transaction=True)
+        if fast is not None:
+            store.commit()
+            return [fast]
+        store.dbapi.rollback()
+        store.begin_immediate()
+    results = _Journal(store, when).run(checked)
+    store.commit()
+    return results
+
+
 def _fast_eligible(checked: list[Req]) -> bool:
     """One plain transfer (validation guarantees accounts, amount and currency are set, and no
     pending_id or timeout without the matching flag)."""
     return len(checked) == 1 and checked[0].flags == 0
 
 
-def _fast(store: Store, r: Req, now: datetime) -> TransferResult | None:
-    """The PostgreSQL fast path: the result "ok" if the function wrote the transfer, else None
-    (nothing written). The transfer is built exactly as the general path builds it."""
+def _fast(
+    store: Store, r: Req, now: datetime, *, own_transaction: bool = False
+) -> TransferResult | None:
+    """The fast path: the result "ok" if the store wrote the transfer, else None (nothing
+    written). The transfer is built exactly as the general path builds it."""
     assert r.debit_account_id is not None
     assert r.credit_account_id is not None
     assert r.amount is not None
@@ -340,24 +389,25 @@ def _fast(store: Store, r: Req, now: datetime) -> TransferResult | None:
         r.reference,
         r.metadata,
         now,
+        own_transaction=own_transaction,
     ):
         return None
-    transfer = Transfer(
-        id=r.id,
-        debit_account_id=r.debit_account_id,
-        credit_account_id=r.credit_account_id,
-        amount=r.amount,
-        currency=r.currency,
-        code=r.code,
-        reference=r.reference,
-        metadata=r.metadata,
-        flags=_flags_of(0),
-        pending_id=None,
-        timeout_seconds=None,
-        expires_at=None,
-        timestamp=now,
+    transfer = new_transfer(
+        r.id,
+        r.debit_account_id,
+        r.credit_account_id,
+        r.amount,
+        r.currency,
+        r.code,
+        r.reference,
+        r.metadata,
+        _NO_FLAGS,
+        None,
+        None,
+        None,
+        now,
     )
-    return TransferResult(0, r.id, ResultCode.OK, transfer, None)
+    return new_transfer_result(0, r.id, _OK, transfer, None)
 
 
 def _one(session: Session, request: TransferRequest, now: datetime | None) -> Transfer:
@@ -627,10 +677,10 @@ class _Journal:
         }
         self.new_rows.append(row)
         self.existing[id_] = row
-        transfer = Transfer(
+        transfer = new_transfer(
             id_,
-            r.debit_account_id,  # type: ignore[arg-type]
-            r.credit_account_id,  # type: ignore[arg-type]
+            r.debit_account_id,
+            r.credit_account_id,
             amount,
             r.currency,
             r.code,
@@ -642,7 +692,7 @@ class _Journal:
             None,
             now,
         )
-        return TransferResult(index, id_, _OK, transfer, None)
+        return new_transfer_result(index, id_, _OK, transfer, None)
 
     def _commit_decision(self, request: Req, decision: _Decision) -> None:
         if decision.code is ResultCode.OK and decision.row is not None:
@@ -665,7 +715,7 @@ class _Journal:
         if decision.code in (ResultCode.OK, ResultCode.EXISTS) and decision.row is not None:
             transfer = _to_transfer(decision.row)
         field = decision.field or _FIELD_OF_CODE.get(decision.code)
-        return TransferResult(index, request.id, decision.code, transfer, field)
+        return new_transfer_result(index, request.id, decision.code, transfer, field)
 
     def _normalise(self, r: Req) -> dict[str, Any]:
         """The request as it would be stored: post/void take missing values from the hold."""

@@ -7,10 +7,12 @@ back values that cannot be mutated behind the ledger's back. Amounts are ``int``
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
+
+_T = TypeVar("_T")
 
 MAX_AMOUNT = 2**62
 
@@ -205,3 +207,27 @@ class Discrepancy:
     transfer_id: str | None = None
     expected: int | None = None
     actual: int | None = None
+
+
+def positional_constructor(cls: type[_T]) -> Callable[..., _T]:
+    """``cls(*every_field)`` for a frozen slots dataclass, about twice as fast as ``cls(...)``.
+
+    The frozen ``__init__`` sets each field through ``object.__setattr__`` (4 µs for a
+    ``Transfer``, a tenth of a batched transfer's whole cost); this sets them through the
+    slot descriptors in generated code, as ``dataclasses`` itself generates ``__init__``. The
+    object is the same (equal, hashable, still frozen); every field must be given, in order.
+    """
+    names = [field.name for field in fields(cls)]  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"new": object.__new__, "cls": cls}
+    lines = [f"def build({', '.join(names)}):", "    obj = new(cls)"]
+    for number, name in enumerate(names):
+        scope[f"set{number}"] = getattr(cls, name).__set__
+        lines.append(f"    set{number}(obj, {name})")
+    lines.append("    return obj")
+    exec("\n".join(lines), scope)  # noqa: S102 - the source is built from field names only
+    build: Callable[..., _T] = scope["build"]
+    return build
+
+
+new_transfer = positional_constructor(Transfer)
+new_transfer_result = positional_constructor(TransferResult)

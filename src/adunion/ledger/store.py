@@ -124,6 +124,38 @@ _SQLITE_APPLY_DELTA = (
     " credits_posted = credits_posted + ? WHERE id = ?"
 )
 
+# A plain transfer's own columns; flags, pending id, timeout and expiry are the constants every
+# plain transfer has (fewer parameters to bind: the driver's per-parameter cost is most of an
+# executemany row's).
+_PLAIN_VALUES = "{p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, NULL, NULL, NULL, {p}"
+_INSERT_PLAIN = "INSERT INTO ledger_transfers (" + _T + ") VALUES (" + _PLAIN_VALUES + ")"
+_SQLITE_INSERT_PLAIN = _INSERT_PLAIN.format(p="?")
+
+# SQLite: a single plain transfer in two statements, the counterpart of PostgreSQL's
+# ``ledger_fast_transfer``. First both balances move, but only if both accounts exist in the
+# transfer's currency and allow it (the overdraft and BIGINT rules of the general path,
+# rearranged so no sum can overflow): two rows updated, or the transfer is not for this path.
+# Then the journal row, only if the id is not a lasting failure (a taken journal id fails the
+# primary key). The write lock is held since BEGIN IMMEDIATE, so nothing changes in between.
+_SQLITE_FAST_APPLY = (
+    "UPDATE ledger_accounts"
+    " SET debits_posted = debits_posted + CASE WHEN id = ?1 THEN ?3 ELSE 0 END,"
+    " credits_posted = credits_posted + CASE WHEN id = ?2 THEN ?3 ELSE 0 END"
+    " WHERE id IN (?1, ?2) AND currency = ?4 AND CASE WHEN id = ?1"
+    " THEN (NOT debits_must_not_exceed_credits"
+    " OR debits_pending + debits_posted <= credits_posted - ?3)"
+    " AND debits_pending + debits_posted <= 9223372036854775807 - ?3"
+    " ELSE (NOT credits_must_not_exceed_debits"
+    " OR credits_pending + credits_posted <= debits_posted - ?3)"
+    " AND credits_pending + credits_posted <= 9223372036854775807 - ?3 END"
+)
+_SQLITE_FAST_INSERT = (
+    "INSERT INTO ledger_transfers (" + _T + ")"
+    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL, NULL, NULL, ?9"
+    " WHERE NOT EXISTS (SELECT 1 FROM ledger_failed_transfers WHERE id = ?1)"
+)
+_SQLITE_FAST_SAVEPOINT = "ledger_fast_transfer"
+
 _PG_ANY = "= ANY(%s::varchar[])"
 _PG_SELECT_TRANSFERS = "SELECT " + _T + " FROM ledger_transfers WHERE id " + _PG_ANY
 # Locks in id order: the rows are sorted below the LockRows node.
@@ -142,6 +174,7 @@ _PG_PROBE = " UNION ALL ".join(
     )
 )
 _PG_INSERT_TRANSFER = _insert_sql("ledger_transfers", TRANSFER_COLUMNS, "%s")
+_PG_INSERT_PLAIN = _INSERT_PLAIN.format(p="%s")
 _PG_INSERT_FAILED = _insert_sql("ledger_failed_transfers", FAILED_COLUMNS, "%s")
 # One statement for every touched account, whatever the batch size.
 _PG_APPLY_DELTAS = (
@@ -275,14 +308,21 @@ class Store:
         reference: str,
         metadata: dict[str, Any] | None,
         timestamp: datetime,
+        *,
+        own_transaction: bool = False,
     ) -> bool:
-        """PostgreSQL: write one plain transfer if it will succeed (``ledger_fast_transfer``).
+        """Write one plain transfer if it will succeed.
 
-        True: the journal row and both balances are written. False: nothing was written (the
-        id is taken, an account is missing, or a currency, overdraft or overflow rule refuses
-        it); the caller decides the request on the general path, which gives the exact result.
+        True: the journal row and both balances are written. False: the id is taken, an
+        account is missing, or a currency, overdraft or overflow rule refuses it; the caller
+        decides the request on the general path, which gives the exact result.
+
+        PostgreSQL: ``ledger_fast_transfer``, one round trip, and False means nothing was
+        written. SQLite: two statements in a transaction that holds the write lock, inside a
+        savepoint so False leaves nothing written -- unless ``own_transaction`` says the
+        caller's transaction holds nothing else: then there is no savepoint, and on False
+        the caller must roll the whole transaction back.
         """
-        cursor = self.dbapi.cursor()
         params = (
             id,
             debit_account_id,
@@ -292,14 +332,44 @@ class Store:
             code,
             reference,
             self._dump_json(metadata),
-            timestamp,
+            self._dump_time(timestamp) if self.sqlite else timestamp,
         )
+        cursor = self.dbapi.cursor()
+        if self.sqlite:
+            return self._sqlite_fast_transfer(cursor, params, savepoint=not own_transaction)
         try:
             cursor.execute(_PG_FAST_TRANSFER, params)
             row = cursor.fetchone()
         except self.error as exc:
             self._raise(_PG_FAST_TRANSFER, exc)
         return bool(row[0])
+
+    def _sqlite_fast_transfer(self, cursor: Any, params: tuple[Any, ...], savepoint: bool) -> bool:
+        sql = "SAVEPOINT " + _SQLITE_FAST_SAVEPOINT
+        try:
+            if savepoint:
+                cursor.execute(sql)
+            sql = _SQLITE_FAST_APPLY
+            written = cursor.execute(sql, (params[1], params[2], params[3], params[4])).rowcount
+            if written == 2:
+                sql = _SQLITE_FAST_INSERT
+                try:
+                    written = cursor.execute(sql, params).rowcount
+                except sqlite3.IntegrityError:  # the journal already holds this id
+                    written = 0
+                if written == 1:
+                    if savepoint:
+                        sql = "RELEASE " + _SQLITE_FAST_SAVEPOINT
+                        cursor.execute(sql)
+                    return True
+            if savepoint:
+                sql = "ROLLBACK TO " + _SQLITE_FAST_SAVEPOINT
+                cursor.execute(sql)
+                sql = "RELEASE " + _SQLITE_FAST_SAVEPOINT
+                cursor.execute(sql)
+        except self.error as exc:
+            self._raise(sql, exc)
+        return False
 
     # -- reads --
 
@@ -394,24 +464,48 @@ class Store:
                 dumped = memo[value] = self._dump_time(value)
             return dumped
 
-        transfer_params = [
-            (
-                r["id"],
-                r["debit_account_id"],
-                r["credit_account_id"],
-                r["amount"],
-                r["currency"],
-                r["code"],
-                r["reference"],
-                None if r["metadata"] is None else dump_json(r["metadata"]),
-                r["flags"],
-                r["pending_id"],
-                r["timeout_seconds"],
-                None if r["expires_at"] is None else dump_time(r["expires_at"]),
-                dump_time(r["timestamp"]),
+        # Plain transfers (the bulk of any batch) bind 9 values, the rest all 13.
+        plain_params: list[tuple[Any, ...]] = []
+        transfer_params: list[tuple[Any, ...]] = []
+        for r in rows:
+            metadata = r["metadata"]
+            if (
+                r["flags"] == 0
+                and r["pending_id"] is None
+                and r["timeout_seconds"] is None
+                and r["expires_at"] is None
+            ):
+                plain_params.append(
+                    (
+                        r["id"],
+                        r["debit_account_id"],
+                        r["credit_account_id"],
+                        r["amount"],
+                        r["currency"],
+                        r["code"],
+                        r["reference"],
+                        None if metadata is None else dump_json(metadata),
+                        dump_time(r["timestamp"]),
+                    )
+                )
+                continue
+            transfer_params.append(
+                (
+                    r["id"],
+                    r["debit_account_id"],
+                    r["credit_account_id"],
+                    r["amount"],
+                    r["currency"],
+                    r["code"],
+                    r["reference"],
+                    None if metadata is None else dump_json(metadata),
+                    r["flags"],
+                    r["pending_id"],
+                    r["timeout_seconds"],
+                    None if r["expires_at"] is None else dump_time(r["expires_at"]),
+                    dump_time(r["timestamp"]),
+                )
             )
-            for r in rows
-        ]
         failure_params = [
             (
                 f["id"],
@@ -431,22 +525,24 @@ class Store:
             for f in failures
         ]
         if self.sqlite:
-            updated = self._sqlite_write(transfer_params, failure_params, deltas)
+            updated = self._sqlite_write(plain_params, transfer_params, failure_params, deltas)
         else:
-            updated = self._pg_write(transfer_params, failure_params, deltas)
+            updated = self._pg_write(plain_params, transfer_params, failure_params, deltas)
         if updated != len(deltas):
             raise RuntimeError(f"ledger: updated {updated} of {len(deltas)} accounts")
 
     def _sqlite_write(
-        self, transfers: list[Any], failures: list[Any], deltas: Sequence[Delta]
+        self, plain: list[Any], transfers: list[Any], failures: list[Any], deltas: Sequence[Delta]
     ) -> int:
         cursor = self.dbapi.cursor()
-        sql = _SQLITE_INSERT_TRANSFER
+        sql = _SQLITE_INSERT_PLAIN
+        inserts = ((_SQLITE_INSERT_PLAIN, plain), (_SQLITE_INSERT_TRANSFER, transfers))
         try:
-            if len(transfers) == 1:
-                cursor.execute(sql, transfers[0])
-            elif transfers:
-                cursor.executemany(sql, transfers)
+            for sql, params in inserts:
+                if len(params) == 1:
+                    cursor.execute(sql, params[0])
+                elif params:
+                    cursor.executemany(sql, params)
             sql = _SQLITE_INSERT_FAILED
             if failures:
                 cursor.executemany(sql, failures)
@@ -459,15 +555,18 @@ class Store:
         updated: int = cursor.rowcount
         return updated
 
-    def _pg_write(self, transfers: list[Any], failures: list[Any], deltas: Sequence[Delta]) -> int:
+    def _pg_write(
+        self, plain: list[Any], transfers: list[Any], failures: list[Any], deltas: Sequence[Delta]
+    ) -> int:
         cursor = self.dbapi.cursor()
         update = self.dbapi.cursor()
         try:
             with self.dbapi.pipeline():  # one round trip (executemany pipelines itself too)
-                if len(transfers) == 1:
-                    cursor.execute(_PG_INSERT_TRANSFER, transfers[0])
-                elif transfers:
-                    cursor.executemany(_PG_INSERT_TRANSFER, transfers)
+                for sql, params in ((_PG_INSERT_PLAIN, plain), (_PG_INSERT_TRANSFER, transfers)):
+                    if len(params) == 1:
+                        cursor.execute(sql, params[0])
+                    elif params:
+                        cursor.executemany(sql, params)
                 if failures:
                     cursor.executemany(_PG_INSERT_FAILED, failures)
                 if deltas:
