@@ -1,13 +1,12 @@
-"""``ledger.submit`` does not ping its pooled connection first; a connection that died in the
-pool (server restart, terminated backend) is replaced and the call made once more, and a
-connection lost right after a commit never applies a transfer twice."""
+"""``ledger.submit`` does not ping its spare driver connection first; a connection that died
+while spare (server restart, terminated backend) is discarded and the call made once more, and
+a connection lost right after a commit never applies a transfer twice."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from sqlalchemy import event
 from sqlalchemy.exc import DBAPIError
 
 from adunion import ledger
@@ -27,13 +26,17 @@ def pg_database(database_url: str, backend: str) -> Any:
     database.dispose()
 
 
-def invalidations(database: Database) -> list[BaseException | None]:
-    seen: list[BaseException | None] = []
+def discarded(database: Database, patch: pytest.MonkeyPatch) -> list[Any]:
+    """The driver connections ``submit`` discards (given back broken) from now on."""
+    seen: list[Any] = []
+    give_back = database.give_back_driver_connection
 
-    @event.listens_for(database.engine, "invalidate")
-    def _seen(_dbapi: Any, _record: Any, exception: BaseException | None) -> None:
-        seen.append(exception)
+    def recording(connection: Any, *, broken: bool = False) -> None:
+        if broken:
+            seen.append(connection)
+        give_back(connection, broken=broken)
 
+    patch.setattr(database, "give_back_driver_connection", recording)
     return seen
 
 
@@ -48,17 +51,17 @@ def spend(books: Any, id: str, amount: int = 10, **fields: Any) -> TransferReque
     )
 
 
-def test_submit_works_after_its_pooled_connection_was_terminated(
-    pg_database: Database, database_url: str
+def test_submit_works_after_its_spare_connection_was_terminated(
+    pg_database: Database, database_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     books = open_books(pg_database)
     with pg_database.transaction() as session:
         deposit(session, books, books.alice, 100, "dep")
     [first] = ledger.submit(pg_database, [spend(books, "s1")])
     assert first.code is ResultCode.OK
-    seen = invalidations(pg_database)
+    seen = discarded(pg_database, monkeypatch)
 
-    assert terminate_backends(database_url) >= 1  # the pooled connection, idle
+    assert terminate_backends(database_url) >= 1  # the spare connection, idle
     [plain] = ledger.submit(pg_database, [spend(books, "s2")])
     assert terminate_backends(database_url) >= 1
     held = spend(books, "h1", amount=30, flags=TransferFlags.PENDING)  # the general path

@@ -20,7 +20,6 @@ The caller owns the transaction and commits.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -106,12 +105,12 @@ def submit(
     """:func:`create_transfers` in a transaction of its own, committed before it returns.
 
     For callers with nothing else to write in the same transaction. Same validation, locking,
-    decisions and durability (a connection of the same pool, so the same SQLite PRAGMAs; SQLite
-    write transactions begin ``IMMEDIATE`` as :meth:`Database.transaction` does), but without the
+    decisions and durability (a spare driver connection opened through the same pool, so the same
+    SQLite PRAGMAs; SQLite write transactions begin ``IMMEDIATE`` as :meth:`Database.transaction` does), but without the
     ORM session around it. Bad input raises before the database is touched; on any error the
     transaction is rolled back and nothing is written.
 
-    The pooled connection is not checked before use (on PostgreSQL that would be a round trip
+    The spare connection is not checked before use (on PostgreSQL that would be a round trip
     per call). If it turns out dead (the server restarted, the backend was terminated), it is
     discarded and the call is made once more on a fresh connection. Transfer ids make the second
     attempt safe even when the lost answer was a commit: it then finds the stored transfers
@@ -281,70 +280,71 @@ def hold_status(session: Session, pending_id: str) -> HoldStatus | None:
 
 
 def _submit(database: Database, checked: list[Req], when: datetime) -> list[TransferResult]:
-    """One attempt of :func:`submit` on one pooled driver connection. A driver error that shows
-    the connection is dead discards it and is raised with ``connection_invalidated`` set."""
-    if database.has_driver_spares:
-        return _submit_sqlite_file(database, checked, when)
-    sqlite = database.is_sqlite
-    raw = database.engine.raw_connection()
-    dbapi = raw.dbapi_connection
-    try:
-        store = Store(dbapi, sqlite=sqlite)
-        if sqlite:
-            try:
-                results = _sqlite_unit(store, checked, when)
-            except BaseException:
-                dbapi.rollback()  # type: ignore[union-attr]
-                raise
-            return results
-        if FAST_PATH and _fast_eligible(checked):
-            # The function call is the whole transaction: autocommit sends it and commits it
-            # in one round trip. It writes nothing unless the transfer succeeds.
-            dbapi.autocommit = True  # type: ignore[union-attr]
-            try:
-                fast = _fast(store, checked[0], when)
-            finally:
-                # Never hand an autocommit connection back to the pool (a closed one is
-                # discarded by the pool anyway).
-                if not dbapi.closed:  # type: ignore[union-attr]
-                    dbapi.autocommit = False  # type: ignore[union-attr]
-            if fast is not None:
-                return [fast]
+    """One attempt of :func:`submit` on a spare driver connection. A driver error that shows the
+    connection is dead discards it and is raised with ``connection_invalidated`` set."""
+    if not database.has_driver_spares:  # SQLite :memory:: the pool's one connection
+        raw = database.engine.raw_connection()
         try:
-            results = _Journal(store, when).run(checked)
-            store.commit()
-        except BaseException:
-            if not dbapi.closed:  # type: ignore[union-attr]
-                dbapi.rollback()  # type: ignore[union-attr]
-            raise
+            return _submit_on(Store(raw.dbapi_connection, sqlite=True), checked, when)
+        finally:
+            raw.close()
+    dbapi = database.take_driver_connection()
+    store = Store(dbapi, sqlite=database.is_sqlite)
+    try:
+        results = _submit_on(store, checked, when)
     except DBAPIError as exc:
         orig: Any = exc.orig
-        if orig is not None and database.engine.dialect.is_disconnect(orig, dbapi, None):
-            exc.connection_invalidated = True
-            raw.invalidate(exc)  # the pool discards it and opens a new one when asked
+        dead = orig is not None and database.engine.dialect.is_disconnect(orig, dbapi, None)
+        exc.connection_invalidated = dead
+        database.give_back_driver_connection(dbapi, broken=dead or not _idle(store))
         raise
-    finally:
-        raw.close()  # back to the pool (a no-op after invalidate)
-    return results
-
-
-def _submit_sqlite_file(
-    database: Database, checked: list[Req], when: datetime
-) -> list[TransferResult]:
-    """:func:`submit` on a SQLite file, on a spare driver connection (no pool checkout)."""
-    dbapi = database.take_driver_connection()
-    try:
-        results = _sqlite_unit(Store(dbapi, sqlite=True), checked, when)
     except BaseException:
-        try:
-            dbapi.rollback()
-        except sqlite3.Error:
-            database.give_back_driver_connection(dbapi, broken=True)
-            raise
-        database.give_back_driver_connection(dbapi)
+        database.give_back_driver_connection(dbapi, broken=not _idle(store))
         raise
     database.give_back_driver_connection(dbapi)
     return results
+
+
+def _submit_on(store: Store, checked: list[Req], when: datetime) -> list[TransferResult]:
+    """The calls in a transaction of their own on an idle driver connection in autocommit
+    mode, which is left idle and in autocommit again; on an error the transaction is rolled
+    back (while the connection still can be) and the error raised."""
+    dbapi: Any = store.dbapi
+    try:
+        if store.sqlite:
+            return _sqlite_unit(store, checked, when)
+        if FAST_PATH and _fast_eligible(checked):
+            # The function call is the whole transaction: in autocommit it is sent and
+            # committed in one round trip. It writes nothing unless the transfer succeeds.
+            fast = _fast(store, checked[0], when)
+            if fast is not None:
+                return [fast]
+        dbapi.autocommit = False
+        results = _Journal(store, when).run(checked)
+        store.commit()
+        dbapi.autocommit = True
+        return results
+    except BaseException:
+        if store.sqlite:
+            dbapi.rollback()
+        elif not dbapi.closed:
+            dbapi.rollback()
+            dbapi.autocommit = True
+        raise
+
+
+def _idle(store: Store) -> bool:
+    """Whether the connection can be used again: open, no transaction, autocommit mode."""
+    dbapi: Any = store.dbapi
+    if store.sqlite:
+        return not dbapi.in_transaction
+    import psycopg
+
+    return bool(
+        not dbapi.closed
+        and dbapi.autocommit
+        and dbapi.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    )
 
 
 def _sqlite_unit(store: Store, checked: list[Req], when: datetime) -> list[TransferResult]:
