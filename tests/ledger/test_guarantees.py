@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.exc import DatabaseError
 
 from adunion import ledger
@@ -98,3 +100,38 @@ def test_verify_finds_tampering(database: Database) -> None:
     assert checks == [("balance_matches_journal", books.alice), ("debits_equal_credits", None)]
     [mismatch] = [d for d in found if d.account_id == books.alice]
     assert (mismatch.expected, mismatch.actual) == (100, 105)
+
+
+def test_verify_reads_one_snapshot_while_a_writer_commits(database: Database) -> None:
+    """A transfer committed by another connection between verify's reads is not half seen."""
+    books = open_books(database)
+    with database.transaction() as session:
+        deposit(session, books, books.alice, 100, "dep")
+    committed: list[ledger.TransferResult] = []
+
+    def commit_one_meanwhile(*_: Any) -> None:
+        if not committed:
+            committed.extend(
+                ledger.submit(
+                    database,
+                    [
+                        ledger.TransferRequest(
+                            id="meanwhile",
+                            debit_account_id=books.alice,
+                            credit_account_id=books.bob,
+                            amount=40,
+                            currency="USD",
+                        )
+                    ],
+                )
+            )
+
+    event.listen(database.engine, "after_cursor_execute", commit_one_meanwhile)
+    try:
+        with database.transaction(write=False) as session:
+            found = ledger.verify(session)
+    finally:
+        event.remove(database.engine, "after_cursor_execute", commit_one_meanwhile)
+    assert [r.code for r in committed] == [ledger.ResultCode.OK]
+    assert found == []
+    assert_clean(database)  # and a later verify sees the transfer, consistent too

@@ -105,10 +105,11 @@ def submit(
     """:func:`create_transfers` in a transaction of its own, committed before it returns.
 
     For callers with nothing else to write in the same transaction. Same validation, locking,
-    decisions and durability (a spare driver connection opened through the same pool, so the same
-    SQLite PRAGMAs; SQLite write transactions begin ``IMMEDIATE`` as :meth:`Database.transaction` does), but without the
-    ORM session around it. Bad input raises before the database is touched; on any error the
-    transaction is rolled back and nothing is written.
+    decisions and durability (a spare driver connection opened through the same pool, so the
+    same SQLite PRAGMAs; SQLite write transactions begin ``IMMEDIATE`` as
+    :meth:`Database.transaction` does), but without the ORM session around it. Bad input raises
+    before the database is touched; on any error the transaction is rolled back and nothing is
+    written.
 
     The spare connection is not checked before use (on PostgreSQL that would be a round trip
     per call). If it turns out dead (the server restarted, the backend was terminated), it is

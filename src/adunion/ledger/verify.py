@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.orm import Session
 
 from adunion.ledger.journal import ACCOUNTS, TRANSFERS
@@ -18,6 +18,12 @@ def _flag(flag: TransferFlags) -> Any:
     return TRANSFERS.c.flags.op("&")(int(flag))
 
 
+def _one_snapshot(session: Session) -> Connection:
+    if session.in_transaction() or session.get_bind().dialect.name != "postgresql":
+        return session.connection()
+    return session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+
+
 def verify(session: Session) -> list[Discrepancy]:
     """Everything wrong with the ledger; an empty list means it is consistent.
 
@@ -25,8 +31,13 @@ def verify(session: Session) -> list[Discrepancy]:
     total debits equal total credits (posted and pending); no balance is negative and no
     no-overdraft account is overdrawn; every post/void row resolves a pending transfer with the
     same accounts and currency and an allowed amount; every transfer's currency is its accounts'.
+
+    All of it reads one snapshot, so writers may run meanwhile: on PostgreSQL a session that has
+    not begun yet is begun ``REPEATABLE READ`` (``READ COMMITTED`` takes a new snapshot per
+    statement, and a transfer committed between two of these reads would look like a
+    difference); a SQLite read transaction keeps the snapshot of its first read.
     """
-    connection = session.connection()
+    connection = _one_snapshot(session)
     found: list[Discrepancy] = []
     journal: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(_BALANCES, 0))
 
