@@ -193,3 +193,33 @@ def test_booking_wins_outright_and_auction_switch() -> None:
         "rich"
     )
     assert run([campaign("a")], slot(accepts_auction=False)).reason == "auction_disabled"
+
+
+@pytest.mark.parametrize(
+    ("matching", "expected_winner", "expected_runner_up"),
+    [
+        # Across empty 64-bit words of the head, then into the tail until 16 are found.
+        ({3, 200, *range(700, 720)}, 3, 200),
+        # Nothing in the head: the tail alone (its first bits after a long run of zero words).
+        ({700, 950}, 700, 950),
+        # The head fills the shortlist: the tail is never needed.
+        (set(range(10, 26)) | {900}, 10, 11),
+    ],
+)
+def test_candidates_are_walked_best_first_through_a_wide_bucket(
+    matching: set[int], expected_winner: int, expected_runner_up: int
+) -> None:
+    # 1,000 CPM campaigns in one bucket, best bid first; those in ``matching`` target the view's
+    # country, the rest another one, so only the matching ones are candidates.
+    def targeted(i: int) -> CampaignSnapshot:
+        country = "DE" if i in matching else "FR"
+        return campaign(
+            f"c{i:04d}",
+            bid=2_000_000_000 - i * 1_000_000,
+            targeting=Targeting(countries=frozenset({country})),
+        )
+
+    decision = run([targeted(i) for i in range(1000)], country="DE")
+    assert winner(decision) == f"c{expected_winner:04d}"
+    assert decision.considered == min(len(matching), 16)
+    assert decision.runner_up_ecpm == float(2_000_000_000 - expected_runner_up * 1_000_000)

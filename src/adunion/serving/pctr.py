@@ -63,6 +63,7 @@ MAX_EXPLORED_PRIOR_CLICKS = 10.0
 # Normal quantiles for the Thompson draw: one uniform -> one table lookup.
 _EXPLORED = ("creative", "campaign_category")
 _TABLE_SIZE = 1024
+_exp = math.exp
 _NORMAL = tuple(NormalDist().inv_cdf((i + 0.5) / _TABLE_SIZE) for i in range(_TABLE_SIZE))
 
 
@@ -261,9 +262,10 @@ class CtrModel:
         """The ranking pCTR for one creative in one slot (before the slot's factor): the posterior
         mean times a Thompson draw of its uncertainty. ``pair`` is ``by_slot[slot][creative]``."""
         p = prepared.creative_p if pair is None else prepared.creative_p * pair
-        if prepared.sigma:
-            p *= math.exp(prepared.sigma * _NORMAL[int(self._random() * _TABLE_SIZE)])
-        return min(1.0, p)
+        sigma = prepared.sigma
+        if sigma:
+            p *= _exp(sigma * _NORMAL[int(self._random() * _TABLE_SIZE)])
+        return p if p < 1.0 else 1.0  # min(1.0, p) without the call (the hot path)
 
     def predict(
         self, creative_id: str, slot_id: str, creative_format: str, category: str
