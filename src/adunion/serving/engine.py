@@ -293,7 +293,6 @@ class _Gate:
     (None when neither rule applies), so one comparison clears both.
     """
 
-    minute: int
     day: str
     opens: float
     closes: float
@@ -320,9 +319,11 @@ class DecisionEngine:
         self.rng = rng or random.Random()  # noqa: S311 - fair tie-breaking, not a secret
         self.shortlist = shortlist
         self._clocks: dict[tuple[str, int], _Clock] = {}
-        # Gates belong to one index version (its snapshots carry the budgets and schedules).
+        # Gates belong to one index version (its snapshots carry the budgets and schedules) and
+        # one minute.
         self._gates: dict[str, _Gate] = {}
         self._gates_for: ServingIndex | None = None
+        self._gates_minute = -1
 
     def local_clock(self, campaign: CampaignSnapshot, now: datetime, minute: int) -> _Clock:
         key = (campaign.timezone, minute)
@@ -367,7 +368,6 @@ class DecisionEngine:
         if pacing is not None:
             spend_limit = pacing if budget_limit is None else min(pacing, budget_limit)
         return _Gate(
-            minute,
             clock.day,
             _NEVER if closed else opens,
             campaign.ends_at.timestamp() if campaign.ends_at is not None else _NEVER,
@@ -396,8 +396,8 @@ class DecisionEngine:
         now = view.now
         moment = now.timestamp()
         minute = int(moment) // 60
-        if self._gates_for is not index:
-            self._gates, self._gates_for = {}, index
+        if self._gates_for is not index or self._gates_minute != minute:
+            self._gates, self._gates_for, self._gates_minute = {}, index, minute
         gates = self._gates
         spend_on = self.counters.spend_on
         spend_by_day: dict[str, Mapping[str, int]] = {}  # the campaigns' local days (a few)
@@ -442,7 +442,7 @@ class DecisionEngine:
                     # The campaign's rules: schedule, budgets, pacing (this minute's gate),
                     # then the frequency cap.
                     gate = gates.get(campaign_id)
-                    if gate is None or gate.minute != minute:
+                    if gate is None:
                         gate = gates[campaign_id] = self.gate(campaign, now, minute)
                     if not gate.opens <= moment < gate.closes:
                         reason = OUTSIDE_SCHEDULE
