@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -428,3 +428,53 @@ def test_fast_path_error_returns_a_transactional_connection(
         assert_clean(database)
     finally:
         database.dispose()
+
+
+def test_submit_through_libpq_stores_what_a_session_stores(
+    database: Database, backend: str
+) -> None:
+    """``submit`` on PostgreSQL calls the fast path through libpq with its own text forms of the
+    values; the stored row must be the one the cursor path (a session) stores for the same
+    fields."""
+    if backend != "postgres":
+        pytest.skip("the fast path is PostgreSQL's (ledger_fast_transfer)")
+    books = open_books(database)
+    with database.transaction() as session:
+        deposit(session, books, books.alice, 100, "dep")
+    when = datetime(2026, 12, 2, 10, 0, 0, 123456, tzinfo=timezone(timedelta(hours=5, minutes=30)))
+
+    def spend(id: str) -> TransferRequest:
+        return TransferRequest(
+            id=id,
+            debit_account_id=books.alice,
+            credit_account_id=books.bob,
+            amount=7,
+            currency="USD",
+            code="order.paid",
+            reference="invoice 7, café \u2013 paid",
+            metadata={"z": [1, 2], "a": "é", "n": None},
+        )
+
+    [through_libpq] = ledger.submit(database, [spend("via-submit")], now=when)
+    with database.transaction() as session:
+        [through_cursor] = ledger.create_transfers(session, [spend("via-session")], now=when)
+    assert through_libpq.code is through_cursor.code is ResultCode.OK
+    with database.transaction(write=False) as session:
+        rows = session.execute(
+            text(
+                "SELECT debit_account_id, credit_account_id, amount, currency, code, reference,"
+                " metadata::text, timestamp FROM ledger_transfers WHERE id IN"
+                " ('via-submit', 'via-session') ORDER BY id"
+            )
+        ).all()
+    assert rows[0] == rows[1]
+    assert rows[0][7] == when
+    spare = database.take_driver_connection()
+    try:
+        names = [r[0] for r in spare.execute("SELECT name FROM pg_prepared_statements")]
+    finally:
+        database.give_back_driver_connection(spare)
+    assert "adunion_ledger_fast_transfer" in names
+    [replayed] = ledger.submit(database, [spend("via-submit")], now=when)
+    assert replayed.code is ResultCode.EXISTS
+    assert_clean(database)

@@ -190,6 +190,11 @@ _PG_APPLY_DELTAS = (
 _PG_FAST_TRANSFER = (
     "SELECT ledger_fast_transfer(%s, %s, %s, %s::bigint, %s, %s, %s, %s::json, %s::timestamptz)"
 )
+# The same call as a libpq prepared statement, for a connection in autocommit (see
+# Store._pg_fast_transfer_libpq); the name is ours, psycopg's own are ``_pg3_<n>``.
+_PG_FAST_NAME = b"adunion_ledger_fast_transfer"
+_PG_FAST_PREPARED = _PG_FAST_TRANSFER.replace("%s", "${}").format(*range(1, 10)).encode()
+_UNDEFINED_PREPARED_STATEMENT = b"26000"
 
 Delta = tuple[str, int, int, int, int]  # account id, then d(debits_pending, debits_posted, ...)
 Loaded = tuple[list[Any], list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, int]]]
@@ -323,6 +328,20 @@ class Store:
         caller's transaction holds nothing else: then there is no savepoint, and on False
         the caller must roll the whole transaction back.
         """
+        if not self.sqlite and self.dbapi.autocommit:
+            return self._pg_fast_transfer_libpq(
+                [
+                    id.encode(),
+                    debit_account_id.encode(),
+                    credit_account_id.encode(),
+                    str(amount).encode(),
+                    currency.encode(),
+                    code.encode(),
+                    reference.encode(),
+                    None if metadata is None else json.dumps(metadata).encode(),
+                    timestamp.astimezone(UTC).isoformat().encode(),
+                ]
+            )
         params = (
             id,
             debit_account_id,
@@ -343,6 +362,36 @@ class Store:
         except self.error as exc:
             self._raise(_PG_FAST_TRANSFER, exc)
         return bool(row[0])
+
+    def _pg_fast_transfer_libpq(self, values: list[bytes | None]) -> bool:
+        """The fast-path call through libpq itself, on a connection in autocommit (where the
+        call is its own transaction, as through a cursor). A psycopg cursor spends about 65 µs
+        of client CPU per call adapting, sending and parsing; libpq's ``PQexecPrepared`` with
+        the values already as text about a fifth of that (measured: 145 vs 80 µs of CPU and
+        793 vs 655 µs wall per call at one client, including the system calls). It releases the
+        GIL while it waits, as psycopg does. The text forms are the ones psycopg sends: the
+        metadata as ``json.dumps`` (psycopg's ``Json``) and the timestamp in ISO 8601 with its
+        UTC offset. The statement is prepared on first use on each connection.
+        """
+        from psycopg import pq
+        from psycopg.errors import error_from_result
+
+        pgconn = self.dbapi.pgconn
+        try:
+            result = pgconn.exec_prepared(_PG_FAST_NAME, values)
+            if (
+                result.status == pq.ExecStatus.FATAL_ERROR
+                and result.error_field(pq.DiagnosticField.SQLSTATE) == _UNDEFINED_PREPARED_STATEMENT
+            ):
+                prepared = pgconn.prepare(_PG_FAST_NAME, _PG_FAST_PREPARED)
+                if prepared.status != pq.ExecStatus.COMMAND_OK:
+                    raise error_from_result(prepared)
+                result = pgconn.exec_prepared(_PG_FAST_NAME, values)
+            if result.status != pq.ExecStatus.TUPLES_OK:
+                raise error_from_result(result)
+        except self.error as exc:
+            self._raise(_PG_FAST_TRANSFER, exc)
+        return bool(result.get_value(0, 0) == b"t")
 
     def _sqlite_fast_transfer(self, cursor: Any, params: tuple[Any, ...], savepoint: bool) -> bool:
         sql = "SAVEPOINT " + _SQLITE_FAST_SAVEPOINT

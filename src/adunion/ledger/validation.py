@@ -121,12 +121,15 @@ def _plain(request: TransferRequest) -> Req | None:
         and 0 < len(debit) <= ACCOUNT_ID_MAX
         and 0 < len(credit) <= ACCOUNT_ID_MAX
         and debit != credit
+        and "\x00" not in debit
+        and "\x00" not in credit
         and type(amount) is int
         and 1 <= amount <= MAX_AMOUNT
         and type(code) is str
         and (code == "" or TRANSFER_CODE_RE.fullmatch(code))
         and type(reference) is str
         and len(reference) <= REFERENCE_MAX
+        and "\x00" not in reference
         and request.pending_id is None
         and request.timeout_seconds is None
         and type(id_) is str
@@ -177,8 +180,8 @@ def _validate(request: TransferRequest, index: int | None, allowed: int) -> Req:
         if value is None:
             if not resolves:
                 raise fail(name, "is required")
-        elif not isinstance(value, str) or not 1 <= len(value) <= ACCOUNT_ID_MAX:
-            raise fail(name, f"must be an account id (1-{ACCOUNT_ID_MAX} characters)")
+        elif not isinstance(value, str) or not 1 <= len(value) <= ACCOUNT_ID_MAX or "\x00" in value:
+            raise fail(name, f"must be an account id (1-{ACCOUNT_ID_MAX} characters, no NUL)")
     if debit is not None and debit == credit:
         raise fail("credit_account_id", "must differ from debit_account_id")
 
@@ -202,8 +205,11 @@ def _validate(request: TransferRequest, index: int | None, allowed: int) -> Req:
     if not isinstance(code, str) or not (code == "" or TRANSFER_CODE_RE.fullmatch(code)):
         raise fail("code", "must be 0-64 characters of A-Z a-z 0-9 . _ : -")
     reference = request.reference
-    if not isinstance(reference, str) or len(reference) > REFERENCE_MAX:
-        raise fail("reference", f"must be a string of at most {REFERENCE_MAX} characters")
+    # NUL: PostgreSQL text cannot hold it, and libpq reads text parameters up to the first one.
+    if not isinstance(reference, str) or len(reference) > REFERENCE_MAX or "\x00" in reference:
+        raise fail(
+            "reference", f"must be a string of at most {REFERENCE_MAX} characters, without NUL"
+        )
 
     metadata = None if request.metadata is None else _canonical_metadata(request.metadata, fail)
 
