@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, TypeVar
 
+import pytest
 from sqlalchemy import func, select
 
 from adunion.kernel.db import Database
@@ -15,6 +18,7 @@ from adunion.kernel.ids import new_id
 from adunion.serving.runtime import event_database
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.writer import EventRecord, EventWriter, write_batch
+from adunion.tracking.writeturn import WriteTurn
 
 T = TypeVar("T")
 
@@ -100,3 +104,64 @@ def test_relaxed_sync_is_the_writer_s_alone(database: Database) -> None:
         assert count(database) == 1
     finally:
         relaxed.dispose()
+
+
+def test_a_free_sqlite_write_lock_is_taken_on_the_event_loop(database: Database) -> None:
+    async def main() -> EventWriter:
+        writer = EventWriter(database, max_batch=5)
+        writer.start()
+        await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(20)))
+        await writer.stop()
+        return writer
+
+    writer = run(main())
+    assert writer.batches >= 4
+    # PostgreSQL's commit is a network round trip: always in a thread.
+    assert writer.batches_on_loop == (writer.batches if database.is_sqlite else 0)
+    assert count(database) == 20
+
+
+def test_a_held_write_lock_is_waited_for_off_the_event_loop(database: Database) -> None:
+    if not database.is_sqlite:
+        pytest.skip("SQLite's write lock; PostgreSQL writes always go to a thread")
+    path = database.url.database
+    assert path is not None
+
+    async def main() -> tuple[bool, int, EventWriter]:
+        other = sqlite3.connect(path, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # another process's transaction holds the write lock
+        writer = EventWriter(database)
+        writer.start()
+        ticks = 0
+
+        async def tick() -> None:
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.01)
+                ticks += 1
+
+        ticker = asyncio.ensure_future(tick())
+        asyncio.get_running_loop().call_later(0.3, other.rollback)
+        recorded = await writer.submit(record("waited"))
+        ticker.cancel()
+        await writer.stop()
+        other.close()
+        return recorded, ticks, writer
+
+    recorded, ticks, writer = run(main())
+    assert recorded is True
+    assert ticks >= 10  # the loop kept running while the batch waited for the lock
+    assert (writer.batches, writer.batches_on_loop) == (1, 0)
+    assert count(database) == 1
+
+
+def test_the_turn_is_not_taken_while_another_writer_holds_it(tmp_path: Path) -> None:
+    mine, theirs = WriteTurn(tmp_path / "turn"), WriteTurn(tmp_path / "turn")
+    try:
+        with theirs.held(), mine.held_if_free() as got:
+            assert got is False
+        with mine.held_if_free() as got:
+            assert got is True
+    finally:
+        mine.close()
+        theirs.close()

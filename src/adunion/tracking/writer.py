@@ -6,17 +6,22 @@ unique offer id + type, plus the stats rows they add to) and only then resolves 
 requests, which answer 204 or 302. While a batch commits, the next one accumulates, so the batch
 size grows with the load and one fsync serves many requests. Nothing is acknowledged before its
 commit, so a crash loses no acknowledged event; on shutdown the queue is drained and written.
+
+On SQLite a batch is about a millisecond of local work, less than handing it to a thread and
+waking the loop again, so when the write lock is free at once the batch is written on the event
+loop's own thread; when another writer holds it, the batch waits in a thread, never on the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from adunion.kernel.db import Database
+from adunion.kernel.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from adunion.kernel.logging import get_logger
 from adunion.tracking.rows import BatchStatements
 from adunion.tracking.writeturn import WriteTurn
@@ -26,6 +31,10 @@ log = get_logger("adunion.tracking.writer")
 
 class WriterClosed(RuntimeError):
     """The writer stopped (shutdown): the event was not accepted."""
+
+
+class WriterBusy(RuntimeError):
+    """Another connection holds SQLite's write lock: this attempt wrote nothing."""
 
 
 @dataclass(slots=True)
@@ -101,9 +110,12 @@ def _statements(database: Database) -> BatchStatements:
     return statements
 
 
-def write_batch(database: Database, records: Sequence[EventRecord]) -> set[tuple[str, str]]:
+def write_batch(
+    database: Database, records: Sequence[EventRecord], *, wait: bool = True
+) -> set[tuple[str, str]]:
     """Insert the events (duplicates ignored) and add the new ones to the stats, in one
-    transaction. Returns the (offer id, event type) pairs that were new."""
+    transaction. Returns the (offer id, event type) pairs that were new. With ``wait=False`` an
+    SQLite write lock held elsewhere raises :class:`WriterBusy` at once instead of waiting."""
     unique: dict[tuple[str, str], EventRecord] = {}
     for record in records:
         unique.setdefault((record.offer_id, record.event_type), record)
@@ -116,7 +128,7 @@ def write_batch(database: Database, records: Sequence[EventRecord]) -> set[tuple
     try:
         cursor = connection.cursor()
         if database.is_sqlite:
-            cursor.execute("BEGIN IMMEDIATE")  # as Database's write sessions: lock up front
+            _begin_immediate(cursor, wait)
         cursor.executemany(
             statements.insert_events, [statements.event_row(r) for r in unique.values()]
         )
@@ -154,6 +166,24 @@ def write_batch(database: Database, records: Sequence[EventRecord]) -> set[tuple
     return inserted
 
 
+def _begin_immediate(cursor: Any, wait: bool) -> None:
+    """BEGIN IMMEDIATE, as Database's write sessions: the write lock up front. In WAL mode
+    nothing later in the transaction waits for a lock, so a non-waiting attempt only has to
+    skip the busy handler here."""
+    if wait:
+        cursor.execute("BEGIN IMMEDIATE")
+        return
+    cursor.execute("PRAGMA busy_timeout = 0")
+    try:
+        cursor.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            raise WriterBusy("the SQLite write lock is taken") from exc
+        raise
+    finally:
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+
 def _stored(
     cursor: Any, statements: BatchStatements, records: list[EventRecord]
 ) -> set[tuple[str, str]]:
@@ -177,6 +207,7 @@ class EventWriter:
         self._task: asyncio.Task[None] | None = None
         self._closed = False
         self.batches = 0
+        self.batches_on_loop = 0  # of them, written on the event loop's thread (SQLite)
         self.written = 0
 
     @property
@@ -236,10 +267,28 @@ class EventWriter:
         with self.turn.held():
             return write_batch(self.database, records)
 
+    def _write_if_free(self, records: list[EventRecord]) -> set[tuple[str, str]] | None:
+        """On SQLite, the batch written right here when the turn and the write lock are both
+        free; None when either is taken (or on PostgreSQL, whose commit is a network round
+        trip: it always goes to a thread)."""
+        if not self.database.is_sqlite:
+            return None
+        with self.turn.held_if_free() as ours:
+            if not ours:
+                return None
+            try:
+                inserted = write_batch(self.database, records, wait=False)
+            except WriterBusy:
+                return None
+        self.batches_on_loop += 1
+        return inserted
+
     async def _write(self, batch: list[tuple[EventRecord, asyncio.Future[bool]]]) -> None:
         records = [record for record, _ in batch]
         try:
-            inserted = await asyncio.to_thread(self._write_in_turn, records)
+            inserted = self._write_if_free(records)
+            if inserted is None:
+                inserted = await asyncio.to_thread(self._write_in_turn, records)
         except Exception as exc:  # noqa: BLE001 - every waiting request must hear of the failure
             log.error("event batch failed", size=len(batch), error=repr(exc))
             for _, future in batch:

@@ -49,6 +49,25 @@ class WriteTurn:
         finally:
             fcntl.flock(self._fd, fcntl.LOCK_UN)
 
+    @contextmanager
+    def held_if_free(self) -> Iterator[bool]:
+        """Take the turn only if nobody holds it (never waits: safe on the event loop); the block
+        learns whether it got it."""
+        if self.path is None:
+            yield True
+            return
+        if self._fd is None:
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+
     def close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
