@@ -60,9 +60,11 @@ MAX_PRIOR_CLICKS = 100.0
 # prior standard deviation stays >= ~0.3): with few ads, the spread between them says little
 # about a new one, and a too-confident prior would never give it a trial.
 MAX_EXPLORED_PRIOR_CLICKS = 10.0
-# Normal quantiles for the Thompson draw: one uniform -> one table lookup.
 _EXPLORED = ("creative", "campaign_category")
-_TABLE_SIZE = 1024
+# Normal quantiles for the Thompson draw: ten random bits -> one table lookup (getrandbits
+# returns the index itself, 5x cheaper than scaling a uniform float).
+_TABLE_BITS = 10
+_TABLE_SIZE = 1 << _TABLE_BITS
 _exp = math.exp
 _NORMAL = tuple(NormalDist().inv_cdf((i + 0.5) / _TABLE_SIZE) for i in range(_TABLE_SIZE))
 
@@ -141,7 +143,7 @@ class CtrModel:
         self.network = smoothed(self.stats.network, base_rate, strength)
         # Seeded by the counts too, so each rebuild draws afresh but a replay draws the same.
         n, k = self.stats.network
-        self._random = random.Random(f"{seed}:{n}:{k}").random  # noqa: S311 - not a secret
+        self._bits = random.Random(f"{seed}:{n}:{k}").getrandbits  # noqa: S311 - not a secret
         # Fitted factors (all 1 until ``bind``) and their posterior shapes (clicks + prior).
         self.slot_factor: dict[str, float] = {}
         self.creative_factor: dict[str, tuple[float, float]] = {}  # id -> (factor, shape)
@@ -264,7 +266,7 @@ class CtrModel:
         p = prepared.creative_p if pair is None else prepared.creative_p * pair
         sigma = prepared.sigma
         if sigma:
-            p *= _exp(sigma * _NORMAL[int(self._random() * _TABLE_SIZE)])
+            p *= _exp(sigma * _NORMAL[self._bits(_TABLE_BITS)])
         return p if p < 1.0 else 1.0  # min(1.0, p) without the call (the hot path)
 
     def predict(
