@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     # "normal" answers once the batch is in the WAL file (survives a process crash, not a
     # power loss) and spends no fsync per batch. See docs/serving.md.
     tracking_sqlite_sync: Literal["full", "normal"] = "full"
+    # SQLite only: write an event batch on the event loop's thread when the write lock is free
+    # (no thread hand-off; the loop waits for the commit's fsync). Off: always in a thread, for
+    # disks whose fsync takes milliseconds. See docs/serving.md.
+    tracking_write_on_loop: bool = True
     fraud_ip_events_per_minute: int = Field(default=600, gt=0)
     fraud_visitor_events_per_minute: int = Field(default=120, gt=0)
     fraud_min_click_delay_seconds: float = Field(default=1.0, ge=0)

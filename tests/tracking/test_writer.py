@@ -13,6 +13,8 @@ from typing import Any, TypeVar
 import pytest
 from sqlalchemy import func, select
 
+from adunion.app import create_app
+from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.serving.runtime import event_database
@@ -165,3 +167,26 @@ def test_the_turn_is_not_taken_while_another_writer_holds_it(tmp_path: Path) -> 
     finally:
         mine.close()
         theirs.close()
+
+
+def test_write_on_loop_off_sends_every_batch_to_a_thread(database: Database) -> None:
+    async def main() -> EventWriter:
+        writer = EventWriter(database, max_batch=5, write_on_loop=False)
+        writer.start()
+        await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(10)))
+        await writer.stop()
+        return writer
+
+    writer = run(main())
+    assert writer.batches >= 2
+    assert writer.batches_on_loop == 0
+    assert count(database) == 10
+
+
+def test_the_setting_reaches_the_app_s_writer(settings: Settings, database: Database) -> None:
+    settings.tracking_write_on_loop = False
+    off = create_app(settings, database=database).state.ctx.serving.writer.local
+    assert off.write_on_loop is False
+    settings.tracking_write_on_loop = True
+    on = create_app(settings, database=database).state.ctx.serving.writer.local
+    assert on.write_on_loop is database.is_sqlite

@@ -91,6 +91,7 @@ def build_serving(
     writer = HostEventWriter(
         event_database(database, settings.tracking_sqlite_sync),
         max_batch=settings.tracking_batch_max,
+        write_on_loop=settings.tracking_write_on_loop,
     )
     limits = Limits(
         ip_per_minute=settings.fraud_ip_events_per_minute,

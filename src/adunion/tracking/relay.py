@@ -193,9 +193,11 @@ class _RelayClient:
 class HostEventWriter:
     """The event writer a serving process uses: the host's writer itself, or a relay to it."""
 
-    def __init__(self, database: Database, *, max_batch: int = 1000) -> None:
+    def __init__(
+        self, database: Database, *, max_batch: int = 1000, write_on_loop: bool = True
+    ) -> None:
         self.database = database
-        self.local = EventWriter(database, max_batch=max_batch)
+        self.local = EventWriter(database, max_batch=max_batch, write_on_loop=write_on_loop)
         self._paths = relay_paths(database)
         self._role_fd: int | None = None
         self._server: asyncio.Server | None = None

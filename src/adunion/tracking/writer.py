@@ -198,10 +198,17 @@ def _stored(
 
 class EventWriter:
     def __init__(
-        self, database: Database, *, max_batch: int = 1000, turn: WriteTurn | None = None
+        self,
+        database: Database,
+        *,
+        max_batch: int = 1000,
+        turn: WriteTurn | None = None,
+        write_on_loop: bool = True,
     ) -> None:
         self.database = database
         self.max_batch = max_batch
+        # SQLite only: PostgreSQL's commit is a network round trip, always waited for in a thread.
+        self.write_on_loop = write_on_loop and database.is_sqlite
         self.turn = turn if turn is not None else WriteTurn.for_database(database)
         self._queue: asyncio.Queue[tuple[EventRecord, asyncio.Future[bool]] | None] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -269,9 +276,8 @@ class EventWriter:
 
     def _write_if_free(self, records: list[EventRecord]) -> set[tuple[str, str]] | None:
         """On SQLite, the batch written right here when the turn and the write lock are both
-        free; None when either is taken (or on PostgreSQL, whose commit is a network round
-        trip: it always goes to a thread)."""
-        if not self.database.is_sqlite:
+        free; None when either is taken, or when batches are not written on the loop."""
+        if not self.write_on_loop:
             return None
         with self.turn.held_if_free() as ours:
             if not ours:
