@@ -211,3 +211,14 @@ def test_view_beacon_fast_path_address_headers_and_503(
         assert stopped.status_code == 503
         assert stopped.headers["retry-after"] == "1"
     assert len(events(database)) == 1
+
+
+def test_a_conversion_value_too_large_for_the_column_is_refused(
+    client: TestClient, database: Database
+) -> None:
+    ad = serve(client)
+    conversion = path(ad["view_url"]).replace("/t/v/", "/t/conv/")
+    for send in (client.post, client.get):
+        answer = send(conversion, params={"value_micros": 10**30})
+        assert answer.status_code == 422
+    assert events(database) == []

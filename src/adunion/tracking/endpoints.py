@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import base64
 import time
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from adunion.accounts import service as accounts
 from adunion.http.deps import client_address
+from adunion.kernel.money import MAX_MICROS
 from adunion.serving.runtime import ServingRuntime
 from adunion.tracking.intake import CLICK, CONVERSION, VIEW, VIEWABLE, Hit
 from adunion.tracking.writer import WriterClosed
@@ -108,6 +110,11 @@ async def track_viewable(request: Request, token: str) -> Response:
     return failed or Response(status_code=204, headers=NO_STORE)
 
 
+# A conversion's value must fit the events table's 64-bit column; a larger one is refused (422)
+# before it can reach a batch, where it would fail every event written with it.
+ValueMicros = Annotated[int | None, Query(le=MAX_MICROS)]
+
+
 async def _conversion(request: Request, token: str, value_micros: int | None) -> Response | None:
     hit = _hit(request, token)
     if value_micros is not None and value_micros >= 0:
@@ -117,7 +124,7 @@ async def _conversion(request: Request, token: str, value_micros: int | None) ->
 
 @router.post("/t/conv/{token}", name="track_conversion", status_code=204)
 async def track_conversion(
-    request: Request, token: str, value_micros: int | None = None
+    request: Request, token: str, value_micros: ValueMicros = None
 ) -> Response:
     """Conversion postback (server to server): 204 once durable; ``value_micros`` optional."""
     failed = await _conversion(request, token, value_micros)
@@ -126,7 +133,7 @@ async def track_conversion(
 
 @router.get("/t/conv/{token}", name="track_conversion_pixel", include_in_schema=False)
 async def track_conversion_pixel(
-    request: Request, token: str, value_micros: int | None = None
+    request: Request, token: str, value_micros: ValueMicros = None
 ) -> Response:
     """Conversion pixel (an ``<img>`` on the thank-you page)."""
     failed = await _conversion(request, token, value_micros)
