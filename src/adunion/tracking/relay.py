@@ -25,7 +25,6 @@ import contextlib
 import fcntl
 import functools
 import hashlib
-import json
 import os
 import struct
 import tempfile
@@ -33,6 +32,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from adunion.kernel.db import Database
 from adunion.kernel.logging import get_logger
@@ -76,7 +77,7 @@ def _decode(values: list[Any]) -> EventRecord:
 
 
 def _frame(payload: list[Any]) -> bytes:
-    body = json.dumps(payload, separators=(",", ":")).encode()
+    body = orjson.dumps(payload)
     return _HEADER.pack(len(body)) + body
 
 
@@ -89,7 +90,7 @@ async def _read_frame(reader: asyncio.StreamReader) -> list[Any] | None:
     (size,) = _HEADER.unpack(header)
     if size > _MAX_FRAME:
         raise ValueError("relay frame too large")
-    payload: list[Any] = json.loads(await reader.readexactly(size))
+    payload: list[Any] = orjson.loads(await reader.readexactly(size))
     return payload
 
 
