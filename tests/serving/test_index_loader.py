@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from adunion.config import Settings
+from adunion.inventory.models import AdSlot
 from adunion.kernel.db import Database
 from adunion.serving.index_loader import dayparts
 from adunion.serving.runtime import ServingRuntime
@@ -216,3 +217,32 @@ def test_dayparts_masks() -> None:
     assert masks is not None
     assert masks[0] == masks[6] == (1 << 9) | (1 << 10)
     assert masks[1:6] == (0, 0, 0, 0, 0)
+
+
+def test_the_version_moves_with_every_kind_of_serving_change(
+    client: TestClient, database: Database
+) -> None:
+    net = setup_network(client, database)
+    loader = runtime(client).holder.loader
+    assert loader is not None
+    seen = [loader.version()]
+
+    def moved() -> bool:
+        seen.append(loader.version())
+        return seen[-1] != seen[-2]
+
+    go_live(client, database, net)  # creative approved, campaign activated
+    assert moved()
+    assert not moved()  # nothing changed: the same version
+    with database.transaction() as session:  # a slot edited (its floor)
+        slot = session.get(AdSlot, net["slot"]["id"])
+        assert slot is not None
+        slot.floor_cpm_micros = 200_000
+    assert moved()
+    suspended = client.put(
+        f"/api/v1/admin/sites/{net['site']['id']}/status",
+        json={"status": "suspended"},
+        headers=net["risk"],
+    )
+    assert suspended.status_code == 200, suspended.text
+    assert moved()  # a site left the verified set

@@ -97,8 +97,9 @@ class Campaign(Base):
         enum_column(CampaignStatus), default=CampaignStatus.DRAFT, nullable=False, index=True
     )
     created_at: Mapped[datetime] = created_at_column()
+    # Indexed: the serving index's version poll reads its maximum every few seconds.
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False, index=True
     )
 
     creatives: Mapped[list[Creative]] = relationship(
@@ -159,8 +160,9 @@ class Creative(Base):
     )
     moderated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     created_at: Mapped[datetime] = created_at_column()
+    # Indexed: the serving index's version poll reads its maximum every few seconds.
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False, index=True
     )
 
     campaign: Mapped[Campaign] = relationship(back_populates="creatives")

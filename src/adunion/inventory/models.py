@@ -62,7 +62,7 @@ class Site(Base):
         enum_column(SiteStatus), default=SiteStatus.PENDING, nullable=False, index=True
     )
     verification_token: Mapped[str] = mapped_column(String(64), nullable=False)
-    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True, index=True)
     verified_by: Mapped[VerificationMethod | None] = mapped_column(
         enum_column(VerificationMethod), nullable=True
     )
@@ -110,8 +110,9 @@ class AdSlot(Base):
         enum_column(SlotStatus), default=SlotStatus.ACTIVE, nullable=False
     )
     created_at: Mapped[datetime] = created_at_column()
+    # Indexed: the serving index's version poll reads its maximum every few seconds.
     updated_at: Mapped[datetime] = mapped_column(
-        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False, index=True
     )
 
     site: Mapped[Site] = relationship(back_populates="slots", lazy="joined")

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 
 from adunion.campaigns.models import (
     Campaign,
@@ -93,17 +93,26 @@ class DatabaseIndexLoader:
     # --- the cheap version ---------------------------------------------------------------------
 
     def version(self) -> str:
-        verified = case((Site.status == SiteStatus.VERIFIED, 1), else_=0)
-        approved = case((Creative.moderation == ModerationStatus.APPROVED, 1), else_=0)
-        queries: tuple[Any, ...] = (
-            select(func.count(), func.sum(verified), func.max(Site.verified_at)),
-            select(func.count(), func.max(AdSlot.updated_at)),
-            select(func.count(), func.max(Campaign.updated_at)),
-            select(func.count(), func.sum(approved), func.max(Creative.updated_at)),
+        # Each figure is its own scalar subquery, so each can use an index: a max() over an
+        # indexed column is one B-tree descent, and a count(*) reads the narrowest index, where
+        # one aggregate query over all of them scans the table's rows (27 -> 2 ms at 100,000
+        # slots on SQLite; every serving process polls every few seconds).
+        figures: tuple[Any, ...] = (
+            select(func.count()).select_from(Site),
+            select(func.count()).where(Site.status == SiteStatus.VERIFIED),
+            select(func.max(Site.verified_at)),
+            select(func.count()).select_from(AdSlot),
+            select(func.max(AdSlot.updated_at)),
+            select(func.count()).select_from(Campaign),
+            select(func.max(Campaign.updated_at)),
+            select(func.count()).select_from(Creative),
+            select(func.count()).where(Creative.moderation == ModerationStatus.APPROVED),
+            select(func.max(Creative.updated_at)),
         )
+        query = select(*(figure.scalar_subquery() for figure in figures))
         with self.database.transaction(write=False) as session:
-            parts = [tuple(session.execute(q).one()) for q in queries]
-        return "|".join(",".join(str(v) for v in part) for part in parts)
+            row = session.execute(query).one()
+        return "|".join(str(value) for value in row)
 
     # --- the full build ------------------------------------------------------------------------
 
