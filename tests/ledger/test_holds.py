@@ -182,6 +182,10 @@ def test_bad_resolutions(database: Database) -> None:
             {"id": "b-2", "pending_id": "h-1", "flags": VOID, "amount": 59},
             ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT,
         ),
+        (  # a void's amount must be the hold's: more than held is not "exceeds" (the post's)
+            {"id": "b-2b", "pending_id": "h-1", "flags": VOID, "amount": 61},
+            ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT,
+        ),
         (
             {"id": "b-3", "pending_id": "h-1", "flags": POST, "debit_account_id": books.carol},
             ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_DEBIT_ACCOUNT_ID,

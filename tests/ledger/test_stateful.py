@@ -127,6 +127,10 @@ class LedgerMachine(RuleBasedStateMachine):
             if found.expires_at is not None and found.expires_at <= self.now:
                 return ResultCode.PENDING_TRANSFER_EXPIRED, None
             amount = found.amount if r.amount is None else r.amount
+            # A void's explicit amount must be the hold's (docs/ledger.md), larger or smaller:
+            # that rule comes first, "exceeds" is the post's.
+            if r.flags & VOID and amount != found.amount:
+                return ResultCode.PENDING_TRANSFER_HAS_DIFFERENT_AMOUNT, None
             if amount > found.amount:
                 return ResultCode.EXCEEDS_PENDING_TRANSFER_AMOUNT, None
             self.balances[found.debit][0] -= found.amount
