@@ -108,15 +108,21 @@ def test_relaxed_sync_is_the_writer_s_alone(database: Database) -> None:
         relaxed.dispose()
 
 
-def test_a_free_sqlite_write_lock_is_taken_on_the_event_loop(database: Database) -> None:
+def write_fresh(database: Database, events: int, **options: Any) -> EventWriter:
+    """A writer started, given ``events`` new events to write, stopped; returned for its counts."""
+
     async def main() -> EventWriter:
-        writer = EventWriter(database, max_batch=5)
+        writer = EventWriter(database, **options)
         writer.start()
-        await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(20)))
+        await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(events)))
         await writer.stop()
         return writer
 
-    writer = run(main())
+    return run(main())
+
+
+def test_a_free_sqlite_write_lock_is_taken_on_the_event_loop(database: Database) -> None:
+    writer = write_fresh(database, 20, max_batch=5)
     assert writer.batches >= 4
     # PostgreSQL's commit is a network round trip: always in a thread.
     assert writer.batches_on_loop == (writer.batches if database.is_sqlite else 0)
@@ -170,14 +176,7 @@ def test_the_turn_is_not_taken_while_another_writer_holds_it(tmp_path: Path) -> 
 
 
 def test_write_on_loop_off_sends_every_batch_to_a_thread(database: Database) -> None:
-    async def main() -> EventWriter:
-        writer = EventWriter(database, max_batch=5, write_on_loop=False)
-        writer.start()
-        await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(10)))
-        await writer.stop()
-        return writer
-
-    writer = run(main())
+    writer = write_fresh(database, 10, max_batch=5, write_on_loop=False)
     assert writer.batches >= 2
     assert writer.batches_on_loop == 0
     assert count(database) == 10

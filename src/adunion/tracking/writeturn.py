@@ -40,14 +40,12 @@ class WriteTurn:
         if self.path is None:
             yield
             return
-        if self._fd is None:
-            # Opened in the process that writes (after any fork): each process its own lock.
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
+        fd = self._descriptor(self.path)
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
     @contextmanager
     def held_if_free(self) -> Iterator[bool]:
@@ -56,17 +54,22 @@ class WriteTurn:
         if self.path is None:
             yield True
             return
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        fd = self._descriptor(self.path)
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             yield False
             return
         try:
             yield True
         finally:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _descriptor(self, path: Path) -> int:
+        if self._fd is None:
+            # Opened in the process that writes (after any fork): each process its own lock.
+            self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._fd
 
     def close(self) -> None:
         if self._fd is not None:
