@@ -35,6 +35,7 @@ from adunion.kernel import migrate
 from adunion.kernel.db import Database
 
 sys.path.insert(0, str(Path(__file__).parent))
+from asgi_client import count_answered
 from serving_http import SECRET, UA, populate
 
 WARM_UP = 2000
@@ -42,47 +43,9 @@ WARM_UP = 2000
 
 async def drive(app: Any, paths: list[str], count: int, concurrency: int) -> int:
     """``count`` decision GETs over ``paths`` through the ASGI app; returns how many were 200."""
-    answered = 0
     headers = [(b"host", b"127.0.0.1:8000"), (b"user-agent", UA.encode()), (b"accept", b"*/*")]
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def one(target: str) -> None:
-        nonlocal answered
-        path, _, query = target.partition("?")
-        status = 0
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "GET",
-            "scheme": "http",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": query.encode(),
-            "root_path": "",
-            "headers": headers,
-            "client": ("127.0.0.1", 40000),
-            "server": ("127.0.0.1", 8000),
-        }
-        await app(scope, receive, send)
-        answered += status == 200
-
-    queue = iter([paths[n % len(paths)] for n in range(count)])
-
-    async def worker() -> None:
-        for target in queue:
-            await one(target)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return answered
+    targets = [paths[n % len(paths)] for n in range(count)]
+    return await count_answered(app, "GET", targets, headers, concurrency, expected=200)
 
 
 async def measure(settings: Settings, paths: list[str], options: argparse.Namespace) -> Any:

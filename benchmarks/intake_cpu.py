@@ -42,6 +42,9 @@ from adunion.serving.snapshots import CampaignSnapshot, CreativeSnapshot, SlotSn
 from adunion.tracking.models import TrackingEvent
 from adunion.tracking.tokens import Offer, TokenSigner
 
+sys.path.insert(0, str(Path(__file__).parent))
+from asgi_client import count_answered
+
 SECRET = "benchmark-secret-key-benchmark-secret-key"  # noqa: S105 - a scratch app's key
 UA = (
     b"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -74,46 +77,9 @@ def tokens(signer: TokenSigner, count: int) -> list[str]:
 
 async def drive(app: Any, batch: list[str], concurrency: int) -> int:
     """Send every token through the ASGI app, ``concurrency`` requests in flight."""
-    answered = 0
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def one(token: str) -> None:
-        nonlocal answered
-        status = 0
-
-        async def send(message: dict[str, Any]) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": "POST",
-            "scheme": "http",
-            "path": f"/t/v/{token}",
-            "raw_path": f"/t/v/{token}".encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"127.0.0.1"), (b"user-agent", UA)],
-            "client": ("127.0.0.1", 40000),
-            "server": ("127.0.0.1", 8000),
-        }
-        await app(scope, receive, send)
-        if status == 204:
-            answered += 1
-
-    queue = iter(batch)
-
-    async def worker() -> None:
-        for token in queue:
-            await one(token)
-
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return answered
+    headers = [(b"host", b"127.0.0.1"), (b"user-agent", UA)]
+    targets = [f"/t/v/{token}" for token in batch]
+    return await count_answered(app, "POST", targets, headers, concurrency, expected=204)
 
 
 async def run_app(settings: Settings, database: Database, options: argparse.Namespace) -> Any:
