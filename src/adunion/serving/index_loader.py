@@ -95,8 +95,9 @@ class DatabaseIndexLoader:
     def version(self) -> str:
         # Each figure is its own scalar subquery, so each can use an index: a max() over an
         # indexed column is one B-tree descent, and a count(*) reads the narrowest index, where
-        # one aggregate query over all of them scans the table's rows (27 -> 2 ms at 100,000
-        # slots on SQLite; every serving process polls every few seconds).
+        # one aggregate query over all of them scans the table's rows (34 -> 3.6 ms of CPU per
+        # poll at 100,000 slots on SQLite, docs/benchmarks.md; every serving process polls every
+        # few seconds).
         figures: tuple[Any, ...] = (
             select(func.count()).select_from(Site),
             select(func.count()).where(Site.status == SiteStatus.VERIFIED),
