@@ -1,9 +1,12 @@
 from __future__ import annotations
 
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adunion.kernel.ids import new_id
-from adunion.tracking.reach import MemoryLiveReach, RedisLiveReach
+from adunion.reporting.hll import HyperLogLog
+from adunion.tracking.reach import SPARSE_REGISTERS, LiveSketch, MemoryLiveReach, RedisLiveReach
 
 DAY = "2026-11-25"
 
@@ -32,3 +35,31 @@ def test_redis_sketch_is_shared_by_processes(redis_url: str) -> None:
     fill(second, "a", range(2_500, 7_500))  # another serving process, overlapping visitors
     assert abs(first.count(["a"], DAY) - 7_500) < 7_500 * 0.03
     assert second.count(["a"], DAY) == first.count(["a"], DAY)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=600))
+def test_live_sketch_keeps_the_registers_of_a_full_sketch(visitors: list[str]) -> None:
+    live = LiveSketch()
+    full = HyperLogLog()
+    for visitor in visitors:
+        live.add(visitor)
+        full.add(visitor)
+    assert live.sketch().registers == full.registers
+    assert live.sketch().estimate() == full.estimate()
+
+
+def test_live_sketch_turns_dense_past_the_sparse_limit_and_counts_on() -> None:
+    live = LiveSketch()
+    full = HyperLogLog()
+    n = 0
+    while live.is_sparse:
+        live.add(f"visitor-{n}")
+        full.add(f"visitor-{n}")
+        n += 1
+    assert n > SPARSE_REGISTERS  # only once more registers are set than the limit
+    for m in range(n, n + 5_000):
+        live.add(f"visitor-{m}")
+        full.add(f"visitor-{m}")
+    assert live.sketch().registers == full.registers
+    assert abs(live.sketch().estimate() - (n + 5_000)) < (n + 5_000) * 0.03

@@ -31,6 +31,13 @@ def _hash(item: str) -> int:
     return int.from_bytes(blake2b(item.encode(), digest_size=8).digest(), "big")
 
 
+def register_of(item: str) -> tuple[int, int]:
+    """The register an item falls in and the rank it offers there (a sketch keeps the largest)."""
+    value = _hash(item)
+    rest = value & ((1 << Q) - 1)
+    return value >> Q, Q - rest.bit_length() + 1
+
+
 class HyperLogLog:
     __slots__ = ("registers",)
 
@@ -40,10 +47,7 @@ class HyperLogLog:
         self.registers = bytearray(registers) if registers is not None else bytearray(M)
 
     def add(self, item: str) -> None:
-        value = _hash(item)
-        index = value >> Q
-        rest = value & ((1 << Q) - 1)
-        rank = Q - rest.bit_length() + 1
+        index, rank = register_of(item)
         if rank > self.registers[index]:
             self.registers[index] = rank
 

@@ -5,6 +5,12 @@ the events table). This is the live counterpart, fed by each recorded valid view
 HyperLogLogs by default, Redis HyperLogLogs (PFADD / PFCOUNT) when ``ADUNION_REDIS_URL`` is set, so
 every serving process adds to, and counts from, the same sketch. Counting several campaigns at
 once counts their union (a visitor who saw two campaigns is one visitor).
+
+In process, a campaign's sketch for the day starts sparse: only the registers its visitors set,
+in a dict, until there are :data:`SPARSE_REGISTERS` of them; then it becomes the full 16 KB array.
+The registers are the same either way, so the counts are too; a serving process holding
+thousands of small campaigns' sketches keeps a few hundred bytes each instead of 16 KB, and a
+campaign's first view of the day no longer touches 16 KB of fresh memory.
 """
 
 from __future__ import annotations
@@ -15,9 +21,12 @@ from typing import Protocol
 
 import redis
 
-from adunion.reporting.hll import HyperLogLog
+from adunion.reporting.hll import HyperLogLog, M, register_of
 
 KEEP_SECONDS = 40 * 86400
+# Below this many set registers a dict is smaller than the 16,384-byte array (about 75 bytes an
+# entry with its key); beyond it the array is.
+SPARSE_REGISTERS = 200
 
 
 class LiveReach(Protocol):
@@ -26,10 +35,54 @@ class LiveReach(Protocol):
     def count(self, campaign_ids: Iterable[str], day: str) -> int: ...
 
 
+class LiveSketch:
+    """One campaign's sketch for one day: sparse registers until dense pays, then the array."""
+
+    __slots__ = ("_dense", "_sparse")
+
+    def __init__(self) -> None:
+        self._sparse: dict[int, int] | None = {}
+        self._dense: bytearray | None = None
+
+    @property
+    def is_sparse(self) -> bool:
+        return self._dense is None
+
+    def add(self, item: str) -> None:
+        index, rank = register_of(item)
+        dense = self._dense
+        if dense is not None:
+            if rank > dense[index]:
+                dense[index] = rank
+            return
+        sparse = self._sparse
+        assert sparse is not None
+        if rank > sparse.get(index, 0):
+            sparse[index] = rank
+            if len(sparse) > SPARSE_REGISTERS:
+                self._densify(sparse)
+
+    def _densify(self, sparse: dict[int, int]) -> None:
+        dense = bytearray(M)
+        for index, rank in sparse.items():
+            dense[index] = rank
+        self._dense, self._sparse = dense, None
+
+    def sketch(self) -> HyperLogLog:
+        """A HyperLogLog with these registers (a copy)."""
+        if self._dense is not None:
+            return HyperLogLog(self._dense)
+        sketch = HyperLogLog()
+        assert self._sparse is not None
+        for index, rank in self._sparse.items():
+            sketch.registers[index] = rank
+        return sketch
+
+
 class MemoryLiveReach:
     def __init__(self, max_sketches: int = 20_000) -> None:
         self._lock = threading.Lock()
-        self._sketches: dict[tuple[str, str], HyperLogLog] = {}
+        self._sketches: dict[tuple[str, str], LiveSketch] = {}
         self._max = max_sketches
 
     def add(self, campaign_id: str, day: str, visitor_id: str) -> None:
@@ -39,7 +92,7 @@ class MemoryLiveReach:
                 if len(self._sketches) >= self._max:  # forget the oldest (insertion order)
                     for key in list(self._sketches)[: self._max // 10]:
                         del self._sketches[key]
-                sketch = self._sketches[(campaign_id, day)] = HyperLogLog()
+                sketch = self._sketches[(campaign_id, day)] = LiveSketch()
             sketch.add(visitor_id)
 
     def count(self, campaign_ids: Iterable[str], day: str) -> int:
@@ -48,7 +101,7 @@ class MemoryLiveReach:
             for campaign_id in campaign_ids:
                 sketch = self._sketches.get((campaign_id, day))
                 if sketch is not None:
-                    union = union.merge(sketch)
+                    union = union.merge(sketch.sketch())
         return union.estimate()
 
 
