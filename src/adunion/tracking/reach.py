@@ -7,10 +7,10 @@ every serving process adds to, and counts from, the same sketch. Counting severa
 once counts their union (a visitor who saw two campaigns is one visitor).
 
 In process, a campaign's sketch for the day starts sparse: only the registers its visitors set,
-in a dict, until there are :data:`SPARSE_REGISTERS` of them; then it becomes the full 16 KB array.
+in a dict, until more than :data:`SPARSE_REGISTERS` are set; then it becomes the full 16 KB array.
 The registers are the same either way, so the counts are too; a serving process holding
-thousands of small campaigns' sketches keeps a few hundred bytes each instead of 16 KB, and a
-campaign's first view of the day no longer touches 16 KB of fresh memory.
+thousands of small campaigns' sketches keeps a few hundred bytes to a few KB each instead of
+16 KB, and a campaign's first view of the day no longer touches 16 KB of fresh memory.
 """
 
 from __future__ import annotations
