@@ -21,7 +21,7 @@ from typing import Protocol
 
 import redis
 
-from adunion.reporting.hll import HyperLogLog, M, register_of
+from adunion.reporting.hll import HyperLogLog, register_of
 
 KEEP_SECONDS = 40 * 86400
 # Below this many set registers a dict is smaller than the 16,384-byte array (about 75 bytes an
@@ -38,45 +38,39 @@ class LiveReach(Protocol):
 class LiveSketch:
     """One campaign's sketch for one day: sparse registers until dense pays, then the array."""
 
-    __slots__ = ("_dense", "_sparse")
+    __slots__ = ("_registers",)
 
     def __init__(self) -> None:
-        self._sparse: dict[int, int] | None = {}
-        self._dense: bytearray | None = None
+        self._registers: dict[int, int] | HyperLogLog = {}
 
     @property
     def is_sparse(self) -> bool:
-        return self._dense is None
+        return isinstance(self._registers, dict)
 
     def add(self, item: str) -> None:
-        index, rank = register_of(item)
-        dense = self._dense
-        if dense is not None:
-            if rank > dense[index]:
-                dense[index] = rank
+        registers = self._registers
+        if not isinstance(registers, dict):
+            registers.add(item)
             return
-        sparse = self._sparse
-        assert sparse is not None
-        if rank > sparse.get(index, 0):
-            sparse[index] = rank
-            if len(sparse) > SPARSE_REGISTERS:
-                self._densify(sparse)
-
-    def _densify(self, sparse: dict[int, int]) -> None:
-        dense = bytearray(M)
-        for index, rank in sparse.items():
-            dense[index] = rank
-        self._dense, self._sparse = dense, None
+        index, rank = register_of(item)
+        if rank > registers.get(index, 0):
+            registers[index] = rank
+            if len(registers) > SPARSE_REGISTERS:
+                self._registers = _dense(registers)
 
     def sketch(self) -> HyperLogLog:
         """A HyperLogLog with these registers (a copy)."""
-        if self._dense is not None:
-            return HyperLogLog(self._dense)
-        sketch = HyperLogLog()
-        assert self._sparse is not None
-        for index, rank in self._sparse.items():
-            sketch.registers[index] = rank
-        return sketch
+        registers = self._registers
+        if isinstance(registers, dict):
+            return _dense(registers)
+        return HyperLogLog(registers.registers)
+
+
+def _dense(sparse: dict[int, int]) -> HyperLogLog:
+    sketch = HyperLogLog()
+    for index, rank in sparse.items():
+        sketch.registers[index] = rank
+    return sketch
 
 
 class MemoryLiveReach:
