@@ -39,6 +39,7 @@ from adunion.kernel.ids import new_id
 from adunion.serving.device import device_class
 from adunion.serving.engine import build_index
 from adunion.serving.snapshots import CampaignSnapshot, CreativeSnapshot, SlotSnapshot
+from adunion.tracking.journal import JournaledEventWriter
 from adunion.tracking.models import TrackingEvent
 from adunion.tracking.tokens import Offer, TokenSigner
 
@@ -51,6 +52,11 @@ UA = (
     b"Chrome/120.0 Safari/537.36"
 )
 SLOTS = 200
+
+
+def writes_of(writer: Any) -> int:
+    """Journal writes (the default on an SQLite file), else committed batches."""
+    return int(writer.batches if isinstance(writer, JournaledEventWriter) else writer.local.batches)
 
 
 def fixed_index(size: int) -> Any:
@@ -173,7 +179,7 @@ def main() -> None:
             "stored": stored - 500,
             "events_per_s": round(options.events / wall),
             "cpu_us_per_event": round(cpu / options.events * 1e6, 1),
-            "batches": runtime.writer.local.batches,
+            "batches": writes_of(runtime.writer),
             **{k: round(v, 2) for k, v in steps(runtime, batch).items()},
         }
         print(json.dumps(result))

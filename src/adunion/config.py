@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     # (no thread hand-off; the loop waits for the commit's fsync). Off: always in a thread, for
     # disks whose fsync takes milliseconds. See docs/serving.md.
     tracking_write_on_loop: bool = True
+    # SQLite file only: answer once the event is in this process's fsynced journal and move
+    # journaled events into the database in the background, every tracking_drain_seconds. Off:
+    # answer after the commit, one writer per host. See docs/serving.md.
+    tracking_journal: bool = True
+    tracking_drain_seconds: float = Field(default=0.05, gt=0, le=60)
     fraud_ip_events_per_minute: int = Field(default=600, gt=0)
     fraud_visitor_events_per_minute: int = Field(default=120, gt=0)
     fraud_min_click_delay_seconds: float = Field(default=1.0, ge=0)

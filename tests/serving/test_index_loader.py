@@ -21,6 +21,7 @@ from adunion.kernel.db import Database
 from adunion.serving.index_loader import dayparts
 from adunion.serving.runtime import ServingRuntime
 from adunion.tracking.models import ServingStat, TrackingEvent
+from tests.factories import drain_events
 from tests.inventory.helpers import advertiser, create_site, fund, operator, webmaster
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
@@ -147,6 +148,7 @@ def test_real_tables_serve_and_track_end_to_end(
         assert response.status_code == 302
         assert response.headers["location"] == "https://shop.example/spring"
 
+    drain_events(client)
     with database.transaction(write=False) as session:
         rows = list(session.scalars(select(TrackingEvent).order_by(TrackingEvent.id)))
         stat = session.scalars(select(ServingStat)).one()

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
+from adunion.tracking.journal import decode_record, encode_record
 from adunion.tracking.models import ServingStat, TrackingEvent
-from adunion.tracking.relay import HostEventWriter, _decode, _encode, relay_paths
+from adunion.tracking.relay import HostEventWriter, relay_paths
 from adunion.tracking.writer import EventRecord, WriterClosed
 from tests.tracking.test_writer import record, run
 
@@ -111,9 +112,9 @@ def test_an_event_crosses_the_relay_unchanged() -> None:
         value_micros=None,
         device="mobile",
     )
-    assert _decode(_encode(original)) == original
+    assert decode_record(encode_record(original)) == original
     with pytest.raises(ValueError, match="wrong number of columns"):
-        _decode(_encode(original)[:-1])
+        decode_record(encode_record(original)[:-1])
 
 
 _HOLDER = """

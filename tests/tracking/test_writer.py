@@ -183,6 +183,7 @@ def test_write_on_loop_off_sends_every_batch_to_a_thread(database: Database) -> 
 
 
 def test_the_setting_reaches_the_app_s_writer(settings: Settings, database: Database) -> None:
+    settings.tracking_journal = False  # the committing writer, as on PostgreSQL
     settings.tracking_write_on_loop = False
     off = create_app(settings, database=database).state.ctx.serving.writer.local
     assert off.write_on_loop is False

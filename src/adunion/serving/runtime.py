@@ -20,10 +20,12 @@ from adunion.serving.index_loader import DatabaseIndexLoader
 from adunion.serving.pctr import CtrModel, CtrStats
 from adunion.tracking import repository
 from adunion.tracking.intake import Intake
+from adunion.tracking.journal import JournaledEventWriter, journal_directory
 from adunion.tracking.reach import live_reach_for
 from adunion.tracking.relay import HostEventWriter
 from adunion.tracking.tokens import TokenSigner
 from adunion.tracking.viewlog import view_log_for
+from adunion.tracking.writer import EventSink
 
 
 @dataclass
@@ -32,7 +34,7 @@ class ServingRuntime:
     engine: DecisionEngine
     holder: IndexHolder
     signer: TokenSigner
-    writer: HostEventWriter
+    writer: EventSink
     intake: Intake
     database: Database | None = None
     decisions: DecisionLog = field(default_factory=DecisionLog)
@@ -88,11 +90,7 @@ def build_serving(
         stats_refresh_seconds=settings.serving_stats_refresh_seconds,
     )
     signer = TokenSigner(secret_key, ttl_seconds=settings.tracking_token_ttl_seconds)
-    writer = HostEventWriter(
-        event_database(database, settings.tracking_sqlite_sync),
-        max_batch=settings.tracking_batch_max,
-        write_on_loop=settings.tracking_write_on_loop,
-    )
+    writer = event_writer(settings, database)
     limits = Limits(
         ip_per_minute=settings.fraud_ip_events_per_minute,
         visitor_per_minute=settings.fraud_visitor_events_per_minute,
@@ -115,6 +113,24 @@ def build_serving(
         ),
     )
     return ServingRuntime(counters, engine, holder, signer, writer, intake, database)
+
+
+def event_writer(settings: Settings, database: Database) -> EventSink:
+    """The journal on an SQLite file (unless switched off), else the committing writer."""
+    events = event_database(database, settings.tracking_sqlite_sync)
+    directory = journal_directory(database)
+    if settings.tracking_journal and directory is not None:
+        return JournaledEventWriter(
+            events,
+            directory,
+            sync=settings.tracking_sqlite_sync == "full",
+            drain_seconds=settings.tracking_drain_seconds,
+        )
+    return HostEventWriter(
+        events,
+        max_batch=settings.tracking_batch_max,
+        write_on_loop=settings.tracking_write_on_loop,
+    )
 
 
 def event_database(database: Database, sync: str) -> Database:

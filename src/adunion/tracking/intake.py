@@ -22,10 +22,9 @@ from adunion.serving.engine import DecisionEngine
 from adunion.serving.holder import IndexHolder
 from adunion.tracking import repository
 from adunion.tracking.reach import LiveReach, MemoryLiveReach
-from adunion.tracking.relay import HostEventWriter
 from adunion.tracking.tokens import TokenSigner
 from adunion.tracking.viewlog import ViewLog
-from adunion.tracking.writer import EventRecord
+from adunion.tracking.writer import EventRecord, EventSink
 
 VIEW = "view"
 CLICK = "click"
@@ -57,7 +56,7 @@ class Intake:
         self,
         *,
         signer: TokenSigner,
-        writer: HostEventWriter,
+        writer: EventSink,
         holder: IndexHolder,
         engine: DecisionEngine,
         counters: ServingCounters,
@@ -181,4 +180,6 @@ class Intake:
         return Outcome(recorded, valid, reason, landing)
 
     async def _has_click(self, offer_id: str) -> bool:
+        if self.writer.has_pending(offer_id, CLICK):
+            return True  # journaled, not yet drained into the table
         return await asyncio.to_thread(repository.has_event, self.writer.database, offer_id, CLICK)

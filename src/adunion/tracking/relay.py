@@ -29,7 +29,6 @@ import os
 import struct
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,7 @@ import orjson
 
 from adunion.kernel.db import Database
 from adunion.kernel.logging import get_logger
-from adunion.tracking.rows import EVENT_COLUMNS
+from adunion.tracking.journal import decode_record, encode_record
 from adunion.tracking.writer import EventRecord, EventWriter, WriterClosed
 
 log = get_logger("adunion.tracking.relay")
@@ -45,35 +44,12 @@ log = get_logger("adunion.tracking.relay")
 NEW, REPLAY, CLOSED, FAILED = 1, 0, 2, 3
 _HEADER = struct.Struct(">I")
 _MAX_FRAME = 64 * 1024 * 1024
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_TIME_COLUMNS = frozenset({"occurred_at", "issued_at"})
 _SOCKET_PATH_MAX = 100  # sun_path holds 108 bytes
 CONNECT_TIMEOUT_SECONDS = 10.0
 
 
 class EventBatchFailed(RuntimeError):
     """The writer process could not commit the batch this event was in."""
-
-
-def _encode(record: EventRecord) -> list[Any]:
-    values: list[Any] = []
-    for name in EVENT_COLUMNS:
-        value = getattr(record, name)
-        if name in _TIME_COLUMNS and value is not None:
-            value = (value - _EPOCH) // _MICROSECOND
-        values.append(value)
-    return values
-
-
-def _decode(values: list[Any]) -> EventRecord:
-    if len(values) != len(EVENT_COLUMNS):
-        raise ValueError("an event relayed with the wrong number of columns")
-    fields = dict(zip(EVENT_COLUMNS, values, strict=True))
-    for name in _TIME_COLUMNS:
-        if fields[name] is not None:
-            fields[name] = _EPOCH + int(fields[name]) * _MICROSECOND
-    return EventRecord(**fields)
 
 
 def _frame(payload: list[Any]) -> bytes:
@@ -148,7 +124,7 @@ class _RelayClient:
         self._next += 1
         self._pending[self._next] = future
         self._drained.clear()
-        self._out.add([self._next, _encode(record)])
+        self._out.add([self._next, encode_record(record)])
         return future
 
     async def _read(self, reader: asyncio.StreamReader) -> None:
@@ -226,6 +202,13 @@ class HostEventWriter:
             self._connect(), name="event-writer-connect"
         )
 
+    def has_pending(self, offer_id: str, event_type: str) -> bool:
+        """Never: an event is answered only once it is in the table."""
+        return False
+
+    async def drain(self) -> None:
+        """Nothing to wait for: every answered event is committed."""
+
     async def submit(self, record: EventRecord) -> bool:
         """As :meth:`EventWriter.submit`: True once committed as new, False for a replay."""
         if self._closed:
@@ -240,7 +223,7 @@ class HostEventWriter:
         return await self.local.submit(record)
 
     def enqueue_relayed(self, values: list[Any]) -> asyncio.Future[bool]:
-        return self.local.enqueue(_decode(values))
+        return self.local.enqueue(decode_record(values))
 
     async def stop(self) -> None:
         """Refuse new events; a relay waits for its answers, the writer drains and commits

@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from adunion.kernel.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from adunion.kernel.logging import get_logger
@@ -63,6 +63,28 @@ class EventRecord:
     country: str | None = None
 
 
+class EventSink(Protocol):
+    """What the intake hands its events to: an event writer of one of the kinds below."""
+
+    database: Database
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def submit(self, record: EventRecord) -> bool:
+        """Return once the event is durable: True when new, False for a replay."""
+        ...
+
+    def has_pending(self, offer_id: str, event_type: str) -> bool:
+        """Accepted by this process but not yet in the table."""
+        ...
+
+    async def drain(self) -> None:
+        """Return once every event this process accepted is in the table."""
+        ...
+
+
 @dataclass(slots=True)
 class _StatDelta:
     campaign_id: str
@@ -101,7 +123,7 @@ _STATEMENTS: dict[tuple[str, str], BatchStatements] = {}
 _LOOKUP_CHUNK = 500  # ids per "which are stored" query, well under every placeholder limit
 
 
-def _statements(database: Database) -> BatchStatements:
+def statements_for(database: Database) -> BatchStatements:
     dialect = database.engine.dialect
     key = (dialect.name, dialect.driver)
     statements = _STATEMENTS.get(key)
@@ -121,7 +143,7 @@ def write_batch(
         unique.setdefault((record.offer_id, record.event_type), record)
     if not unique:
         return set()
-    statements = _statements(database)
+    statements = statements_for(database)
     # The driver's connection straight from the pool: a session's unit of work cost more CPU
     # per batch than a small batch's inserts.
     connection = database.engine.raw_connection()

@@ -1,0 +1,439 @@
+"""The event journal: an event is acknowledged once it is in an fsynced append-only file.
+
+On an SQLite file a commit is one transaction at a time for the whole host, and a request that
+waits for its event's commit waits for every other process's batch too. Here each serving process
+appends its events to its own journal file instead — one write and one ``fdatasync`` per turn of
+the event loop, however many events arrived in it — and answers as soon as that returns. A
+background drain moves the journaled events into the database in large batches (the same
+:func:`~adunion.tracking.writer.write_batch`, ON CONFLICT DO NOTHING, stats only for new rows),
+then deletes the journal segment they were in.
+
+Crash safety: a segment is deleted only after its events are committed, and a replay of a
+committed event inserts nothing, so a crash at any point loses nothing acknowledged and counts
+nothing twice. Each segment is held under an exclusive ``flock`` for its writer's life; a segment
+nobody holds belongs to a process that died, and any process of the host drains it (at start and
+every few seconds). A frame torn by the crash was never acknowledged and is dropped.
+
+New or replay: the answer for the process's own hot counters (spend, the view log). An event is
+new when its (offer, type) is neither journaled in this process nor in the table. A replay sent to
+the other process within the drain interval counts once in each process's counters, never twice in
+the database, the stats or billing.
+
+Frame: 4-byte big-endian length, 4-byte CRC-32 of the body, the body (a JSON array of the event's
+column values in :data:`~adunion.tracking.rows.EVENT_COLUMNS` order, times as integer microseconds).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import secrets
+import sqlite3
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import orjson
+
+from adunion.kernel.db import Database
+from adunion.kernel.ids import new_id
+from adunion.kernel.logging import get_logger
+from adunion.tracking.rows import EVENT_COLUMNS
+from adunion.tracking.writer import EventRecord, WriterClosed, statements_for, write_batch
+from adunion.tracking.writeturn import WriteTurn
+
+log = get_logger("adunion.tracking.journal")
+
+_FRAME_HEADER = struct.Struct(">II")
+_MAX_BODY = 1024 * 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_TIME_COLUMNS = frozenset({"occurred_at", "issued_at"})
+_SUFFIX = ".journal"
+_LOOKUP_CHUNK = 500
+
+
+def encode_record(record: EventRecord) -> list[Any]:
+    """The event's column values as JSON-safe values (times as integer microseconds: exact)."""
+    values: list[Any] = []
+    for name in EVENT_COLUMNS:
+        value = getattr(record, name)
+        if name in _TIME_COLUMNS and value is not None:
+            value = (value - _EPOCH) // _MICROSECOND
+        values.append(value)
+    return values
+
+
+def decode_record(values: list[Any]) -> EventRecord:
+    if len(values) != len(EVENT_COLUMNS):
+        raise ValueError("an event with the wrong number of columns")
+    fields = dict(zip(EVENT_COLUMNS, values, strict=True))
+    for name in _TIME_COLUMNS:
+        if fields[name] is not None:
+            fields[name] = _EPOCH + int(fields[name]) * _MICROSECOND
+    return EventRecord(**fields)
+
+
+def frame(record: EventRecord) -> bytes:
+    body = orjson.dumps(encode_record(record))
+    return _FRAME_HEADER.pack(len(body), zlib.crc32(body)) + body
+
+
+def read_frames(data: bytes) -> Iterator[EventRecord]:
+    """The events of a segment's bytes, up to the first incomplete or damaged frame."""
+    offset = 0
+    while offset + _FRAME_HEADER.size <= len(data):
+        size, checksum = _FRAME_HEADER.unpack_from(data, offset)
+        body = data[offset + _FRAME_HEADER.size : offset + _FRAME_HEADER.size + size]
+        if size > _MAX_BODY or len(body) < size or zlib.crc32(body) != checksum:
+            return  # torn by a crash mid-write: never acknowledged
+        yield decode_record(orjson.loads(body))
+        offset += _FRAME_HEADER.size + size
+
+
+def journal_directory(database: Database) -> Path | None:
+    """Where an SQLite file's serving processes keep their journals; None where none is used
+    (PostgreSQL, an in-memory database): there each process commits before it answers."""
+    name = database.url.database
+    if not database.is_sqlite or not name or name == ":memory:":
+        return None
+    return Path(f"{Path(name).resolve()}-event-journal")
+
+
+@dataclass(eq=False)
+class _Segment:
+    path: Path
+    fd: int
+    records: list[EventRecord] = field(default_factory=list)
+    attempts: int = 0
+
+    def remove(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()  # while still locked: nobody can take it for an orphan
+        os.close(self.fd)
+
+
+def _fresh_ids(records: list[EventRecord]) -> list[EventRecord]:
+    """The events with new row ids, for a batch that may already have been committed.
+
+    ``write_batch`` tells a new row from a replay by finding the row's own id in the table after
+    its ON CONFLICT insert. A second attempt with the same ids would find the first attempt's
+    rows and count them in the stats again; with fresh ids a committed event is a plain replay.
+    """
+    return [replace(record, id=new_id()) for record in records]
+
+
+def _sync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class JournaledEventWriter:
+    """The event writer of a serving process on an SQLite file (see the module's docstring)."""
+
+    def __init__(
+        self,
+        database: Database,
+        directory: Path,
+        *,
+        sync: bool = True,
+        drain_seconds: float = 0.05,
+        drain_batch: int = 5000,
+        orphan_check_seconds: float = 5.0,
+        max_pending: int = 500_000,
+    ) -> None:
+        self.database = database
+        self.directory = directory
+        self.sync = sync
+        self.drain_seconds = drain_seconds
+        self.drain_batch = drain_batch
+        self.orphan_check_seconds = orphan_check_seconds
+        self.max_pending = max_pending
+        self.turn = WriteTurn.for_database(database)
+        self.database_path = Path(database.url.database or "").resolve()
+        self._statements = statements_for(database)
+        self._reader: sqlite3.Connection | None = None
+        self._buffer: list[tuple[EventRecord, asyncio.Future[bool]]] = []
+        # The fdatasync in flight, if any: events submitted meanwhile wait for the next flush.
+        self._syncing: asyncio.Future[None] | None = None
+        self._current: _Segment | None = None
+        self._sealed: list[_Segment] = []
+        self._pending: set[tuple[str, str]] = set()  # journaled here, not yet committed
+        self._wake = asyncio.Event()
+        self._draining = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._closed = True
+        self.batches = 0  # journal writes
+        self.drains = 0
+        self.written = 0  # rows the drains inserted
+        self.recovered = 0  # rows inserted from other processes' orphaned segments
+
+    # --- the request side ---------------------------------------------------------------------
+
+    def start(self) -> None:
+        """On the running event loop (the app's lifespan)."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self._closed = False
+        self._wake = asyncio.Event()
+        self._draining = asyncio.Lock()
+        self._task = asyncio.get_running_loop().create_task(self._drain_loop(), name="event-drain")
+
+    async def submit(self, record: EventRecord) -> bool:
+        """Journal the event; True once it is durable as a new event, False for a replay of an
+        event already journaled here or recorded in the table."""
+        if self._closed:
+            raise WriterClosed("the event writer is not running")
+        if len(self._pending) >= self.max_pending:
+            raise WriterClosed("the event journal's backlog is full: the database is not draining")
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        if not self._buffer:
+            asyncio.get_running_loop().call_soon(self._flush)
+        self._buffer.append((record, future))
+        return await future
+
+    def has_pending(self, offer_id: str, event_type: str) -> bool:
+        """Journaled in this process and not yet in the table (a look-up must count it)."""
+        return (offer_id, event_type) in self._pending
+
+    def _flush(self) -> None:
+        """Journal every event submitted since the last flush: one write, one fdatasync (in a
+        thread, so the loop takes the next requests meanwhile; they form the next flush)."""
+        if self._syncing is not None or not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        try:
+            fresh = self._fresh(batch)
+            segment = self._segment() if fresh else None
+            if segment is not None:
+                self._append(segment, b"".join(frame(record) for record, _ in fresh))
+                # In the segment from here on: drained with it even if the fdatasync fails (the
+                # client then retries, and its retry is a replay).
+                segment.records.extend(record for record, _ in fresh)
+                self._pending.update((r.offer_id, r.event_type) for r, _ in fresh)
+        except Exception as exc:  # noqa: BLE001 - every waiting request must hear of the failure
+            self._fail(batch, exc)
+            return
+        if segment is None or not self.sync:
+            self._journaled(batch, fresh)
+            return
+        self._syncing = asyncio.get_running_loop().run_in_executor(None, os.fdatasync, segment.fd)
+        self._syncing.add_done_callback(lambda done: self._synced(done, batch, fresh))
+
+    def _append(self, segment: _Segment, data: bytes) -> None:
+        try:
+            written = os.write(segment.fd, data)
+            if written != len(data):
+                raise OSError(f"short write to the event journal ({written} of {len(data)} bytes)")
+        except OSError:
+            # A torn frame would end the segment's recovery there: later events go to a new one.
+            self._sealed.append(segment)
+            self._current = None
+            raise
+
+    def _synced(
+        self,
+        done: asyncio.Future[None],
+        batch: list[tuple[EventRecord, asyncio.Future[bool]]],
+        fresh: list[tuple[EventRecord, asyncio.Future[bool]]],
+    ) -> None:
+        self._syncing = None
+        exc = done.exception()
+        if exc is not None:
+            self._fail(batch, exc)
+        else:
+            self._journaled(batch, fresh)
+        self._flush()  # what arrived during the fdatasync
+
+    def _fail(
+        self, batch: list[tuple[EventRecord, asyncio.Future[bool]]], exc: BaseException
+    ) -> None:
+        log.error("event journal write failed", size=len(batch), error=repr(exc))
+        for _, future in batch:
+            if not future.done():
+                future.set_exception(exc)
+
+    def _journaled(
+        self,
+        batch: list[tuple[EventRecord, asyncio.Future[bool]]],
+        fresh: list[tuple[EventRecord, asyncio.Future[bool]]],
+    ) -> None:
+        if self._current is not None and len(self._current.records) >= self.drain_batch:
+            self._wake.set()
+        self.batches += 1
+        chosen = {id(future) for _, future in fresh}
+        for _, future in batch:
+            if not future.done():
+                future.set_result(id(future) in chosen)
+
+    def _fresh(
+        self, batch: list[tuple[EventRecord, asyncio.Future[bool]]]
+    ) -> list[tuple[EventRecord, asyncio.Future[bool]]]:
+        """The batch's new events: first of their key here, not journaled, not in the table."""
+        candidates: dict[tuple[str, str], tuple[EventRecord, asyncio.Future[bool]]] = {}
+        for item in batch:
+            key = (item[0].offer_id, item[0].event_type)
+            if key not in self._pending:
+                candidates.setdefault(key, item)
+        if not candidates:
+            return []
+        recorded = self._recorded(sorted({offer for offer, _ in candidates}))
+        return [item for key, item in candidates.items() if key not in recorded]
+
+    def _recorded(self, offer_ids: list[str]) -> set[tuple[str, str]]:
+        if self._reader is None:
+            # Its own read-only connection in autocommit mode: each query is its own read
+            # transaction, so it never holds back a WAL checkpoint (a fifth of a pooled
+            # connection's cost per look-up).
+            uri = f"file:{quote(str(self.database_path))}?mode=ro"
+            self._reader = sqlite3.connect(uri, uri=True, isolation_level=None)
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(offer_ids), _LOOKUP_CHUNK):
+            chunk = offer_ids[start : start + _LOOKUP_CHUNK]
+            rows = self._reader.execute(self._statements.recorded_for_offers(len(chunk)), chunk)
+            found.update((row[0], row[1]) for row in rows)
+        return found
+
+    def _segment(self) -> _Segment:
+        if self._current is None:
+            name = f"{os.getpid()}-{secrets.token_hex(6)}"
+            hidden = self.directory / f".{name}.new"
+            fd = os.open(hidden, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)  # before the name is visible to an orphan scan
+            path = self.directory / f"{name}{_SUFFIX}"
+            os.rename(hidden, path)
+            if self.sync:
+                _sync_directory(self.directory)
+            self._current = _Segment(path, fd)
+        return self._current
+
+    # --- the drain ----------------------------------------------------------------------------
+
+    async def drain(self) -> None:
+        """Commit everything journaled so far (the drain does this every ``drain_seconds``)."""
+        async with self._draining:  # the drain loop's and a caller's, one after the other
+            self._flush()
+            while self._syncing is not None:  # a segment's fd stays open until its sync is done
+                await asyncio.wait([self._syncing])
+            if self._current is not None and self._current.records:
+                self._sealed.append(self._current)
+                self._current = None
+            while self._sealed:
+                segment = self._sealed[0]
+                if segment.attempts:
+                    # The last attempt failed, perhaps after its commit: fresh ids, see _fresh_ids.
+                    segment.records = _fresh_ids(segment.records)
+                segment.attempts += 1
+                await asyncio.to_thread(self._commit, segment.records)
+                self._sealed.pop(0)
+                self._pending.difference_update((r.offer_id, r.event_type) for r in segment.records)
+                segment.remove()
+                self.drains += 1
+
+    def _commit(self, records: list[EventRecord]) -> None:
+        for start in range(0, len(records), self.drain_batch):
+            with self.turn.held():
+                self.written += len(
+                    write_batch(self.database, records[start : start + self.drain_batch])
+                )
+
+    async def _drain_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_orphan_check = loop.time()
+        failures = 0
+        while True:
+            closing = self._closed
+            try:
+                if loop.time() >= next_orphan_check:
+                    self.recovered += await asyncio.to_thread(self.recover_orphans)
+                    next_orphan_check = loop.time() + self.orphan_check_seconds
+                await self.drain()
+                failures = 0
+            except Exception as exc:  # noqa: BLE001 - journaled events wait for the next try
+                failures += 1
+                log.error("event drain failed; the journal keeps the events", error=repr(exc))
+                if closing:
+                    self._release()  # the journal stays on disk: the next start drains it
+                    return
+            if closing:
+                return
+            delay = self.drain_seconds * min(2**failures, 200)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
+
+    def recover_orphans(self) -> int:
+        """Drain every segment of this database that no live process holds; rows inserted."""
+        inserted = 0
+        own = {s.path for s in self._sealed} | ({self._current.path} if self._current else set())
+        for path in self.directory.glob(".*.new"):
+            self._remove_if_orphaned(path)  # its writer died before naming it: nothing in it
+        for path in sorted(self.directory.glob(f"*{_SUFFIX}")):
+            if path in own:
+                continue
+            try:
+                fd = os.open(path, os.O_RDWR)
+            except FileNotFoundError:
+                continue  # drained by another process just now
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    continue  # its writer is alive
+                if os.fstat(fd).st_nlink == 0:
+                    continue  # drained and removed while we waited to open it
+                data = path.read_bytes()
+                records = _fresh_ids(list(read_frames(data)))
+                for start in range(0, len(records), self.drain_batch):
+                    with self.turn.held():
+                        chunk = records[start : start + self.drain_batch]
+                        inserted += len(write_batch(self.database, chunk))
+                log.info("orphaned event journal drained", path=str(path), events=len(records))
+                path.unlink()
+            finally:
+                os.close(fd)
+        return inserted
+
+    def _release(self) -> None:
+        """Give up the undrained segments without deleting them: any process may drain them."""
+        for segment in [*self._sealed, *([self._current] if self._current else [])]:
+            os.close(segment.fd)
+        self._sealed, self._current = [], None
+        self._pending.clear()
+
+    @staticmethod
+    def _remove_if_orphaned(path: Path) -> None:
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            path.unlink()
+        except (BlockingIOError, FileNotFoundError):
+            pass  # still being created, or removed by another process
+        finally:
+            os.close(fd)
+
+    async def stop(self) -> None:
+        """Refuse new events, journal and commit everything accepted, then end the drain."""
+        if self._task is None:
+            return
+        self._closed = True
+        self._flush()
+        self._wake.set()
+        await self._task
+        self._task = None
+        self.turn.close()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None

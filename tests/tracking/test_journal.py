@@ -1,0 +1,242 @@
+"""The event journal: acknowledged once fsynced, drained exactly once, recovered after kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
+from adunion.kernel.db import Database
+from adunion.kernel.ids import new_id
+from adunion.tracking.journal import (
+    JournaledEventWriter,
+    decode_record,
+    encode_record,
+    frame,
+    journal_directory,
+    read_frames,
+)
+from adunion.tracking.models import ServingStat, TrackingEvent
+from adunion.tracking.writer import EventRecord, WriterClosed
+
+from .test_writer import count, record, run
+
+
+@pytest.fixture
+def journal_db(database: Database) -> Database:
+    if not database.is_sqlite:
+        pytest.skip("the journal is SQLite's: on PostgreSQL every process commits its events")
+    return database
+
+
+def writer_for(database: Database, **options: float) -> JournaledEventWriter:
+    directory = journal_directory(database)
+    assert directory is not None
+    return JournaledEventWriter(database, directory, **options)  # type: ignore[arg-type]
+
+
+def stats(database: Database) -> tuple[int, int]:
+    with database.transaction(write=False) as session:
+        row = session.execute(
+            select(func.sum(ServingStat.impressions), func.sum(ServingStat.spend_micros))
+        ).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
+def test_an_event_survives_the_frame_unchanged() -> None:
+    original = EventRecord(
+        id=new_id(),
+        offer_id=new_id(),
+        event_type="click",
+        occurred_at=datetime(2026, 12, 1, 20, 15, 3, 123457, tzinfo=UTC),
+        valid=False,
+        invalid_reason="click_too_fast",
+        issued_at=datetime(2026, 12, 1, 20, 15, 1, 999999, tzinfo=UTC),
+        slot_id="s",
+        device="mobile",
+    )
+    assert list(read_frames(frame(original))) == [original]
+    assert decode_record(encode_record(original)) == original
+    with pytest.raises(ValueError, match="wrong number of columns"):
+        decode_record(encode_record(original)[:-1])
+
+
+@given(st.integers(min_value=1, max_value=6), st.data())
+@settings(max_examples=60, deadline=None)
+def test_a_torn_or_damaged_tail_is_dropped_and_nothing_before_it(
+    events: int, data: st.DataObject
+) -> None:
+    records = [record(new_id()) for _ in range(events)]
+    frames = [frame(r) for r in records]
+    whole = b"".join(frames)
+    cut = data.draw(st.integers(min_value=0, max_value=len(frames[-1]) - 1), label="cut")
+    torn = whole[: len(whole) - len(frames[-1]) + cut]
+    assert list(read_frames(torn)) == records[:-1]
+    damaged = bytearray(whole)
+    at = data.draw(st.integers(min_value=8, max_value=len(frames[-1]) - 1), label="byte")
+    damaged[len(whole) - len(frames[-1]) + at] ^= 0xFF
+    assert list(read_frames(bytes(damaged))) == records[:-1]
+
+
+def test_new_then_replay_before_and_after_the_drain(journal_db: Database) -> None:
+    async def main() -> list[bool]:
+        writer = writer_for(journal_db, drain_seconds=60)
+        writer.start()
+        offer = new_id()
+        answers = [await writer.submit(record(offer, billable=500))]
+        answers.append(await writer.submit(record(offer, billable=500)))  # journaled here
+        assert writer.has_pending(offer, "view")
+        assert count(journal_db) == 0  # durable in the journal, not yet in the table
+        await writer.drain()
+        assert not writer.has_pending(offer, "view")
+        answers.append(await writer.submit(record(offer, billable=500)))  # in the table
+        same_turn = await asyncio.gather(*(writer.submit(record("o2")) for _ in range(5)))
+        answers.extend(same_turn)
+        await writer.stop()
+        return answers
+
+    assert run(main()) == [True, False, False, True, False, False, False, False]
+    assert count(journal_db) == 2
+    assert stats(journal_db) == (2, 500)
+    directory = journal_directory(journal_db)
+    assert directory is not None and list(directory.iterdir()) == []  # drained and deleted
+
+
+def test_stop_commits_everything_accepted_and_then_refuses(journal_db: Database) -> None:
+    async def main() -> None:
+        writer = writer_for(journal_db, drain_seconds=60)
+        writer.start()
+        await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(300)))
+        await writer.stop()
+        with pytest.raises(WriterClosed):
+            await writer.submit(record(new_id()))
+
+    run(main())
+    assert count(journal_db) == 300
+
+
+def test_the_drain_runs_by_itself(journal_db: Database) -> None:
+    async def main() -> None:
+        writer = writer_for(journal_db, drain_seconds=0.02)
+        writer.start()
+        await writer.submit(record(new_id()))
+        for _ in range(250):
+            if count(journal_db) == 1:
+                break
+            await asyncio.sleep(0.02)
+        await writer.stop()
+
+    run(main())
+    assert count(journal_db) == 1
+
+
+_JOURNALING = """
+import asyncio, sys
+from datetime import UTC, datetime
+from adunion.kernel.db import Database
+from adunion.tracking.journal import JournaledEventWriter, journal_directory
+from adunion.tracking.writer import EventRecord
+
+async def main():
+    database = Database(sys.argv[1])
+    writer = JournaledEventWriter(
+        database, journal_directory(database), drain_seconds=float(sys.argv[2])
+    )
+    writer.start()
+    n = 0
+    while True:
+        batch = [f"{sys.argv[3]}-{n + i}" for i in range(20)]
+        n += 20
+        answers = await asyncio.gather(*(
+            writer.submit(EventRecord(
+                id=offer, offer_id=offer, event_type="view",
+                occurred_at=datetime(2026, 11, 25, 12, tzinfo=UTC), valid=True, slot_id="s",
+                site_id="site", campaign_id="c", creative_id="cr", pricing="cpm",
+                billable_micros=7,
+            ))
+            for offer in batch
+        ))
+        assert all(answers)
+        print(" ".join(batch), flush=True)  # acknowledged
+
+asyncio.run(main())
+"""
+
+
+def _acknowledged_then_killed(database: Database, drain_seconds: float, seconds: float) -> set[str]:
+    """Run a journaling process, kill -9 it after ``seconds``; the offers it acknowledged."""
+    url = database.url.render_as_string(hide_password=False)
+    process = subprocess.Popen(
+        [sys.executable, "-c", _JOURNALING, url, str(drain_seconds), new_id()],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None
+    acknowledged: set[str] = set()
+    first = process.stdout.readline()
+    acknowledged.update(first.split())
+    assert acknowledged, "the journaling process acknowledged nothing"
+    try:
+        time.sleep(seconds)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    acknowledged.update(process.stdout.read().split())  # lines it printed before the kill
+    process.stdout.close()
+    return acknowledged
+
+
+@pytest.mark.parametrize("drain_seconds", [60.0, 0.005])
+def test_kill_9_loses_nothing_acknowledged_and_counts_nothing_twice(
+    journal_db: Database, drain_seconds: float
+) -> None:
+    """kill -9 mid-stream: with drains off (all in the journal) and with drains every few ms
+    (killed anywhere: mid-write, mid-commit, between a commit and the segment's deletion). The
+    next process drains the dead one's journal: every acknowledged event is stored once, and
+    the stats count exactly the stored rows."""
+    acknowledged = _acknowledged_then_killed(journal_db, drain_seconds, random.uniform(0.3, 0.8))
+
+    async def recover() -> int:
+        writer = writer_for(journal_db, drain_seconds=60)
+        writer.start()
+        await writer.drain()  # the first pass of the drain loop has looked for orphans
+        for _ in range(200):
+            if writer.recovered or count(journal_db) >= len(acknowledged):
+                break
+            await asyncio.sleep(0.01)
+        await writer.stop()
+        return writer.recovered
+
+    run(recover())
+    with journal_db.transaction(write=False) as session:
+        stored = set(session.scalars(select(TrackingEvent.offer_id)))
+    assert acknowledged <= stored
+    assert stats(journal_db) == (len(stored), 7 * len(stored))
+    directory = journal_directory(journal_db)
+    assert directory is not None
+    assert [p for p in directory.iterdir() if p.suffix == ".journal"] == []
+
+
+def test_a_live_writer_s_journal_is_not_taken(journal_db: Database) -> None:
+    async def main() -> tuple[int, int]:
+        alive = writer_for(journal_db, drain_seconds=60)
+        other = writer_for(journal_db, drain_seconds=60)
+        alive.start()
+        await asyncio.sleep(0.2)  # its drain loop's first pass (orphans, then a drain) is over
+        await alive.submit(record(new_id()))
+        taken = await asyncio.to_thread(other.recover_orphans)
+        before = count(journal_db)
+        await alive.stop()
+        return taken, before
+
+    assert run(main()) == (0, 0)
+    assert count(journal_db) == 1
