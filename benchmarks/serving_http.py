@@ -497,6 +497,16 @@ def main() -> None:
         decision_lua = work / "decision.lua"
         decision_lua.write_text(DECISION_LUA)
         empty_out = wrk(f"http://127.0.0.1:{empty_port}/empty", seconds)
+        # The intake's ratio at its own connection count too, when that is not the empty's 16.
+        empty_same_out = (
+            wrk(
+                f"http://127.0.0.1:{empty_port}/empty",
+                seconds,
+                connections=options.intake_connections,
+            )
+            if options.intake_connections != 16
+            else empty_out
+        )
         decision_out = hey = ""
         peer: dict[str, Any] = {}
         if options.only == "all":
@@ -548,6 +558,7 @@ def main() -> None:
             stored = now_stored
 
         empty_rps = rps(empty_out)
+        empty_same_rps = rps(empty_same_out)
         decision_rps = rps(decision_out)
         intake_rps = rps(intake_out)
         result = {
@@ -569,6 +580,10 @@ def main() -> None:
             "tracking_events_per_s": round(intake_rps),
             "intake_vs_empty": round(intake_rps / empty_rps, 3) if empty_rps else None,
             "intake_non_2xx": non_2xx(intake_out),
+            "http_empty_rps_at_intake_connections": round(empty_same_rps),
+            "intake_vs_empty_at_intake_connections": (
+                round(intake_rps / empty_same_rps, 3) if empty_same_rps else None
+            ),
             # Sent: requests wrk wrote; acknowledged: responses it read before its cut-off (the
             # rest were in flight). Nothing is lost when acknowledged <= stored <= sent.
             "events_sent": issued,
