@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
+from adunion.tracking import journal
 from adunion.tracking.journal import (
     JournaledEventWriter,
     decode_record,
@@ -231,7 +232,6 @@ def test_a_live_writer_s_journal_is_not_taken(journal_db: Database) -> None:
         alive = writer_for(journal_db, drain_seconds=60)
         other = writer_for(journal_db, drain_seconds=60)
         alive.start()
-        await asyncio.sleep(0.2)  # its drain loop's first pass (orphans, then a drain) is over
         await alive.submit(record(new_id()))
         taken = await asyncio.to_thread(other.recover_orphans)
         before = count(journal_db)
@@ -240,3 +240,52 @@ def test_a_live_writer_s_journal_is_not_taken(journal_db: Database) -> None:
 
     assert run(main()) == (0, 0)
     assert count(journal_db) == 1
+
+
+def test_a_drain_that_fails_after_its_commit_is_retried_and_counted_once(
+    journal_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first drain commits, then fails (as a lost connection would after COMMIT): the
+    segment is kept, the retry finds every event recorded, and the stats count them once."""
+    real_write = journal.write_batch
+    failures = [RuntimeError("the connection went away after COMMIT")]
+
+    def commit_then_fail(database: Database, records: list[EventRecord]) -> set[tuple[str, str]]:
+        inserted = real_write(database, records)
+        if failures:
+            raise failures.pop()
+        return inserted
+
+    monkeypatch.setattr(journal, "write_batch", commit_then_fail)
+
+    async def main() -> None:
+        writer = writer_for(journal_db, drain_seconds=60)
+        writer.start()
+        await asyncio.gather(*(writer.submit(record(new_id(), billable=3)) for _ in range(10)))
+        with pytest.raises(RuntimeError, match="after COMMIT"):
+            await writer.drain()
+        assert count(journal_db) == 10  # committed, and the segment is kept all the same
+        directory = journal_directory(journal_db)
+        assert directory is not None and len(list(directory.glob("*.journal"))) == 1
+        await writer.drain()
+        await writer.stop()
+
+    run(main())
+    assert not failures  # the commit-then-fail happened
+    assert count(journal_db) == 10
+    assert stats(journal_db) == (10, 30)
+
+
+def test_a_full_backlog_refuses_new_events(journal_db: Database) -> None:
+    async def main() -> None:
+        writer = writer_for(journal_db, drain_seconds=60, max_pending=3)
+        writer.start()
+        await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(3)))
+        with pytest.raises(WriterClosed, match="backlog is full"):
+            await writer.submit(record(new_id()))
+        await writer.drain()
+        assert await writer.submit(record(new_id()))  # drained: room again
+        await writer.stop()
+
+    run(main())
+    assert count(journal_db) == 4

@@ -347,29 +347,35 @@ class JournaledEventWriter:
                 )
 
     async def _drain_loop(self) -> None:
+        """Other processes' orphaned segments at start and every ``orphan_check_seconds``; this
+        process's own segment every ``drain_seconds`` (sooner when it is full), and at stop."""
         loop = asyncio.get_running_loop()
         next_orphan_check = loop.time()
         failures = 0
         while True:
+            if loop.time() >= next_orphan_check:
+                try:
+                    self.recovered += await asyncio.to_thread(self.recover_orphans)
+                except Exception as exc:  # noqa: BLE001 - a segment left waits for the next check
+                    log.error("orphaned event journal not drained", error=repr(exc))
+                next_orphan_check = loop.time() + self.orphan_check_seconds
+            if not self._closed:
+                delay = min(self.drain_seconds * 2**failures, self.drain_seconds + 10.0)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), delay)
+                self._wake.clear()
             closing = self._closed
             try:
-                if loop.time() >= next_orphan_check:
-                    self.recovered += await asyncio.to_thread(self.recover_orphans)
-                    next_orphan_check = loop.time() + self.orphan_check_seconds
                 await self.drain()
                 failures = 0
             except Exception as exc:  # noqa: BLE001 - journaled events wait for the next try
-                failures += 1
+                failures = min(failures + 1, 10)
                 log.error("event drain failed; the journal keeps the events", error=repr(exc))
                 if closing:
                     self._release()  # the journal stays on disk: the next start drains it
                     return
             if closing:
                 return
-            delay = self.drain_seconds * min(2**failures, 200)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
-            self._wake.clear()
 
     def recover_orphans(self) -> int:
         """Drain every segment of this database that no live process holds; rows inserted."""
