@@ -1,5 +1,9 @@
 """One event writer per host on SQLite: the other serving processes relay their events to it.
 
+Used on an SQLite file when the event journal (:mod:`adunion.tracking.journal`, the default) is
+switched off with ``ADUNION_TRACKING_JOURNAL=false``: then an event is answered only once it is
+committed to the table.
+
 SQLite commits one transaction at a time per database file. With two serving processes each
 running its own group-commit writer, their commits take turns, each covering only its own
 process's requests, so every request waits for two commits. Instead one process per host holds
