@@ -18,14 +18,8 @@ from sqlalchemy import func, select
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.tracking import journal
-from adunion.tracking.journal import (
-    JournaledEventWriter,
-    decode_record,
-    encode_record,
-    frame,
-    journal_directory,
-    read_frames,
-)
+from adunion.tracking.frames import decode_record, encode_record, frame, read_frames
+from adunion.tracking.journal import JournaledEventWriter, journal_directory
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.writer import EventRecord, WriterClosed
 

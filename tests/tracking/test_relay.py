@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
-from adunion.tracking.journal import decode_record, encode_record
+from adunion.tracking.frames import decode_record, encode_record
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.relay import HostEventWriter, relay_paths
 from adunion.tracking.writer import EventRecord, WriterClosed

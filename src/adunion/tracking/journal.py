@@ -19,8 +19,7 @@ new when its (offer, type) is neither journaled in this process nor in the table
 the other process within the drain interval counts once in each process's counters, never twice in
 the database, the stats or billing.
 
-Frame: 4-byte big-endian length, 4-byte CRC-32 of the body, the body (a JSON array of the event's
-column values in :data:`~adunion.tracking.rows.EVENT_COLUMNS` order, times as integer microseconds).
+Frames: :mod:`adunion.tracking.frames`.
 """
 
 from __future__ import annotations
@@ -31,71 +30,23 @@ import fcntl
 import os
 import secrets
 import sqlite3
-import struct
-import zlib
-from collections.abc import Iterator
+import time
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
-
-import orjson
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.kernel.logging import get_logger
-from adunion.tracking.rows import EVENT_COLUMNS
+from adunion.tracking.frames import frame, read_frames
 from adunion.tracking.writer import EventRecord, WriterClosed, statements_for, write_batch
 from adunion.tracking.writeturn import WriteTurn
 
 log = get_logger("adunion.tracking.journal")
 
-_FRAME_HEADER = struct.Struct(">II")
-_MAX_BODY = 1024 * 1024
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_TIME_COLUMNS = frozenset({"occurred_at", "issued_at"})
 _SUFFIX = ".journal"
 _LOOKUP_CHUNK = 500
-
-
-def encode_record(record: EventRecord) -> list[Any]:
-    """The event's column values as JSON-safe values (times as integer microseconds: exact)."""
-    values: list[Any] = []
-    for name in EVENT_COLUMNS:
-        value = getattr(record, name)
-        if name in _TIME_COLUMNS and value is not None:
-            value = (value - _EPOCH) // _MICROSECOND
-        values.append(value)
-    return values
-
-
-def decode_record(values: list[Any]) -> EventRecord:
-    if len(values) != len(EVENT_COLUMNS):
-        raise ValueError("an event with the wrong number of columns")
-    fields = dict(zip(EVENT_COLUMNS, values, strict=True))
-    for name in _TIME_COLUMNS:
-        if fields[name] is not None:
-            fields[name] = _EPOCH + int(fields[name]) * _MICROSECOND
-    return EventRecord(**fields)
-
-
-def frame(record: EventRecord) -> bytes:
-    body = orjson.dumps(encode_record(record))
-    return _FRAME_HEADER.pack(len(body), zlib.crc32(body)) + body
-
-
-def read_frames(data: bytes) -> Iterator[EventRecord]:
-    """The events of a segment's bytes, up to the first incomplete or damaged frame."""
-    offset = 0
-    while offset + _FRAME_HEADER.size <= len(data):
-        size, checksum = _FRAME_HEADER.unpack_from(data, offset)
-        body = data[offset + _FRAME_HEADER.size : offset + _FRAME_HEADER.size + size]
-        if size > _MAX_BODY or len(body) < size or zlib.crc32(body) != checksum:
-            return  # torn by a crash mid-write: never acknowledged
-        yield decode_record(orjson.loads(body))
-        offset += _FRAME_HEADER.size + size
+_NEW_SEGMENT_GRACE_SECONDS = 60.0
 
 
 def journal_directory(database: Database) -> Path | None:
@@ -383,30 +334,39 @@ class JournaledEventWriter:
         own = {s.path for s in self._sealed} | ({self._current.path} if self._current else set())
         for path in self.directory.glob(".*.new"):
             self._remove_if_orphaned(path)  # its writer died before naming it: nothing in it
-        for path in sorted(self.directory.glob(f"*{_SUFFIX}")):
-            if path in own:
-                continue
+        turn = WriteTurn.for_database(self.database)  # the drain thread may hold ours meanwhile
+        try:
+            for path in sorted(self.directory.glob(f"*{_SUFFIX}")):
+                if path not in own:
+                    inserted += self._drain_orphan(path, turn)
+        finally:
+            turn.close()
+        return inserted
+
+    def _drain_orphan(self, path: Path, turn: WriteTurn) -> int:
+        """The segment's events into the table and the segment deleted, if nobody holds it."""
+        inserted = 0
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except FileNotFoundError:
+            return 0  # drained by another process just now
+        try:
             try:
-                fd = os.open(path, os.O_RDWR)
-            except FileNotFoundError:
-                continue  # drained by another process just now
-            try:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except BlockingIOError:
-                    continue  # its writer is alive
-                if os.fstat(fd).st_nlink == 0:
-                    continue  # drained and removed while we waited to open it
-                data = path.read_bytes()
-                records = _fresh_ids(list(read_frames(data)))
-                for start in range(0, len(records), self.drain_batch):
-                    with self.turn.held():
-                        chunk = records[start : start + self.drain_batch]
-                        inserted += len(write_batch(self.database, chunk))
-                log.info("orphaned event journal drained", path=str(path), events=len(records))
-                path.unlink()
-            finally:
-                os.close(fd)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return 0  # its writer is alive
+            if os.fstat(fd).st_nlink == 0:
+                return 0  # drained and removed while we waited to open it
+            records = _fresh_ids(list(read_frames(path.read_bytes())))
+            for start in range(0, len(records), self.drain_batch):
+                with turn.held():
+                    inserted += len(
+                        write_batch(self.database, records[start : start + self.drain_batch])
+                    )
+            log.info("orphaned event journal drained", path=str(path), events=len(records))
+            path.unlink()
+        finally:
+            os.close(fd)
         return inserted
 
     def _release(self) -> None:
@@ -419,6 +379,8 @@ class JournaledEventWriter:
     @staticmethod
     def _remove_if_orphaned(path: Path) -> None:
         try:
+            if time.time() - path.stat().st_mtime < _NEW_SEGMENT_GRACE_SECONDS:
+                return  # perhaps being created this instant, not yet under its writer's lock
             fd = os.open(path, os.O_RDWR)
         except FileNotFoundError:
             return

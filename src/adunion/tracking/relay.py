@@ -40,7 +40,7 @@ import orjson
 
 from adunion.kernel.db import Database
 from adunion.kernel.logging import get_logger
-from adunion.tracking.journal import decode_record, encode_record
+from adunion.tracking.frames import decode_record, encode_record
 from adunion.tracking.writer import EventRecord, EventWriter, WriterClosed
 
 log = get_logger("adunion.tracking.relay")

@@ -1,0 +1,63 @@
+"""An event as bytes: the frames of the event journal and the relay's column values.
+
+Frame: 4-byte big-endian length, 4-byte CRC-32 of the body, the body (a JSON array of the event's
+column values in :data:`~adunion.tracking.rows.EVENT_COLUMNS` order, times as integer
+microseconds since the epoch: exact).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from adunion.tracking.rows import EVENT_COLUMNS
+from adunion.tracking.writer import EventRecord
+
+_FRAME_HEADER = struct.Struct(">II")
+_MAX_BODY = 1024 * 1024
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_TIME_COLUMNS = frozenset({"occurred_at", "issued_at"})
+
+
+def encode_record(record: EventRecord) -> list[Any]:
+    """The event's column values as JSON-safe values (times as integer microseconds: exact)."""
+    values: list[Any] = []
+    for name in EVENT_COLUMNS:
+        value = getattr(record, name)
+        if name in _TIME_COLUMNS and value is not None:
+            value = (value - _EPOCH) // _MICROSECOND
+        values.append(value)
+    return values
+
+
+def decode_record(values: list[Any]) -> EventRecord:
+    if len(values) != len(EVENT_COLUMNS):
+        raise ValueError("an event with the wrong number of columns")
+    fields = dict(zip(EVENT_COLUMNS, values, strict=True))
+    for name in _TIME_COLUMNS:
+        if fields[name] is not None:
+            fields[name] = _EPOCH + int(fields[name]) * _MICROSECOND
+    return EventRecord(**fields)
+
+
+def frame(record: EventRecord) -> bytes:
+    body = orjson.dumps(encode_record(record))
+    return _FRAME_HEADER.pack(len(body), zlib.crc32(body)) + body
+
+
+def read_frames(data: bytes) -> Iterator[EventRecord]:
+    """The events of a segment's bytes, up to the first incomplete or damaged frame."""
+    offset = 0
+    while offset + _FRAME_HEADER.size <= len(data):
+        size, checksum = _FRAME_HEADER.unpack_from(data, offset)
+        body = data[offset + _FRAME_HEADER.size : offset + _FRAME_HEADER.size + size]
+        if size > _MAX_BODY or len(body) < size or zlib.crc32(body) != checksum:
+            return  # torn by a crash mid-write: never acknowledged
+        yield decode_record(orjson.loads(body))
+        offset += _FRAME_HEADER.size + size
