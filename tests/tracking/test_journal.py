@@ -283,3 +283,24 @@ def test_a_full_backlog_refuses_new_events(journal_db: Database) -> None:
 
     run(main())
     assert count(journal_db) == 4
+
+
+def test_two_processes_journaling_the_same_events_store_each_once(journal_db: Database) -> None:
+    """Two serving processes' journals (two writers, each with its own segment and lock): the
+    same offers sent to both are stored once, and the stats count each once."""
+
+    async def main() -> None:
+        first = writer_for(journal_db, drain_seconds=0.01)
+        second = writer_for(journal_db, drain_seconds=0.01)
+        first.start()
+        second.start()
+        offers = [new_id() for _ in range(200)]
+        await asyncio.gather(
+            *(w.submit(record(o, billable=2)) for o in offers for w in (first, second, second))
+        )
+        await asyncio.gather(first.drain(), second.drain())
+        await asyncio.gather(first.stop(), second.stop())
+
+    run(main())
+    assert count(journal_db) == 200
+    assert stats(journal_db) == (200, 400)
