@@ -81,9 +81,8 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         kwargs: dict[str, Any] = {"echo": echo, "future": True}
         if self.is_sqlite:
-            database = self.url.database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if (file := self.sqlite_file) is not None:
+                file.parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             kwargs["pool_size"] = pool_size
         else:
@@ -101,6 +100,15 @@ class Database:
         self._spare_limit = pool_size
         self._spares: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._spares_pid = os.getpid()
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database's file as named in the URL; None for PostgreSQL or in memory
+        (where no file sits beside it for locks, sockets or journals)."""
+        name = self.url.database
+        if not self.is_sqlite or not name or name == ":memory:":
+            return None
+        return Path(name)
 
     @property
     def dialect(self) -> str:
@@ -127,7 +135,7 @@ class Database:
     def has_driver_spares(self) -> bool:
         """Whether :meth:`take_driver_connection` applies: any database but SQLite ``:memory:``
         (one database per connection, so only the pool's own connection will do)."""
-        return not self.is_sqlite or self.url.database not in (None, "", ":memory:")
+        return not self.is_sqlite or self.sqlite_file is not None
 
     def take_driver_connection(self) -> Any:
         """A driver connection for one short transaction, from a free list of this database's

@@ -52,10 +52,8 @@ _NEW_SEGMENT_GRACE_SECONDS = 60.0
 def journal_directory(database: Database) -> Path | None:
     """Where an SQLite file's serving processes keep their journals; None where none is used
     (PostgreSQL, an in-memory database): there each process commits before it answers."""
-    name = database.url.database
-    if not database.is_sqlite or not name or name == ":memory:":
-        return None
-    return Path(f"{Path(name).resolve()}-event-journal")
+    file = database.sqlite_file
+    return Path(f"{file.resolve()}-event-journal") if file is not None else None
 
 
 @dataclass(eq=False)
@@ -111,7 +109,7 @@ class JournaledEventWriter:
         self.orphan_check_seconds = orphan_check_seconds
         self.max_pending = max_pending
         self.turn = WriteTurn.for_database(database)
-        self.database_path = Path(database.url.database or "").resolve()
+        self.database_path = (database.sqlite_file or Path()).resolve()
         self._statements = statements_for(database)
         self._reader: sqlite3.Connection | None = None
         self._buffer: list[tuple[EventRecord, asyncio.Future[bool]]] = []
@@ -284,18 +282,22 @@ class JournaledEventWriter:
                     # The last attempt failed, perhaps after its commit: fresh ids, see _fresh_ids.
                     segment.records = _fresh_ids(segment.records)
                 segment.attempts += 1
-                await asyncio.to_thread(self._commit, segment.records)
+                self.written += await asyncio.to_thread(self._commit, segment.records, self.turn)
                 self._sealed.pop(0)
                 self._pending.difference_update((r.offer_id, r.event_type) for r in segment.records)
                 segment.remove()
                 self.drains += 1
 
-    def _commit(self, records: list[EventRecord]) -> None:
+    def _commit(self, records: list[EventRecord], turn: WriteTurn) -> int:
+        """The events into the table in batches of ``drain_batch``, each in the write turn;
+        returns the rows inserted (replays insert nothing)."""
+        inserted = 0
         for start in range(0, len(records), self.drain_batch):
-            with self.turn.held():
-                self.written += len(
+            with turn.held():
+                inserted += len(
                     write_batch(self.database, records[start : start + self.drain_batch])
                 )
+        return inserted
 
     async def _drain_loop(self) -> None:
         """Other processes' orphaned segments at start and every ``orphan_check_seconds``; this
@@ -345,7 +347,6 @@ class JournaledEventWriter:
 
     def _drain_orphan(self, path: Path, turn: WriteTurn) -> int:
         """The segment's events into the table and the segment deleted, if nobody holds it."""
-        inserted = 0
         try:
             fd = os.open(path, os.O_RDWR)
         except FileNotFoundError:
@@ -358,11 +359,7 @@ class JournaledEventWriter:
             if os.fstat(fd).st_nlink == 0:
                 return 0  # drained and removed while we waited to open it
             records = _fresh_ids(list(read_frames(path.read_bytes())))
-            for start in range(0, len(records), self.drain_batch):
-                with turn.held():
-                    inserted += len(
-                        write_batch(self.database, records[start : start + self.drain_batch])
-                    )
+            inserted = self._commit(records, turn)
             log.info("orphaned event journal drained", path=str(path), events=len(records))
             path.unlink()
         finally:

@@ -94,10 +94,10 @@ class _Coalescer:
 
 def relay_paths(database: Database) -> tuple[Path, Path] | None:
     """(role lock, socket) beside an SQLite database file; None where every process writes."""
-    name = database.url.database
-    if not database.is_sqlite or not name or name == ":memory:":
+    file = database.sqlite_file
+    if file is None:
         return None
-    absolute = Path(name).resolve()
+    absolute = file.resolve()
     socket = Path(f"{absolute}-event-writer.sock")
     if len(str(socket).encode()) > _SOCKET_PATH_MAX:
         digest = hashlib.sha256(str(absolute).encode()).hexdigest()[:20]

@@ -29,10 +29,8 @@ class WriteTurn:
     @classmethod
     def for_database(cls, database: Database) -> WriteTurn:
         """A turn beside an SQLite database file; none for PostgreSQL or an in-memory database."""
-        name = database.url.database
-        if not database.is_sqlite or not name or name == ":memory:":
-            return cls(None)
-        return cls(Path(f"{name}-event-writer.lock"))
+        file = database.sqlite_file
+        return cls(Path(f"{file}-event-writer.lock") if file is not None else None)
 
     @contextmanager
     def held(self) -> Iterator[None]:
