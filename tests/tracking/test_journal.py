@@ -8,17 +8,13 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.tracking import journal
-from adunion.tracking.frames import decode_record, encode_record, frame, read_frames
 from adunion.tracking.journal import JournaledEventWriter, journal_directory
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.writer import EventRecord, WriterClosed
@@ -45,41 +41,6 @@ def stats(database: Database) -> tuple[int, int]:
             select(func.sum(ServingStat.impressions), func.sum(ServingStat.spend_micros))
         ).one()
     return int(row[0] or 0), int(row[1] or 0)
-
-
-def test_an_event_survives_the_frame_unchanged() -> None:
-    original = EventRecord(
-        id=new_id(),
-        offer_id=new_id(),
-        event_type="click",
-        occurred_at=datetime(2026, 12, 1, 20, 15, 3, 123457, tzinfo=UTC),
-        valid=False,
-        invalid_reason="click_too_fast",
-        issued_at=datetime(2026, 12, 1, 20, 15, 1, 999999, tzinfo=UTC),
-        slot_id="s",
-        device="mobile",
-    )
-    assert list(read_frames(frame(original))) == [original]
-    assert decode_record(encode_record(original)) == original
-    with pytest.raises(ValueError, match="wrong number of columns"):
-        decode_record(encode_record(original)[:-1])
-
-
-@given(st.integers(min_value=1, max_value=6), st.data())
-@settings(max_examples=60, deadline=None)
-def test_a_torn_or_damaged_tail_is_dropped_and_nothing_before_it(
-    events: int, data: st.DataObject
-) -> None:
-    records = [record(new_id()) for _ in range(events)]
-    frames = [frame(r) for r in records]
-    whole = b"".join(frames)
-    cut = data.draw(st.integers(min_value=0, max_value=len(frames[-1]) - 1), label="cut")
-    torn = whole[: len(whole) - len(frames[-1]) + cut]
-    assert list(read_frames(torn)) == records[:-1]
-    damaged = bytearray(whole)
-    at = data.draw(st.integers(min_value=8, max_value=len(frames[-1]) - 1), label="byte")
-    damaged[len(whole) - len(frames[-1]) + at] ^= 0xFF
-    assert list(read_frames(bytes(damaged))) == records[:-1]
 
 
 def test_new_then_replay_before_and_after_the_drain(journal_db: Database) -> None:

@@ -7,7 +7,6 @@ import asyncio
 import signal
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,9 @@ from sqlalchemy import func, select
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
-from adunion.tracking.frames import decode_record, encode_record
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.relay import HostEventWriter, relay_paths
-from adunion.tracking.writer import EventRecord, WriterClosed
+from adunion.tracking.writer import WriterClosed
 from tests.tracking.test_writer import record, run
 
 
@@ -96,25 +94,6 @@ def test_relay_paths_only_for_an_sqlite_file(database: Database) -> None:
     assert role.name.endswith("-event-writer.role")
     assert len(str(socket)) <= 100  # fits a Unix socket address
     assert relay_paths(Database("sqlite:///:memory:")) is None
-
-
-def test_an_event_crosses_the_relay_unchanged() -> None:
-    original = EventRecord(
-        id=new_id(),
-        offer_id=new_id(),
-        event_type="click",
-        occurred_at=datetime(2026, 12, 1, 20, 15, 3, 123457, tzinfo=UTC),
-        valid=False,
-        invalid_reason="click_too_fast",
-        issued_at=datetime(2026, 12, 1, 20, 15, 1, 999999, tzinfo=UTC),
-        slot_id="s",
-        billable_micros=0,
-        value_micros=None,
-        device="mobile",
-    )
-    assert decode_record(encode_record(original)) == original
-    with pytest.raises(ValueError, match="wrong number of columns"):
-        decode_record(encode_record(original)[:-1])
 
 
 _HOLDER = """
