@@ -39,13 +39,18 @@ from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.kernel.logging import get_logger
 from adunion.tracking.frames import frame, read_frames
-from adunion.tracking.writer import EventRecord, WriterClosed, statements_for, write_batch
+from adunion.tracking.writer import (
+    LOOKUP_CHUNK,
+    EventRecord,
+    WriterClosed,
+    statements_for,
+    write_batch,
+)
 from adunion.tracking.writeturn import WriteTurn
 
 log = get_logger("adunion.tracking.journal")
 
 _SUFFIX = ".journal"
-_LOOKUP_CHUNK = 500
 _NEW_SEGMENT_GRACE_SECONDS = 60.0
 
 
@@ -246,8 +251,8 @@ class JournaledEventWriter:
             uri = f"file:{quote(str(self.database_path))}?mode=ro"
             self._reader = sqlite3.connect(uri, uri=True, isolation_level=None)
         found: set[tuple[str, str]] = set()
-        for start in range(0, len(offer_ids), _LOOKUP_CHUNK):
-            chunk = offer_ids[start : start + _LOOKUP_CHUNK]
+        for start in range(0, len(offer_ids), LOOKUP_CHUNK):
+            chunk = offer_ids[start : start + LOOKUP_CHUNK]
             rows = self._reader.execute(self._statements.recorded_for_offers(len(chunk)), chunk)
             found.update((row[0], row[1]) for row in rows)
         return found

@@ -120,7 +120,7 @@ def stat_deltas(records: Sequence[EventRecord]) -> list[_StatDelta]:
 
 
 _STATEMENTS: dict[tuple[str, str], BatchStatements] = {}
-_LOOKUP_CHUNK = 500  # ids per "which are stored" query, well under every placeholder limit
+LOOKUP_CHUNK = 500  # ids per look-up query ("which are stored"), well under every placeholder limit
 
 
 def statements_for(database: Database) -> BatchStatements:
@@ -211,8 +211,8 @@ def _stored(
 ) -> set[tuple[str, str]]:
     """The records this transaction inserted: those whose own (fresh) id is now in the table."""
     stored: set[tuple[str, str]] = set()
-    for start in range(0, len(records), _LOOKUP_CHUNK):
-        chunk = records[start : start + _LOOKUP_CHUNK]
+    for start in range(0, len(records), LOOKUP_CHUNK):
+        chunk = records[start : start + LOOKUP_CHUNK]
         cursor.execute(statements.stored_keys(len(chunk)), [r.id for r in chunk])
         stored.update((row[1], row[2]) for row in cursor.fetchall())
     return stored
