@@ -44,15 +44,25 @@ def stats(database: Database) -> tuple[int, int]:
 
 
 def test_new_then_replay_before_and_after_the_drain(journal_db: Database) -> None:
+    """A replay of an event journaled here is refused at once; one of an event already drained
+    is journaled again, and the drain's commit listener hears of neither."""
+    committed: list[tuple[str, int]] = []
+
+    offer = new_id()
+
     async def main() -> list[bool]:
         writer = writer_for(journal_db, drain_seconds=60)
+        writer.on_commit = lambda events: committed.extend(
+            (e.offer_id, e.billable_micros) for e in events
+        )
         writer.start()
-        offer = new_id()
         answers = [await writer.submit(record(offer, billable=500))]
         answers.append(await writer.submit(record(offer, billable=500)))  # journaled here
         assert writer.has_pending(offer, "view")
         assert count(journal_db) == 0  # durable in the journal, not yet in the table
+        assert committed == []  # not counted before its commit
         await writer.drain()
+        assert committed == [(offer, 500)]
         assert not writer.has_pending(offer, "view")
         answers.append(await writer.submit(record(offer, billable=500)))  # in the table
         same_turn = await asyncio.gather(*(writer.submit(record("o2")) for _ in range(5)))
@@ -60,7 +70,8 @@ def test_new_then_replay_before_and_after_the_drain(journal_db: Database) -> Non
         await writer.stop()
         return answers
 
-    assert run(main()) == [True, False, False, True, False, False, False, False]
+    assert run(main()) == [True, False, True, True, False, False, False, False]
+    assert committed == [(offer, 500), ("o2", 0)]
     assert count(journal_db) == 2
     assert stats(journal_db) == (2, 500)
     directory = journal_directory(journal_db)
@@ -160,9 +171,12 @@ def test_kill_9_loses_nothing_acknowledged_and_counts_nothing_twice(
     next process drains the dead one's journal: every acknowledged event is stored once, and
     the stats count exactly the stored rows."""
     acknowledged = _acknowledged_then_killed(journal_db, drain_seconds, random.uniform(0.3, 0.8))
+    stored_before = count(journal_db)
+    heard: list[EventRecord] = []
 
     async def recover() -> int:
         writer = writer_for(journal_db, drain_seconds=60)
+        writer.on_commit = heard.extend
         writer.start()
         await writer.drain()  # the first pass of the drain loop has looked for orphans
         for _ in range(200):
@@ -177,6 +191,9 @@ def test_kill_9_loses_nothing_acknowledged_and_counts_nothing_twice(
         stored = set(session.scalars(select(TrackingEvent.offer_id)))
     assert acknowledged <= stored
     assert stats(journal_db) == (len(stored), 7 * len(stored))
+    # The recovering process is told of exactly the rows it added (the dead one never counted
+    # them: it counts at its own commits).
+    assert len(heard) == len({e.offer_id for e in heard}) == len(stored) - stored_before
     directory = journal_directory(journal_db)
     assert directory is not None
     assert [p for p in directory.iterdir() if p.suffix == ".journal"] == []
@@ -191,7 +208,7 @@ def test_a_live_writer_s_journal_is_not_taken(journal_db: Database) -> None:
         taken = await asyncio.to_thread(other.recover_orphans)
         before = count(journal_db)
         await alive.stop()
-        return taken, before
+        return len(taken), before
 
     assert run(main()) == (0, 0)
     assert count(journal_db) == 1

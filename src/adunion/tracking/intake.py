@@ -1,15 +1,17 @@
 """Event intake: verify the offer token, apply the invalid-traffic rules, record the event once.
 
 Every hit becomes at most one row per (offer, event type); an invalid hit is stored with its
-reason and never billed. The request is answered only after the row is committed (group commit
-in :mod:`adunion.tracking.writer`).
+reason and never billed. The request is answered once the event is durable: committed
+(:mod:`adunion.tracking.writer`) or journaled (:mod:`adunion.tracking.journal`). Spend reaches
+the pacing counters when the row is committed, from the writer's ``on_commit``: only rows the
+table took count, so a replay never does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -45,7 +47,7 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    recorded: bool  # a new row (False: a replay of an already recorded event)
+    recorded: bool  # False: a replay the writer knew of at once (the table catches the rest)
     valid: bool
     reason: str | None
     landing_url: str | None = None
@@ -80,6 +82,7 @@ class Intake:
         self._recorded_view_at = recorded_view_at
         self._landing_url = landing_url
         self.reach = reach if reach is not None else MemoryLiveReach()
+        writer.on_commit = self.count_spend
 
     def ip_hash(self, ip: str) -> str:
         return hashlib.blake2b(ip.encode(), key=self._ip_key, digest_size=16).hexdigest()
@@ -171,13 +174,22 @@ class Intake:
             self.view_log.remember(offer.offer_id, hit.now)
             if valid:
                 self.reach.add(offer.campaign_id, when.date().isoformat(), offer.visitor_id)
-        if recorded and billable and campaign is not None:
-            day = self.engine.campaign_day(campaign, when)
-            self.counters.add_spend(campaign.id, day, billable)
         landing = None
         if event_type == CLICK:
             landing = creative.landing_url if creative else self._landing_url(offer.creative_id)
         return Outcome(recorded, valid, reason, landing)
+
+    def count_spend(self, committed: Sequence[EventRecord]) -> None:
+        """Add newly committed billable events to their campaign's spend on its local day."""
+        spend: dict[tuple[str, str], int] = {}
+        campaigns = self.holder.current.campaigns
+        for record in committed:
+            campaign = campaigns.get(record.campaign_id or "")
+            if record.billable_micros and campaign is not None:
+                key = (campaign.id, self.engine.campaign_day(campaign, record.occurred_at))
+                spend[key] = spend.get(key, 0) + record.billable_micros
+        for (campaign_id, day), micros in spend.items():
+            self.counters.add_spend(campaign_id, day, micros)
 
     async def _has_click(self, offer_id: str) -> bool:
         if self.writer.has_pending(offer_id, CLICK):

@@ -14,10 +14,11 @@ nothing twice. Each segment is held under an exclusive ``flock`` for its writer'
 nobody holds belongs to a process that died, and any process of the host drains it (at start and
 every few seconds). A frame torn by the crash was never acknowledged and is dropped.
 
-New or replay: the answer for the process's own hot counters (spend, the view log). An event is
-new when its (offer, type) is neither journaled in this process nor in the table. A replay sent to
-the other process within the drain interval counts once in each process's counters, never twice in
-the database, the stats or billing.
+New or replay: :meth:`JournaledEventWriter.submit` answers "replay" for an event this process
+journaled and has not drained yet; the table decides the rest at the drain (ON CONFLICT DO
+NOTHING), and :attr:`~JournaledEventWriter.on_commit` hears of exactly the events that commit
+added, whichever process journaled them. Spend is counted there, so a replay is never counted,
+even one sent to another process, and a request costs no look-up in the table.
 
 Frames: :mod:`adunion.tracking.frames`.
 """
@@ -29,21 +30,19 @@ import contextlib
 import fcntl
 import os
 import secrets
-import sqlite3
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from urllib.parse import quote
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.kernel.logging import get_logger
 from adunion.tracking.frames import frame, read_frames
 from adunion.tracking.writer import (
-    LOOKUP_CHUNK,
+    CommitListener,
     EventRecord,
     WriterClosed,
-    statements_for,
     write_batch,
 )
 from adunion.tracking.writeturn import WriteTurn
@@ -113,10 +112,8 @@ class JournaledEventWriter:
         self.drain_batch = drain_batch
         self.orphan_check_seconds = orphan_check_seconds
         self.max_pending = max_pending
+        self.on_commit: CommitListener | None = None
         self.turn = WriteTurn.for_database(database)
-        self.database_path = (database.sqlite_file or Path()).resolve()
-        self._statements = statements_for(database)
-        self._reader: sqlite3.Connection | None = None
         self._buffer: list[tuple[EventRecord, asyncio.Future[bool]]] = []
         # The fdatasync in flight, if any: events submitted meanwhile wait for the next flush.
         self._syncing: asyncio.Future[None] | None = None
@@ -143,8 +140,9 @@ class JournaledEventWriter:
         self._task = asyncio.get_running_loop().create_task(self._drain_loop(), name="event-drain")
 
     async def submit(self, record: EventRecord) -> bool:
-        """Journal the event; True once it is durable as a new event, False for a replay of an
-        event already journaled here or recorded in the table."""
+        """Journal the event; True once it is durable, False for a replay of an event journaled
+        here and not drained yet (nothing written). An event already in the table is journaled
+        again and inserts nothing at the drain."""
         if self._closed:
             raise WriterClosed("the event writer is not running")
         if len(self._pending) >= self.max_pending:
@@ -232,30 +230,13 @@ class JournaledEventWriter:
     def _fresh(
         self, batch: list[tuple[EventRecord, asyncio.Future[bool]]]
     ) -> list[tuple[EventRecord, asyncio.Future[bool]]]:
-        """The batch's new events: first of their key here, not journaled, not in the table."""
-        candidates: dict[tuple[str, str], tuple[EventRecord, asyncio.Future[bool]]] = {}
+        """The batch's events to journal: the first of each key not journaled here already."""
+        fresh: dict[tuple[str, str], tuple[EventRecord, asyncio.Future[bool]]] = {}
         for item in batch:
             key = (item[0].offer_id, item[0].event_type)
             if key not in self._pending:
-                candidates.setdefault(key, item)
-        if not candidates:
-            return []
-        recorded = self._recorded(sorted({offer for offer, _ in candidates}))
-        return [item for key, item in candidates.items() if key not in recorded]
-
-    def _recorded(self, offer_ids: list[str]) -> set[tuple[str, str]]:
-        if self._reader is None:
-            # Its own read-only connection in autocommit mode: each query is its own read
-            # transaction, so it never holds back a WAL checkpoint (a fifth of a pooled
-            # connection's cost per look-up).
-            uri = f"file:{quote(str(self.database_path))}?mode=ro"
-            self._reader = sqlite3.connect(uri, uri=True, isolation_level=None)
-        found: set[tuple[str, str]] = set()
-        for start in range(0, len(offer_ids), LOOKUP_CHUNK):
-            chunk = offer_ids[start : start + LOOKUP_CHUNK]
-            rows = self._reader.execute(self._statements.recorded_for_offers(len(chunk)), chunk)
-            found.update((row[0], row[1]) for row in rows)
-        return found
+                fresh.setdefault(key, item)
+        return list(fresh.values())
 
     def _segment(self) -> _Segment:
         if self._current is None:
@@ -287,21 +268,31 @@ class JournaledEventWriter:
                     # The last attempt failed, perhaps after its commit: fresh ids, see _fresh_ids.
                     segment.records = _fresh_ids(segment.records)
                 segment.attempts += 1
-                self.written += await asyncio.to_thread(self._commit, segment.records, self.turn)
+                inserted = await asyncio.to_thread(self._commit, segment.records, self.turn)
                 self._sealed.pop(0)
                 self._pending.difference_update((r.offer_id, r.event_type) for r in segment.records)
                 segment.remove()
                 self.drains += 1
+                self._committed(inserted)
 
-    def _commit(self, records: list[EventRecord], turn: WriteTurn) -> int:
+    def _committed(self, inserted: Sequence[EventRecord]) -> None:
+        self.written += len(inserted)
+        if inserted and self.on_commit is not None:
+            self.on_commit(inserted)
+
+    def _commit(self, records: list[EventRecord], turn: WriteTurn) -> list[EventRecord]:
         """The events into the table in batches of ``drain_batch``, each in the write turn;
-        returns the rows inserted (replays insert nothing)."""
-        inserted = 0
+        returns those inserted (a replay inserts nothing)."""
+        inserted: list[EventRecord] = []
         for start in range(0, len(records), self.drain_batch):
+            batch = records[start : start + self.drain_batch]
             with turn.held():
-                inserted += len(
-                    write_batch(self.database, records[start : start + self.drain_batch])
-                )
+                keys = write_batch(self.database, batch)
+            for record in batch:
+                key = (record.offer_id, record.event_type)
+                if key in keys:
+                    keys.discard(key)  # a key twice in the batch was inserted once
+                    inserted.append(record)
         return inserted
 
     async def _drain_loop(self) -> None:
@@ -313,7 +304,9 @@ class JournaledEventWriter:
         while True:
             if loop.time() >= next_orphan_check:
                 try:
-                    self.recovered += await asyncio.to_thread(self.recover_orphans)
+                    recovered = await asyncio.to_thread(self.recover_orphans)
+                    self.recovered += len(recovered)
+                    self._committed(recovered)
                 except Exception as exc:  # noqa: BLE001 - a segment left waits for the next check
                     log.error("orphaned event journal not drained", error=repr(exc))
                 next_orphan_check = loop.time() + self.orphan_check_seconds
@@ -335,9 +328,10 @@ class JournaledEventWriter:
             if closing:
                 return
 
-    def recover_orphans(self) -> int:
-        """Drain every segment of this database that no live process holds; rows inserted."""
-        inserted = 0
+    def recover_orphans(self) -> list[EventRecord]:
+        """Drain every segment of this database that no live process holds; returns the events
+        inserted (their writer died before its drain, so nobody has counted them)."""
+        inserted: list[EventRecord] = []
         own = {s.path for s in self._sealed} | ({self._current.path} if self._current else set())
         for path in self.directory.glob(".*.new"):
             self._remove_if_orphaned(path)  # its writer died before naming it: nothing in it
@@ -345,24 +339,25 @@ class JournaledEventWriter:
         try:
             for path in sorted(self.directory.glob(f"*{_SUFFIX}")):
                 if path not in own:
-                    inserted += self._drain_orphan(path, turn)
+                    inserted.extend(self._drain_orphan(path, turn))
         finally:
             turn.close()
         return inserted
 
-    def _drain_orphan(self, path: Path, turn: WriteTurn) -> int:
-        """The segment's events into the table and the segment deleted, if nobody holds it."""
+    def _drain_orphan(self, path: Path, turn: WriteTurn) -> list[EventRecord]:
+        """The segment's events into the table and the segment deleted, if nobody holds it;
+        returns the events inserted."""
         try:
             fd = os.open(path, os.O_RDWR)
         except FileNotFoundError:
-            return 0  # drained by another process just now
+            return []  # drained by another process just now
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                return 0  # its writer is alive
+                return []  # its writer is alive
             if os.fstat(fd).st_nlink == 0:
-                return 0  # drained and removed while we waited to open it
+                return []  # drained and removed while we waited to open it
             records = _fresh_ids(list(read_frames(path.read_bytes())))
             inserted = self._commit(records, turn)
             log.info("orphaned event journal drained", path=str(path), events=len(records))
@@ -404,6 +399,3 @@ class JournaledEventWriter:
         await self._task
         self._task = None
         self.turn.close()
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None

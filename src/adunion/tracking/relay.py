@@ -41,7 +41,7 @@ import orjson
 from adunion.kernel.db import Database
 from adunion.kernel.logging import get_logger
 from adunion.tracking.frames import decode_record, encode_record
-from adunion.tracking.writer import EventRecord, EventWriter, WriterClosed
+from adunion.tracking.writer import CommitListener, EventRecord, EventWriter, WriterClosed
 
 log = get_logger("adunion.tracking.relay")
 
@@ -178,6 +178,7 @@ class HostEventWriter:
         self, database: Database, *, max_batch: int = 1000, write_on_loop: bool = True
     ) -> None:
         self.database = database
+        self.on_commit: CommitListener | None = None
         self.local = EventWriter(database, max_batch=max_batch, write_on_loop=write_on_loop)
         self._paths = relay_paths(database)
         self._role_fd: int | None = None
@@ -223,8 +224,12 @@ class HostEventWriter:
             except TimeoutError:
                 raise WriterClosed("no event writer on this host answered") from None
         if self._client is not None:
-            return await self._client.submit(record)
-        return await self.local.submit(record)
+            new = await self._client.submit(record)
+        else:
+            new = await self.local.submit(record)
+        if new and self.on_commit is not None:
+            self.on_commit((record,))  # committed before the answer: the answer says it is new
+        return new
 
     def enqueue_relayed(self, values: list[Any]) -> asyncio.Future[bool]:
         return self.local.enqueue(decode_record(values))

@@ -89,15 +89,6 @@ class BatchStatements:
         marks = ", ".join([self._mark] * count)
         return f"SELECT id, offer_id, event_type FROM {EVENTS.name} WHERE id IN ({marks})"  # noqa: S608
 
-    def recorded_for_offers(self, count: int) -> str:
-        """The (offer id, event type) pairs recorded for ``count`` offers (the unique index's
-        leading column: a look-up per offer, never a scan)."""
-        marks = ", ".join([self._mark] * count)
-        return (
-            f"SELECT offer_id, event_type FROM {EVENTS.name} "  # noqa: S608
-            f"WHERE offer_id IN ({marks})"
-        )
-
     def event_row(self, record: object) -> list[Any]:
         row = list(_event_values(record))
         for position, processor in self._event_processors:

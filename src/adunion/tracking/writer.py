@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -63,17 +63,24 @@ class EventRecord:
     country: str | None = None
 
 
+CommitListener = Callable[[Sequence[EventRecord]], None]
+
+
 class EventSink(Protocol):
     """What the intake hands its events to: an event writer of one of the kinds below."""
 
     database: Database
+    # Told, on the event loop, of every event its commit added to the table: once per event,
+    # whichever process's request or drain committed it (the intake counts spend here).
+    on_commit: CommitListener | None
 
     def start(self) -> None: ...
 
     async def stop(self) -> None: ...
 
     async def submit(self, record: EventRecord) -> bool:
-        """Return once the event is durable: True when new, False for a replay."""
+        """Return once the event is durable: False for a replay this writer knows of (True may
+        still turn out a replay at the commit: see :attr:`on_commit`)."""
         ...
 
     def has_pending(self, offer_id: str, event_type: str) -> bool:
