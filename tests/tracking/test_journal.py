@@ -229,9 +229,11 @@ def test_a_drain_that_fails_after_its_commit_is_retried_and_counted_once(
         return inserted
 
     monkeypatch.setattr(journal, "write_batch", commit_then_fail)
+    heard: list[EventRecord] = []
 
     async def main() -> None:
         writer = writer_for(journal_db, drain_seconds=60)
+        writer.on_commit = heard.extend
         writer.start()
         await asyncio.gather(*(writer.submit(record(new_id(), billable=3)) for _ in range(10)))
         with pytest.raises(RuntimeError, match="after COMMIT"):
@@ -246,6 +248,26 @@ def test_a_drain_that_fails_after_its_commit_is_retried_and_counted_once(
     assert not failures  # the commit-then-fail happened
     assert count(journal_db) == 10
     assert stats(journal_db) == (10, 30)
+    assert heard == []  # the lost commit's events are never counted twice (here: not at all)
+
+
+def test_a_failing_commit_listener_does_not_fail_the_drain(journal_db: Database) -> None:
+    def listener(_events: object) -> None:
+        raise ConnectionError("the counters' Redis is down")
+
+    async def main() -> None:
+        writer = writer_for(journal_db, drain_seconds=60)
+        writer.on_commit = listener
+        writer.start()
+        await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(4)))
+        await writer.drain()  # does not raise: the rows are committed
+        assert writer.drains == 1 and not writer.has_pending("x", "view")
+        await writer.stop()
+
+    run(main())
+    assert count(journal_db) == 4
+    directory = journal_directory(journal_db)
+    assert directory is not None and list(directory.glob("*.journal")) == []
 
 
 def test_a_full_backlog_refuses_new_events(journal_db: Database) -> None:

@@ -278,7 +278,11 @@ class JournaledEventWriter:
     def _committed(self, inserted: Sequence[EventRecord]) -> None:
         self.written += len(inserted)
         if inserted and self.on_commit is not None:
-            self.on_commit(inserted)
+            try:
+                self.on_commit(inserted)
+            except Exception as exc:  # noqa: BLE001 - the rows are in; the drain did not fail
+                # Pacing spend only: the stats hold the spend, and seed the counters at start.
+                log.error("committed events not counted", events=len(inserted), error=repr(exc))
 
     def _commit(self, records: list[EventRecord], turn: WriteTurn) -> list[EventRecord]:
         """The events into the table in batches of ``drain_batch``, each in the write turn;

@@ -70,8 +70,10 @@ class EventSink(Protocol):
     """What the intake hands its events to: an event writer of one of the kinds below."""
 
     database: Database
-    # Told, on the event loop, of every event its commit added to the table: once per event,
-    # whichever process's request or drain committed it (the intake counts spend here).
+    # Told, on the event loop, of the events each commit added to the table: never twice for
+    # one event, whichever process's request or drain committed it (the intake counts pacing
+    # spend here). A commit whose outcome was lost (the connection dropped after COMMIT) tells
+    # nobody: the spend is then in the stats only, which seed the counters at the next start.
     on_commit: CommitListener | None
 
     def start(self) -> None: ...
