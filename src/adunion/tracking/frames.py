@@ -11,6 +11,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -25,14 +26,16 @@ _MICROSECOND = timedelta(microseconds=1)
 _TIME_COLUMNS = frozenset({"occurred_at", "issued_at"})
 
 
+_column_values = attrgetter(*EVENT_COLUMNS)
+_TIME_POSITIONS = tuple(i for i, name in enumerate(EVENT_COLUMNS) if name in _TIME_COLUMNS)
+
+
 def encode_record(record: EventRecord) -> list[Any]:
     """The event's column values as JSON-safe values (times as integer microseconds: exact)."""
-    values: list[Any] = []
-    for name in EVENT_COLUMNS:
-        value = getattr(record, name)
-        if name in _TIME_COLUMNS and value is not None:
-            value = (value - _EPOCH) // _MICROSECOND
-        values.append(value)
+    values = list(_column_values(record))  # one C call for the 20 columns, not a Python loop
+    for position in _TIME_POSITIONS:
+        if values[position] is not None:
+            values[position] = (values[position] - _EPOCH) // _MICROSECOND
     return values
 
 
