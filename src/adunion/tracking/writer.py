@@ -129,10 +129,10 @@ def stat_deltas(records: Sequence[EventRecord]) -> list[_StatDelta]:
 
 
 _STATEMENTS: dict[tuple[str, str], BatchStatements] = {}
-LOOKUP_CHUNK = 500  # ids per look-up query ("which are stored"), well under every placeholder limit
+_LOOKUP_CHUNK = 500  # ids per "which are stored" query, well under every placeholder limit
 
 
-def statements_for(database: Database) -> BatchStatements:
+def _statements(database: Database) -> BatchStatements:
     dialect = database.engine.dialect
     key = (dialect.name, dialect.driver)
     statements = _STATEMENTS.get(key)
@@ -152,7 +152,7 @@ def write_batch(
         unique.setdefault((record.offer_id, record.event_type), record)
     if not unique:
         return set()
-    statements = statements_for(database)
+    statements = _statements(database)
     # The driver's connection straight from the pool: a session's unit of work cost more CPU
     # per batch than a small batch's inserts.
     connection = database.engine.raw_connection()
@@ -220,8 +220,8 @@ def _stored(
 ) -> set[tuple[str, str]]:
     """The records this transaction inserted: those whose own (fresh) id is now in the table."""
     stored: set[tuple[str, str]] = set()
-    for start in range(0, len(records), LOOKUP_CHUNK):
-        chunk = records[start : start + LOOKUP_CHUNK]
+    for start in range(0, len(records), _LOOKUP_CHUNK):
+        chunk = records[start : start + _LOOKUP_CHUNK]
         cursor.execute(statements.stored_keys(len(chunk)), [r.id for r in chunk])
         stored.update((row[1], row[2]) for row in cursor.fetchall())
     return stored
