@@ -11,12 +11,11 @@ import struct
 import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from operator import attrgetter
 from typing import Any
 
 import orjson
 
-from adunion.tracking.rows import EVENT_COLUMNS
+from adunion.tracking.rows import EVENT_COLUMNS, event_values
 from adunion.tracking.writer import EventRecord
 
 _FRAME_HEADER = struct.Struct(">II")
@@ -24,15 +23,12 @@ _MAX_BODY = 1024 * 1024
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MICROSECOND = timedelta(microseconds=1)
 _TIME_COLUMNS = frozenset({"occurred_at", "issued_at"})
-
-
-_column_values = attrgetter(*EVENT_COLUMNS)
 _TIME_POSITIONS = tuple(i for i, name in enumerate(EVENT_COLUMNS) if name in _TIME_COLUMNS)
 
 
 def encode_record(record: EventRecord) -> list[Any]:
     """The event's column values as JSON-safe values (times as integer microseconds: exact)."""
-    values = list(_column_values(record))  # one C call for the 20 columns, not a Python loop
+    values = list(event_values(record))
     for position in _TIME_POSITIONS:
         if values[position] is not None:
             values[position] = (values[position] - _EPOCH) // _MICROSECOND

@@ -48,7 +48,7 @@ STAT_COUNTS = ("impressions", "clicks", "conversions", "invalid", "spend_micros"
 STAT_COLUMNS = (*STAT_KEY, "campaign_id", "site_id", *STAT_COUNTS)
 
 Processor = Callable[[Any], Any]
-_event_values = attrgetter(*EVENT_COLUMNS)
+event_values = attrgetter(*EVENT_COLUMNS)  # an event's values in column order, one C call
 
 
 def _processors(
@@ -90,7 +90,7 @@ class BatchStatements:
         return f"SELECT id, offer_id, event_type FROM {EVENTS.name} WHERE id IN ({marks})"  # noqa: S608
 
     def event_row(self, record: object) -> list[Any]:
-        row = list(_event_values(record))
+        row = list(event_values(record))
         for position, processor in self._event_processors:
             row[position] = processor(row[position])
         return row
