@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select, text
 
+from adunion.billing.models import BillingQueueItem
 from adunion.kernel import migrate
+from adunion.kernel.clock import utcnow
 from adunion.kernel.db import Database
+from adunion.kernel.ids import new_id
 from adunion.schema import metadata
+from adunion.tracking.models import TrackingEvent
 
 
 def test_head_matches_models(database: Database) -> None:
@@ -20,3 +24,42 @@ def test_downgrade_to_base_and_back(database: Database) -> None:
         inspect(database.engine).get_table_names()
     )
     assert migrate.drift(database) == []
+
+
+def _queue_one_billable_event(database: Database) -> str:
+    event_id = new_id()
+    with database.transaction() as session:
+        session.add(
+            TrackingEvent(
+                id=event_id,
+                offer_id=new_id(),
+                event_type="view",
+                occurred_at=utcnow(),
+                billable_micros=1_000,
+                valid=True,
+            )
+        )
+    return event_id
+
+
+def _queued(database: Database) -> set[str]:
+    with database.transaction(write=False) as session:
+        return set(session.scalars(select(BillingQueueItem.event_id)))
+
+
+def test_lean_billing_queue_keeps_its_rows_and_its_trigger(database: Database) -> None:
+    before = _queue_one_billable_event(database)
+    migrate.downgrade(database, "0012_version_poll_indexes")
+    assert _queued(database) == {before}
+    during = _queue_one_billable_event(database)  # the old trigger still fills the old table
+    migrate.upgrade(database)
+    after = _queue_one_billable_event(database)  # and the rebuilt one fills the new table
+    assert _queued(database) == {before, during, after}
+    indexes = {i["name"] for i in inspect(database.engine).get_indexes("billing_queue")}
+    assert "ix_billing_queue_enqueued_at" not in indexes
+    if database.is_sqlite:
+        with database.engine.connect() as connection:
+            ddl = connection.scalar(
+                text("SELECT sql FROM sqlite_master WHERE name = 'billing_queue'")
+            )
+        assert "WITHOUT ROWID" in ddl

@@ -18,9 +18,12 @@ from adunion.kernel.models import Base, UTCDateTime, created_at_column
 
 class BillingQueueItem(Base):
     __tablename__ = "billing_queue"
+    # One b-tree per queue row on SQLite (the trigger writes one per billable event): keyed by
+    # the event id, which is time-ordered, so no index on enqueued_at is needed either.
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False, index=True)
+    enqueued_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
 class CampaignSpend(Base):

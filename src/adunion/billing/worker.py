@@ -264,9 +264,14 @@ def _record_spend(
 
 
 def lag_seconds(session: Session, now: datetime | None = None) -> float:
-    """Age of the oldest event waiting to be billed (0 when the queue is empty)."""
+    """Age of the oldest event waiting to be billed (0 when the queue is empty).
+
+    The oldest is the first by event id (uuid7, minted as the event is received), read off the
+    primary key. An event written again after a commit whose outcome was lost gets a fresh id
+    (``tracking.journal``), later than its time, so until it is billed the lag can read short.
+    """
     oldest = session.scalar(
-        select(BillingQueueItem.enqueued_at).order_by(BillingQueueItem.enqueued_at).limit(1)
+        select(BillingQueueItem.enqueued_at).order_by(BillingQueueItem.event_id).limit(1)
     )
     if oldest is None:
         return 0.0
