@@ -94,6 +94,21 @@ def test_click_rules(client: TestClient, database: Database) -> None:
     assert reasons == ["click_without_view", "click_too_fast", None, "duplicate_click"]
 
 
+def test_a_replayed_view_beacon_does_not_make_the_click_too_fast(
+    client: TestClient, database: Database
+) -> None:
+    ad = serve(client)
+    client.post(path(ad["view_url"]))
+    drain_events(client)  # the journal no longer holds the view: the replay is not refused
+    backdate_view(client, ad["offer"], 5)
+    assert client.post(path(ad["view_url"])).status_code == 204  # replayed just now
+    client.get(path(ad["click_url"]), follow_redirects=False)
+    assert [(e.event_type, e.invalid_reason) for e in events(client, database)] == [
+        ("view", None),
+        ("click", None),  # 5 s after the first view, not 0 s after its replay
+    ]
+
+
 def test_bots_are_recorded_invalid_and_not_served(client: TestClient, database: Database) -> None:
     ad = serve(client)
     bot = {"user-agent": "Googlebot/2.1 (+http://www.google.com/bot.html)"}
