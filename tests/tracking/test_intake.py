@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -10,12 +11,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from adunion.kernel.db import Database
+from adunion.serving.engine import build_index
 from adunion.serving.fastpath import ServingFastPath
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.tokens import Offer
 
-from ..factories import drain_events
-from .conftest import UA
+from ..factories import drain_events, make_user, web_login
+from .conftest import CPC, SLOT, UA
 
 
 def serve(client: TestClient, visitor: str = "vis-1") -> dict[str, Any]:
@@ -107,6 +109,32 @@ def test_a_replayed_view_beacon_does_not_make_the_click_too_fast(
         ("view", None),
         ("click", None),  # 5 s after the first view, not 0 s after its replay
     ]
+
+
+def test_the_site_owner_clicking_their_own_ad_is_invalid(
+    client: TestClient, database: Database
+) -> None:
+    with database.transaction() as session:
+        owner = make_user(session, email="owner@example.org")
+        make_user(session, email="reader@example.org")
+        owner_id = owner.id
+    holder = client.app.state.ctx.serving.holder  # type: ignore[attr-defined]
+    holder.current = build_index("owned", [replace(SLOT, owner_id=owner_id)], [CPC])
+    clicked: list[str | None] = []
+    for email in ("owner@example.org", "reader@example.org"):
+        client.cookies.clear()
+        web_login(client, email)  # a signed-in session, as on the platform's own pages
+        ad = serve(client, visitor=f"v-{email}")
+        client.post(path(ad["view_url"]))
+        backdate_view(client, ad["offer"], 5)
+        click = client.get(path(ad["click_url"]), follow_redirects=False)
+        assert click.status_code == 302  # the visitor still lands; the click is not billed
+        clicked.append(ad["offer"])
+    rows = {(e.offer_id, e.event_type): e for e in events(client, database)}
+    own, others = (rows[(offer, "click")] for offer in clicked)
+    assert (own.valid, own.invalid_reason, own.billable_micros) == (False, "own_click", 0)
+    assert (others.valid, others.invalid_reason) == (True, None)
+    assert others.billable_micros > 0
 
 
 def test_bots_are_recorded_invalid_and_not_served(client: TestClient, database: Database) -> None:
