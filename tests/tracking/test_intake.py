@@ -7,9 +7,11 @@ from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.serving.engine import build_index
 from adunion.serving.fastpath import ServingFastPath
@@ -181,12 +183,26 @@ def test_no_open_redirect(client: TestClient) -> None:
 
 
 def test_rate_limits(settings_overrides: None, client: TestClient, database: Database) -> None:
-    for i in range(4):
+    for _ in range(4):
         ad = serve(client, "same-visitor")
         client.post(path(ad["view_url"]), headers={"user-agent": UA})
-        assert i < 4
     reasons = [e.invalid_reason for e in events(client, database)]
     assert reasons == [None, None, "visitor_rate_limit", "visitor_rate_limit"]
+
+
+@pytest.fixture
+def tight_ip_limit(settings: Settings) -> None:
+    settings.fraud_ip_events_per_minute = 3
+
+
+def test_the_per_ip_rate_limit_spans_visitors(
+    tight_ip_limit: None, client: TestClient, database: Database
+) -> None:
+    for n in range(5):  # five visitors behind one address (the test client's)
+        ad = serve(client, f"visitor-{n}")
+        client.post(path(ad["view_url"]))
+    reasons = [e.invalid_reason for e in events(client, database)]
+    assert reasons == [None, None, None, "ip_rate_limit", "ip_rate_limit"]
 
 
 def test_conversion_needs_a_click(client: TestClient, database: Database) -> None:
