@@ -206,6 +206,30 @@ def test_tag_renders_lazily_and_records_one_impression(
             "the viewable impression is recorded",
         )
 
+        # A click (well over a second after the view) opens a new tab sent by a 302 to the
+        # creative's own landing URL (not reachable from here: the tab shows an error page), and
+        # is recorded once however often the ad is clicked.
+        context = page.context
+        redirects: list[tuple[int, str | None]] = []
+        context.on(
+            "response",
+            lambda r: (
+                redirects.append((r.status, r.headers.get("location")))
+                if "/t/c/" in r.url
+                else None
+            ),
+        )
+        for _ in range(2):
+            with context.expect_page() as opened:
+                ad.click()
+            opened.value.wait_for_load_state()
+            opened.value.close()
+        assert redirects == [(302, "https://shop.example/spring")] * 2
+        eventually(lambda: events(database, "click"), "the click is recorded")
+        page.wait_for_timeout(500)  # time for the replayed click to be stored, if it were
+        clicks = events(database, "click")
+        assert [(c.offer_id, c.valid, c.invalid_reason) for c in clicks] == [(offer, True, None)]
+
         # A single-page app re-renders: a new decision, a new offer, its own impression.
         page.evaluate("window.adunion.refresh(true)")
         expect(slot).not_to_have_attribute("data-adunion-offer", offer or "")
