@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
+from adunion.inventory.embed import embed_tag
 from adunion.kernel.db import Database
 from adunion.tracking.models import TrackingEvent
 from tests.inventory.helpers import advertiser, fund, operator, webmaster
@@ -150,21 +151,26 @@ def eventually(check: Any, what: Any, seconds: float = 15.0) -> None:
     raise AssertionError(f"never happened: {what() if callable(what) else what}")
 
 
+def served_network(server: str, database: Database) -> str:
+    """``build_network``, once the server's index serves the new campaign (its next check)."""
+    with httpx.Client(base_url=server, timeout=10, headers={"user-agent": BROWSER_UA}) as api:
+        slot_id = build_network(api, database)
+        last: list[Any] = []
+
+        def filled() -> bool:
+            last[:] = [api.get("/api/v1/decision", params={"slot": slot_id}).json()]
+            return bool(last[0]["filled"])
+
+        eventually(filled, lambda: f"the server's index serves the new campaign: {last}")
+    return slot_id
+
+
 def test_tag_renders_lazily_and_records_one_impression(
     page: Page, server: str, publisher: PublisherPage, database_url: str
 ) -> None:
     database = Database(database_url)
     try:
-        with httpx.Client(base_url=server, timeout=10, headers={"user-agent": BROWSER_UA}) as api:
-            slot_id = build_network(api, database)
-            # The server notices the new campaign at its next index check.
-            last: list[Any] = []
-
-            def filled() -> bool:
-                last[:] = [api.get("/api/v1/decision", params={"slot": slot_id}).json()]
-                return bool(last[0]["filled"])
-
-            eventually(filled, lambda: f"the server's index serves the new campaign: {last}")
+        slot_id = served_network(server, database)
         publisher.html = (
             "<!doctype html><html><head><title>Bakery</title></head><body>"
             '<h1>Our bread</h1><div id="article" style="height:3000px">Long article</div>'
@@ -237,5 +243,33 @@ def test_tag_renders_lazily_and_records_one_impression(
         eventually(lambda: len(views(database)) == 2, "the re-rendered ad's impression")
         page.wait_for_load_state()  # lets Playwright deliver the page's request events
         assert len(decisions) == 2
+    finally:
+        database.dispose()
+
+
+def test_without_javascript_the_noscript_frame_shows_the_ad_and_records_its_view(
+    browser: Browser, server: str, publisher: PublisherPage, database_url: str
+) -> None:
+    database = Database(database_url)
+    try:
+        slot_id = served_network(server, database)
+        # The snippet a webmaster is given, as is: tag, script and noscript frame.
+        publisher.html = (
+            "<!doctype html><html><head><title>Bakery</title></head><body>"
+            f"<h1>Our bread</h1>{embed_tag(slot_id, 'text', server)}</body></html>"
+        ).encode()
+        context = browser.new_context(user_agent=BROWSER_UA, java_script_enabled=False)
+        context.set_default_timeout(10_000)
+        try:
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{publisher.port}/")
+            frame = page.frame_locator("iframe").first
+            expect(frame.locator("a")).to_contain_text("Fresh bread daily")
+            assert (frame.locator("a").get_attribute("href") or "").startswith(f"{server}/t/c/")
+            eventually(lambda: len(views(database)) == 1, "the frame's view pixel is recorded")
+            assert [(v.valid, v.slot_id) for v in views(database)] == [(True, slot_id)]
+            assert page.locator("ins.adunion-slot a").count() == 0  # the tag did not run
+        finally:
+            context.close()
     finally:
         database.dispose()
