@@ -151,125 +151,117 @@ def eventually(check: Any, what: Any, seconds: float = 15.0) -> None:
     raise AssertionError(f"never happened: {what() if callable(what) else what}")
 
 
-def served_network(server: str, database: Database) -> str:
-    """``build_network``, once the server's index serves the new campaign (its next check)."""
-    with httpx.Client(base_url=server, timeout=10, headers={"user-agent": BROWSER_UA}) as api:
-        slot_id = build_network(api, database)
-        last: list[Any] = []
+@pytest.fixture
+def network(server: str, database_url: str) -> Iterator[tuple[Database, str]]:
+    """``build_network``'s slot, once the server's index serves its campaign (at its next
+    check), with a handle on the server's database."""
+    database = Database(database_url)
+    try:
+        with httpx.Client(base_url=server, timeout=10, headers={"user-agent": BROWSER_UA}) as api:
+            slot_id = build_network(api, database)
+            last: list[Any] = []
 
-        def filled() -> bool:
-            last[:] = [api.get("/api/v1/decision", params={"slot": slot_id}).json()]
-            return bool(last[0]["filled"])
+            def filled() -> bool:
+                last[:] = [api.get("/api/v1/decision", params={"slot": slot_id}).json()]
+                return bool(last[0]["filled"])
 
-        eventually(filled, lambda: f"the server's index serves the new campaign: {last}")
-    return slot_id
+            eventually(filled, lambda: f"the server's index serves the new campaign: {last}")
+        yield database, slot_id
+    finally:
+        database.dispose()
 
 
 def test_tag_renders_lazily_and_records_one_impression(
-    page: Page, server: str, publisher: PublisherPage, database_url: str
+    page: Page, server: str, publisher: PublisherPage, network: tuple[Database, str]
 ) -> None:
-    database = Database(database_url)
-    try:
-        slot_id = served_network(server, database)
-        publisher.html = (
-            "<!doctype html><html><head><title>Bakery</title></head><body>"
-            '<h1>Our bread</h1><div id="article" style="height:3000px">Long article</div>'
-            f'<ins class="adunion-slot" id="slot" data-adunion-slot="{slot_id}"></ins>'
-            f'<script async src="{server}/tag.js"></script>'
-            "</body></html>"
-        ).encode()
-        decisions: list[str] = []
-        page.on(
-            "request", lambda r: decisions.append(r.url) if "/api/v1/decision" in r.url else None
-        )
-        page.goto(f"http://127.0.0.1:{publisher.port}/")
-        slot = page.locator("#slot")
-        expect(slot).to_have_attribute("data-adunion-status", "waiting")
-        assert decisions == []  # below the fold: not asked for yet
-        assert views(database) == []
+    database, slot_id = network
+    publisher.html = (
+        "<!doctype html><html><head><title>Bakery</title></head><body>"
+        '<h1>Our bread</h1><div id="article" style="height:3000px">Long article</div>'
+        f'<ins class="adunion-slot" id="slot" data-adunion-slot="{slot_id}"></ins>'
+        f'<script async src="{server}/tag.js"></script>'
+        "</body></html>"
+    ).encode()
+    decisions: list[str] = []
+    page.on("request", lambda r: decisions.append(r.url) if "/api/v1/decision" in r.url else None)
+    page.goto(f"http://127.0.0.1:{publisher.port}/")
+    slot = page.locator("#slot")
+    expect(slot).to_have_attribute("data-adunion-status", "waiting")
+    assert decisions == []  # below the fold: not asked for yet
+    assert views(database) == []
 
-        slot.scroll_into_view_if_needed()
-        ad = slot.locator("a.adunion-ad")
-        expect(ad).to_contain_text("Fresh bread daily")
-        expect(slot).to_have_attribute("data-adunion-status", "filled")
-        assert len(decisions) == 1
-        assert (ad.get_attribute("href") or "").startswith(f"{server}/t/c/")
-        eventually(lambda: len(views(database)) == 1, "the impression is recorded")
-        offer = slot.get_attribute("data-adunion-offer")
-        recorded = views(database)
-        assert [(v.offer_id, v.valid) for v in recorded] == [(offer, True)]
-        assert recorded[0].billable_micros > 0  # a CPM view is billable
-        # Scrolled in just enough to load, the ad is less than half visible: not viewable yet.
-        page.wait_for_timeout(1500)
-        assert events(database, "viewable") == []
-        # Fully in view for over a second: a viewable impression (IAB/MRC), reported once.
-        slot.evaluate("el => el.scrollIntoView({block: 'center'})")
-        expect(slot).to_have_attribute("data-adunion-viewable", "1", timeout=5000)
-        eventually(
-            lambda: (
-                [(e.offer_id, e.valid) for e in events(database, "viewable")] == [(offer, True)]
-            ),
-            "the viewable impression is recorded",
-        )
+    slot.scroll_into_view_if_needed()
+    ad = slot.locator("a.adunion-ad")
+    expect(ad).to_contain_text("Fresh bread daily")
+    expect(slot).to_have_attribute("data-adunion-status", "filled")
+    assert len(decisions) == 1
+    assert (ad.get_attribute("href") or "").startswith(f"{server}/t/c/")
+    eventually(lambda: len(views(database)) == 1, "the impression is recorded")
+    offer = slot.get_attribute("data-adunion-offer")
+    recorded = views(database)
+    assert [(v.offer_id, v.valid) for v in recorded] == [(offer, True)]
+    assert recorded[0].billable_micros > 0  # a CPM view is billable
+    # Scrolled in just enough to load, the ad is less than half visible: not viewable yet.
+    page.wait_for_timeout(1500)
+    assert events(database, "viewable") == []
+    # Fully in view for over a second: a viewable impression (IAB/MRC), reported once.
+    slot.evaluate("el => el.scrollIntoView({block: 'center'})")
+    expect(slot).to_have_attribute("data-adunion-viewable", "1", timeout=5000)
+    eventually(
+        lambda: [(e.offer_id, e.valid) for e in events(database, "viewable")] == [(offer, True)],
+        "the viewable impression is recorded",
+    )
 
-        # A click (well over a second after the view) opens a new tab sent by a 302 to the
-        # creative's own landing URL (not reachable from here: the tab shows an error page), and
-        # is recorded once however often the ad is clicked.
-        context = page.context
-        redirects: list[tuple[int, str | None]] = []
-        context.on(
-            "response",
-            lambda r: (
-                redirects.append((r.status, r.headers.get("location")))
-                if "/t/c/" in r.url
-                else None
-            ),
-        )
-        for _ in range(2):
-            with context.expect_page() as opened:
-                ad.click()
-            opened.value.wait_for_load_state()
-            opened.value.close()
-        assert redirects == [(302, "https://shop.example/spring")] * 2
-        eventually(lambda: events(database, "click"), "the click is recorded")
-        page.wait_for_timeout(500)  # time for the replayed click to be stored, if it were
-        clicks = events(database, "click")
-        assert [(c.offer_id, c.valid, c.invalid_reason) for c in clicks] == [(offer, True, None)]
+    # A click (well over a second after the view) opens a new tab sent by a 302 to the
+    # creative's own landing URL (not reachable from here: the tab shows an error page), and
+    # is recorded once however often the ad is clicked.
+    context = page.context
+    redirects: list[tuple[int, str | None]] = []
+    context.on(
+        "response",
+        lambda r: (
+            redirects.append((r.status, r.headers.get("location"))) if "/t/c/" in r.url else None
+        ),
+    )
+    for _ in range(2):
+        with context.expect_page() as opened:
+            ad.click()
+        opened.value.wait_for_load_state()
+        opened.value.close()
+    assert redirects == [(302, "https://shop.example/spring")] * 2
+    eventually(lambda: events(database, "click"), "the click is recorded")
+    page.wait_for_timeout(500)  # time for the replayed click to be stored, if it were
+    clicks = events(database, "click")
+    assert [(c.offer_id, c.valid, c.invalid_reason) for c in clicks] == [(offer, True, None)]
 
-        # A single-page app re-renders: a new decision, a new offer, its own impression.
-        page.evaluate("window.adunion.refresh(true)")
-        expect(slot).not_to_have_attribute("data-adunion-offer", offer or "")
-        expect(slot).to_have_attribute("data-adunion-status", "filled")
-        eventually(lambda: len(views(database)) == 2, "the re-rendered ad's impression")
-        page.wait_for_load_state()  # lets Playwright deliver the page's request events
-        assert len(decisions) == 2
-    finally:
-        database.dispose()
+    # A single-page app re-renders: a new decision, a new offer, its own impression.
+    page.evaluate("window.adunion.refresh(true)")
+    expect(slot).not_to_have_attribute("data-adunion-offer", offer or "")
+    expect(slot).to_have_attribute("data-adunion-status", "filled")
+    eventually(lambda: len(views(database)) == 2, "the re-rendered ad's impression")
+    page.wait_for_load_state()  # lets Playwright deliver the page's request events
+    assert len(decisions) == 2
 
 
 def test_without_javascript_the_noscript_frame_shows_the_ad_and_records_its_view(
-    browser: Browser, server: str, publisher: PublisherPage, database_url: str
+    browser: Browser, server: str, publisher: PublisherPage, network: tuple[Database, str]
 ) -> None:
-    database = Database(database_url)
+    database, slot_id = network
+    # The snippet a webmaster is given, as is: tag, script and noscript frame.
+    publisher.html = (
+        "<!doctype html><html><head><title>Bakery</title></head><body>"
+        f"<h1>Our bread</h1>{embed_tag(slot_id, 'text', server)}</body></html>"
+    ).encode()
+    context = browser.new_context(user_agent=BROWSER_UA, java_script_enabled=False)
+    context.set_default_timeout(10_000)
     try:
-        slot_id = served_network(server, database)
-        # The snippet a webmaster is given, as is: tag, script and noscript frame.
-        publisher.html = (
-            "<!doctype html><html><head><title>Bakery</title></head><body>"
-            f"<h1>Our bread</h1>{embed_tag(slot_id, 'text', server)}</body></html>"
-        ).encode()
-        context = browser.new_context(user_agent=BROWSER_UA, java_script_enabled=False)
-        context.set_default_timeout(10_000)
-        try:
-            page = context.new_page()
-            page.goto(f"http://127.0.0.1:{publisher.port}/")
-            frame = page.frame_locator("iframe").first
-            expect(frame.locator("a")).to_contain_text("Fresh bread daily")
-            assert (frame.locator("a").get_attribute("href") or "").startswith(f"{server}/t/c/")
-            eventually(lambda: len(views(database)) == 1, "the frame's view pixel is recorded")
-            assert [(v.valid, v.slot_id) for v in views(database)] == [(True, slot_id)]
-            assert page.locator("ins.adunion-slot a").count() == 0  # the tag did not run
-        finally:
-            context.close()
+        page = context.new_page()
+        page.goto(f"http://127.0.0.1:{publisher.port}/")
+        frame = page.frame_locator("iframe").first
+        expect(frame.locator("a")).to_contain_text("Fresh bread daily")
+        assert (frame.locator("a").get_attribute("href") or "").startswith(f"{server}/t/c/")
+        eventually(lambda: len(views(database)) == 1, "the frame's view pixel is recorded")
+        assert [(v.valid, v.slot_id) for v in views(database)] == [(True, slot_id)]
+        assert page.locator("ins.adunion-slot a").count() == 0  # the tag did not run
     finally:
-        database.dispose()
+        context.close()
