@@ -21,7 +21,7 @@ from sqlalchemy import select
 from adunion.inventory.embed import embed_tag
 from adunion.kernel.db import Database
 from adunion.tracking.models import TrackingEvent
-from tests.inventory.helpers import advertiser, fund, operator, webmaster
+from tests.inventory.helpers import advertiser, fund, image_bytes, operator, webmaster
 
 pytestmark = pytest.mark.browser
 BROWSER_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0"
@@ -76,8 +76,11 @@ def publisher() -> Iterator[PublisherPage]:
         host.thread.join()
 
 
-def build_network(api: httpx.Client, database: Database) -> str:
-    """A verified site with a text slot and an active campaign with an approved text ad."""
+def build_network(
+    api: httpx.Client, database: Database, slot_format: str = "text", image: bytes | None = None
+) -> str:
+    """A verified site with a slot (text unless told) and an active campaign with one approved
+    ad: a text ad, or with ``image`` a 300x250 image ad."""
     _, wm = webmaster(database)
     _, risk = operator(database)
     advertiser_id, adv = advertiser(database)
@@ -91,7 +94,12 @@ def build_network(api: httpx.Client, database: Database) -> str:
     ).is_success
     slot = api.post(
         f"/api/v1/sites/{site['id']}/slots",
-        json={"name": "Below", "format": "text", "accepts_auction": True, "floor_cpm_micros": 1000},
+        json={
+            "name": "Below",
+            "format": slot_format,
+            "accepts_auction": True,
+            "floor_cpm_micros": 1000,
+        },
         headers=wm,
     ).json()
     campaign = api.post(
@@ -106,18 +114,30 @@ def build_network(api: httpx.Client, database: Database) -> str:
         },
         headers=adv,
     ).json()
-    creative = api.post(
-        f"/api/v1/campaigns/{campaign['id']}/creatives",
-        json={
-            "kind": "text",
-            "name": "Text ad",
-            "landing_url": "https://shop.example/spring",
-            "headline": "Fresh bread daily",
-            "body": "Baked every morning.",
-            "display_url": "shop.example",
-        },
-        headers=adv,
-    ).json()
+    if image is None:
+        creative = api.post(
+            f"/api/v1/campaigns/{campaign['id']}/creatives",
+            json={
+                "kind": "text",
+                "name": "Text ad",
+                "landing_url": "https://shop.example/spring",
+                "headline": "Fresh bread daily",
+                "body": "Baked every morning.",
+                "display_url": "shop.example",
+            },
+            headers=adv,
+        ).json()
+    else:
+        creative = api.post(
+            f"/api/v1/campaigns/{campaign['id']}/creatives/image",
+            data={
+                "name": "Banner",
+                "landing_url": "https://shop.example/spring",
+                "format": "300x250",
+            },
+            files={"file": ("banner.png", image, "image/png")},
+            headers=adv,
+        ).json()
     assert api.post(
         f"/api/v1/moderation/creatives/{creative['id']}",
         json={"decision": "approve"},
@@ -151,22 +171,26 @@ def eventually(check: Any, what: Any, seconds: float = 15.0) -> None:
     raise AssertionError(f"never happened: {what() if callable(what) else what}")
 
 
+def served_network(server: str, database: Database, **build: Any) -> str:
+    """``build_network``'s slot, once the server's index serves its campaign (its next check)."""
+    with httpx.Client(base_url=server, timeout=10, headers={"user-agent": BROWSER_UA}) as api:
+        slot_id = build_network(api, database, **build)
+        last: list[Any] = []
+
+        def filled() -> bool:
+            last[:] = [api.get("/api/v1/decision", params={"slot": slot_id}).json()]
+            return bool(last[0]["filled"])
+
+        eventually(filled, lambda: f"the server's index serves the new campaign: {last}")
+    return slot_id
+
+
 @pytest.fixture
 def network(server: str, database_url: str) -> Iterator[tuple[Database, str]]:
-    """``build_network``'s slot, once the server's index serves its campaign (at its next
-    check), with a handle on the server's database."""
+    """The server's database and a slot it serves (a text ad)."""
     database = Database(database_url)
     try:
-        with httpx.Client(base_url=server, timeout=10, headers={"user-agent": BROWSER_UA}) as api:
-            slot_id = build_network(api, database)
-            last: list[Any] = []
-
-            def filled() -> bool:
-                last[:] = [api.get("/api/v1/decision", params={"slot": slot_id}).json()]
-                return bool(last[0]["filled"])
-
-            eventually(filled, lambda: f"the server's index serves the new campaign: {last}")
-        yield database, slot_id
+        yield database, served_network(server, database)
     finally:
         database.dispose()
 
@@ -265,3 +289,36 @@ def test_without_javascript_the_noscript_frame_shows_the_ad_and_records_its_view
         assert page.locator("ins.adunion-slot a").count() == 0  # the tag did not run
     finally:
         context.close()
+
+
+def test_a_responsive_slot_scales_the_ad_to_its_container(
+    page: Page, server: str, publisher: PublisherPage, database_url: str
+) -> None:
+    database = Database(database_url)
+    try:
+        slot_id = served_network(server, database, slot_format="responsive", image=image_bytes())
+    finally:
+        database.dispose()
+    publisher.html = (
+        "<!doctype html><html><head><title>Bakery</title></head><body style='margin:0'>"
+        + "".join(
+            f'<div style="width:{width}px"><ins class="adunion-slot" id="w{width}" '
+            f'data-adunion-slot="{slot_id}"></ins></div>'
+            for width in (200, 600)
+        )
+        + f'<script async src="{server}/tag.js"></script></body></html>'
+    ).encode()
+    page.goto(f"http://127.0.0.1:{publisher.port}/")
+    sizes = {}
+    for width in (200, 600):
+        image = page.locator(f"#w{width} img")
+        expect(image).to_be_visible()
+        page.wait_for_function(
+            "el => el.complete && el.naturalWidth > 0", arg=image.element_handle()
+        )
+        box = image.bounding_box()
+        assert box is not None
+        sizes[width] = (round(box["width"]), round(box["height"]))
+    # Narrower than the banner: scaled down to the container, the aspect kept (300x250 -> 200
+    # wide); wider: its own size, never stretched.
+    assert sizes == {200: (200, 167), 600: (300, 250)}
