@@ -43,7 +43,7 @@ def server_env() -> dict[str, str]:
 
 
 class PublisherPage:
-    """A publisher's page on its own origin: a tall article, the slot below the fold."""
+    """A publisher's page on its own origin, showing what a test puts in its body."""
 
     def __init__(self) -> None:
         self.html = b""
@@ -62,6 +62,14 @@ class PublisherPage:
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def show(self, body: str, *, body_style: str = "") -> None:
+        """Serve ``body`` as the bakery's page."""
+        style = f' style="{body_style}"' if body_style else ""
+        self.html = (
+            "<!doctype html><html><head><title>Bakery</title></head>"
+            f"<body{style}>{body}</body></html>"
+        ).encode()
 
 
 @pytest.fixture
@@ -199,13 +207,12 @@ def test_tag_renders_lazily_and_records_one_impression(
     page: Page, server: str, publisher: PublisherPage, network: tuple[Database, str]
 ) -> None:
     database, slot_id = network
-    publisher.html = (
-        "<!doctype html><html><head><title>Bakery</title></head><body>"
+    # A tall article, the slot below the fold.
+    publisher.show(
         '<h1>Our bread</h1><div id="article" style="height:3000px">Long article</div>'
         f'<ins class="adunion-slot" id="slot" data-adunion-slot="{slot_id}"></ins>'
         f'<script async src="{server}/tag.js"></script>'
-        "</body></html>"
-    ).encode()
+    )
     decisions: list[str] = []
     page.on("request", lambda r: decisions.append(r.url) if "/api/v1/decision" in r.url else None)
     page.goto(f"http://127.0.0.1:{publisher.port}/")
@@ -272,10 +279,7 @@ def test_without_javascript_the_noscript_frame_shows_the_ad_and_records_its_view
 ) -> None:
     database, slot_id = network
     # The snippet a webmaster is given, as is: tag, script and noscript frame.
-    publisher.html = (
-        "<!doctype html><html><head><title>Bakery</title></head><body>"
-        f"<h1>Our bread</h1>{embed_tag(slot_id, 'text', server)}</body></html>"
-    ).encode()
+    publisher.show(f"<h1>Our bread</h1>{embed_tag(slot_id, 'text', server)}")
     context = browser.new_context(user_agent=BROWSER_UA, java_script_enabled=False)
     context.set_default_timeout(10_000)
     try:
@@ -299,15 +303,15 @@ def test_a_responsive_slot_scales_the_ad_to_its_container(
         slot_id = served_network(server, database, slot_format="responsive", image=image_bytes())
     finally:
         database.dispose()
-    publisher.html = (
-        "<!doctype html><html><head><title>Bakery</title></head><body style='margin:0'>"
-        + "".join(
+    publisher.show(
+        "".join(
             f'<div style="width:{width}px"><ins class="adunion-slot" id="w{width}" '
             f'data-adunion-slot="{slot_id}"></ins></div>'
             for width in (200, 600)
         )
-        + f'<script async src="{server}/tag.js"></script></body></html>'
-    ).encode()
+        + f'<script async src="{server}/tag.js"></script>',
+        body_style="margin:0",
+    )
     page.goto(f"http://127.0.0.1:{publisher.port}/")
     sizes = {}
     for width in (200, 600):
