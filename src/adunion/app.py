@@ -18,6 +18,7 @@ from adunion.config import Settings, load_settings
 from adunion.context import AppContext, build_context
 from adunion.fraud.endpoints import router as fraud_router
 from adunion.fraud.pages import router as fraud_pages
+from adunion.http.api_docs import install_api_docs
 from adunion.http.errors import install_error_handlers
 from adunion.http.middleware import RequestLogMiddleware
 from adunion.http.system import router as system_router
@@ -67,7 +68,7 @@ def create_app(
         title="adunion",
         version=__version__,
         summary="An advertising marketplace for small and medium websites, with a wallet.",
-        docs_url="/docs",
+        docs_url=None,  # served by install_api_docs, from local files
         redoc_url=None,
         generate_unique_id_function=_operation_id,
         lifespan=lifespan,
@@ -77,6 +78,7 @@ def create_app(
     )
     app.state.ctx = ctx
     install_error_handlers(app)
+    install_api_docs(app)  # before the /static mount, which would take /static/api-docs
     app.include_router(system_router)
     app.include_router(accounts_router)
     app.include_router(serving_router)

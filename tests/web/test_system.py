@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from fastapi.testclient import TestClient
@@ -37,7 +38,24 @@ def test_openapi_has_stable_operation_ids(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     ids = {op["operationId"] for path in spec["paths"].values() for op in path.values()}
     assert {"sign_up", "log_in", "get_me", "create_token", "revoke_token", "health"} <= ids
-    assert client.get("/docs").status_code == 200
+
+
+def test_api_reference_uses_only_local_files(client: TestClient) -> None:
+    page = client.get("/docs")
+    assert page.status_code == 200
+    sources = re.findall(r'(?:src|href)=["\']([^"\']+)', page.text)
+    assert "/static/api-docs/swagger-ui-bundle.js" in sources
+    assert "/static/api-docs/swagger-ui.css" in sources
+    assert not [url for url in sources if "//" in url]  # nothing from another host
+    assert "'/openapi.json'" in page.text
+    script = client.get("/static/api-docs/swagger-ui-bundle.js")
+    assert script.status_code == 200
+    assert "SwaggerUIBundle" in script.text
+    assert (
+        client.get("/static/api-docs/swagger-ui.css").headers["content-type"].startswith("text/css")
+    )
+    assert client.get("/docs/oauth2-redirect").status_code == 200
+    assert client.get("/static/favicon.svg").headers["content-type"].startswith("image/svg")
 
 
 def test_api_errors_share_one_shape(client: TestClient) -> None:
