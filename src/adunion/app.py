@@ -28,6 +28,7 @@ from adunion.kernel.db import Database
 from adunion.kernel.logging import configure_logging
 from adunion.reporting import endpoints as reporting_endpoints
 from adunion.reporting import pages as reporting_pages
+from adunion.serving import pages as serving_pages
 from adunion.serving.endpoints import router as serving_router
 from adunion.serving.fastpath import AdunionApp, ServingFastPath
 from adunion.tracking.endpoints import router as tracking_router
@@ -96,6 +97,7 @@ def create_app(
     app.include_router(reporting_endpoints.router)
     app.include_router(reporting_pages.router)
     app.include_router(fraud_pages)
+    app.include_router(serving_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
     app.fast_path = ServingFastPath(ctx)  # asked first: the hot path skips the rest

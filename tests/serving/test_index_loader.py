@@ -47,7 +47,7 @@ def runtime(client: TestClient) -> ServingRuntime:
 
 def setup_network(client: TestClient, database: Database) -> dict[str, Any]:
     webmaster_id, wm = webmaster(database)
-    _, risk = operator(database)
+    risk_id, risk = operator(database)
     advertiser_id, adv = advertiser(database)
     site = create_site(client, wm, "bakery.example")
     verified = client.put(
@@ -90,7 +90,9 @@ def setup_network(client: TestClient, database: Database) -> dict[str, Any]:
         "advertiser_id": advertiser_id,
         "webmaster_id": webmaster_id,
         "adv": adv,
+        "wm": wm,
         "risk": risk,
+        "risk_id": risk_id,
     }
 
 

@@ -33,7 +33,7 @@ class DecisionNote:
 
 class DecisionLog:
     def __init__(self, per_slot: int = 50, max_slots: int = 10_000) -> None:
-        self._per_slot = per_slot
+        self.per_slot = per_slot
         self._max_slots = max_slots
         self._lock = threading.Lock()
         self._entries: OrderedDict[str, deque[_Entry]] = OrderedDict()
@@ -46,7 +46,7 @@ class DecisionLog:
             if entries is None:
                 if len(self._entries) >= self._max_slots:
                     self._entries.popitem(last=False)
-                entries = self._entries[slot_id] = deque(maxlen=self._per_slot)
+                entries = self._entries[slot_id] = deque(maxlen=self.per_slot)
             entries.append((at, decision, device, country))
 
     def recent(self, slot_id: str) -> list[DecisionNote]:

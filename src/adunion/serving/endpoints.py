@@ -20,7 +20,6 @@ from adunion.http.deps import ApiPrincipal, Context
 from adunion.kernel.errors import NotFound
 from adunion.serving.runtime import ServingRuntime
 from adunion.serving.service import Served, parse_keywords, serve
-from adunion.web.auth import MaybeViewer
 
 router = APIRouter(tags=["serving"])
 TAG_JS = (Path(__file__).parent / "static" / "tag.js").read_text()
@@ -234,38 +233,3 @@ async def slot_recent_decisions(
     """The slot's last decisions in this process, with no-fill reasons (the owner only)."""
     operator = principal.has_role(Role.ADMIN, Role.RISK)
     return {"slot": slot_id, "decisions": _owned_notes(ctx, slot_id, principal.user_id, operator)}
-
-
-@router.get("/serve/{slot_id}/debug", name="slot_debug_page", response_class=HTMLResponse)
-async def slot_debug_page(slot_id: str, ctx: Context, viewer: MaybeViewer) -> HTMLResponse:
-    """The same, as a page for the signed-in owner."""
-    if viewer is None:
-        raise NotFound("slot not found")
-    notes = _owned_notes(ctx, slot_id, viewer.user_id, viewer.has_role(Role.ADMIN, Role.RISK))
-    rows = "".join(
-        "<tr>"
-        + "".join(
-            f"<td>{html.escape(str(n[k]))}</td>"
-            for k in (
-                "at",
-                "filled",
-                "reason",
-                "campaign_id",
-                "pricing",
-                "price_micros",
-                "considered",
-                "failures",
-                "device",
-            )
-        )
-        + "</tr>"
-        for n in notes
-    )
-    return HTMLResponse(
-        f"<!doctype html><html><head><title>Slot {html.escape(slot_id)} decisions</title>"
-        '<link rel="stylesheet" href="/static/style.css"></head><body><main>'
-        f"<h1>Last decisions for slot {html.escape(slot_id)}</h1>"
-        "<table><tr><th>at</th><th>filled</th><th>no-fill reason</th><th>campaign</th>"
-        "<th>pricing</th><th>price (micros)</th><th>considered</th><th>failures</th>"
-        f"<th>device</th></tr>{rows}</table></main></body></html>"
-    )
