@@ -139,6 +139,9 @@ def test_network_report_and_csv(client: TestClient, database: Database, settings
     assert total["invalid_percent"] == "2.00"
     assert (body["active_webmasters"], body["active_advertisers"]) == (2, 1)
     assert body["invalid_by_reason"] == [{"reason": "bot", "events": 1}]
+    web_login(client, "ops@example.org")
+    page = client.get("/reports", params={**RANGE, "view": "network"}).text
+    assert '<tr data-reason="bot"><td>Bot or crawler (by its user agent)</td>' in page
     assert body["fill_rate"] == "no slot views yet"
     response = client.get(
         "/api/v1/reports/network.csv", params={**RANGE, "by": "site"}, headers=headers

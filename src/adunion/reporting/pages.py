@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from adunion.accounts.models import Role
 from adunion.accounts.principal import Principal
+from adunion.fraud.reasons import invalid_reason_text
 from adunion.http.deps import Context, DbSession
 from adunion.kernel.errors import Forbidden, NotFound
 from adunion.kernel.money import format_amount
@@ -193,11 +194,10 @@ def reports_page(request: Request, session: DbSession, ctx: Context, viewer: Vie
                     )
                 )
             context["charts"].append(
-                bar_chart(
-                    f"Clicks ({currency})", _points(q, report.rows, currency, lambda t: t.clicks)
-                )
+                bar_chart("Clicks", _points(q, report.rows, currency, lambda t: t.clicks))
             )
     context["report"] = report
+    context["invalid_reason_text"] = invalid_reason_text
     return render(request, "reports/reports.html", context, principal=viewer)
 
 
