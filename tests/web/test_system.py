@@ -3,6 +3,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from adunion.app import create_app
@@ -65,3 +66,20 @@ def test_api_errors_share_one_shape(client: TestClient) -> None:
     wrong_method = client.put("/healthz")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_an_unexpected_error_is_a_page_for_browsers_and_json_for_the_api(
+    app: FastAPI, client: TestClient
+) -> None:
+    def broken() -> None:
+        raise RuntimeError("a bug")
+
+    app.add_api_route("/broken-page", broken)
+    app.add_api_route("/api/v1/broken", broken)
+    page = client.get("/broken-page", headers={"accept": "text/html"})
+    assert page.status_code == 500
+    assert page.headers["content-type"].startswith("text/html")
+    assert "internal error; it has been logged" in page.text and "a bug" not in page.text
+    api = client.get("/api/v1/broken", headers={"accept": "text/html"})
+    assert api.status_code == 500
+    assert api.json()["error"]["code"] == "internal_error"

@@ -85,4 +85,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled_error", path=request.url.path, method=request.method, exc_info=exc)
         body = error_body("internal_error", "internal error; it has been logged")
+        if wants_html(request):
+            try:
+                return _respond(request, 500, body, {})  # a browser gets the error page
+            except Exception:  # noqa: BLE001 - the page itself failed to render: plain JSON
+                log.error("error_page_failed", path=request.url.path)
         return JSONResponse(body, status_code=500)
