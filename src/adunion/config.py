@@ -80,6 +80,9 @@ class Settings(BaseSettings):
     fraud_min_click_delay_seconds: float = Field(default=1.0, ge=0)
     fraud_ctr_ratio: float = Field(default=3.0, gt=1)
     fraud_ctr_min_impressions: int = Field(default=1000, gt=0)
+    fraud_ctr_window_days: int = Field(default=7, ge=1, le=90)
+    # How often the background jobs scan for CTR anomalies (the window ending today).
+    fraud_scan_seconds: float = Field(default=3600.0, gt=0)
 
     # Run the background jobs (billing, hold expiry, interest) inside `adunion serve`.
     run_jobs: bool = True

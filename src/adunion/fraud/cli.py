@@ -18,7 +18,10 @@ def scan(
     day: Annotated[
         str | None, typer.Option("--date", help="Last UTC day of the window (default: today).")
     ] = None,
-    days: Annotated[int, typer.Option(min=1, max=90, help="Days in the window.")] = 7,
+    days: Annotated[
+        int | None,
+        typer.Option(min=1, max=90, help="Days in the window (ADUNION_FRAUD_CTR_WINDOW_DAYS, 7)."),
+    ] = None,
 ) -> None:
     """Flag each site whose CTR over the window exceeds ADUNION_FRAUD_CTR_RATIO x the network's."""
     settings = cli_settings()
@@ -27,7 +30,7 @@ def scan(
         result = service.scan(
             session,
             window_end=window_end,
-            days=days,
+            days=days or settings.fraud_ctr_window_days,
             ratio=settings.fraud_ctr_ratio,
             min_impressions=settings.fraud_ctr_min_impressions,
         )
