@@ -59,6 +59,10 @@ def test_simulated_traffic_is_recorded_billed_and_balanced(
 
         assert count(TrackingEvent.event_type == "view") == report.views_sent  # nothing lost
         assert count(TrackingEvent.event_type == "click") >= report.clicks_sent
+        # About 60% of the ads shown were also seen; each viewable beacon is stored, valid.
+        assert 0 < report.viewables_sent < report.views_sent
+        viewable = TrackingEvent.event_type == "viewable"
+        assert count(viewable, TrackingEvent.valid.is_(True)) == report.viewables_sent
         fraud = count(TrackingEvent.event_type == "click", TrackingEvent.valid.is_(False))
         assert fraud >= min(report.fraud_clicks_sent, 1)
         billable = session.scalar(

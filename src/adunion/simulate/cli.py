@@ -65,6 +65,9 @@ def simulate(
     views: Annotated[int, typer.Option(min=1, help="Stop after this many slot views.")] = 1000,
     bots: Annotated[float, typer.Option(min=0, max=1, help="Share of bot traffic.")] = 0.05,
     fraud: Annotated[float, typer.Option(min=0, max=1, help="Share of fraudulent clicks.")] = 0.02,
+    viewable: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of ads shown that visitors actually see.")
+    ] = 0.6,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 11,
 ) -> None:
     """Send simulated visitors to the network's real serving and tracking endpoints."""
@@ -75,6 +78,7 @@ def simulate(
         max_views=views,
         bot_share=bots,
         fraud_click_share=fraud,
+        viewable_share=viewable,
         seed=seed,
     )
     with cli_errors():

@@ -3,6 +3,8 @@ and tracking endpoints.
 
 Every (creative, slot) pair has a hidden true click-through rate that the network does not know;
 the simulator clicks with exactly that probability, a human-like 1.5-6 s after the view. A share
+of the ads shown is also seen (half in view for a second, as the tag measures it): their viewable
+beacon follows 1-3 s after the view. A share
 of the traffic is bots (crawler user agents) and a share of clicks is fraud (clicks faster than a
 human can, or repeated): the network should record those as invalid and never bill them.
 """
@@ -56,6 +58,7 @@ class TrafficConfig:
     max_views: int | None = None
     bot_share: float = 0.05
     fraud_click_share: float = 0.02
+    viewable_share: float = 0.6  # ads a person actually sees, of those rendered
     visitors: int = 5_000
     seed: int = 11
 
@@ -67,6 +70,7 @@ class TrafficReport:
     no_fill: dict[str, int] = field(default_factory=dict)
     views_sent: int = 0
     clicks_sent: int = 0
+    viewables_sent: int = 0
     fraud_clicks_sent: int = 0
     bot_requests: int = 0
     errors: int = 0
@@ -79,6 +83,7 @@ class TrafficReport:
             "no_fill": dict(self.no_fill),
             "views_sent": self.views_sent,
             "clicks_sent": self.clicks_sent,
+            "viewables_sent": self.viewables_sent,
             "fraud_clicks_sent": self.fraud_clicks_sent,
             "bot_requests": self.bot_requests,
             "errors": self.errors,
@@ -133,7 +138,8 @@ class Simulator:
         self.client = client or httpx.Client(base_url=config.base_url, timeout=10.0)
         self.clock = clock
         self.report = TrafficReport()
-        self._clicks: list[tuple[float, int, str, dict[str, str]]] = []
+        # Beacons due later, soonest first: (due, sequence, method, url, headers, kind).
+        self._later: list[tuple[float, int, str, str, dict[str, str], str]] = []
         self._sequence = 0
         self._stopped = False
 
@@ -193,17 +199,25 @@ class Simulator:
         self.report.filled += 1
         self._send("post", body["view_url"], headers, kind="view")
         now = self.clock()
+        if self.rng.random() < self.config.viewable_share:
+            self._schedule(
+                now + self.rng.uniform(1.0, 3.0), "post", body["viewable_url"], headers, "viewable"
+            )
         if self.rng.random() < self.config.fraud_click_share:
             # Click fraud: straight after the view (faster than a person), sometimes twice.
             self._send("get", body["click_url"], headers, kind="fraud")
             if self.rng.random() < 0.5:
                 self._send("get", body["click_url"], headers, kind="fraud")
         elif self.rng.random() < true_ctr(body["creative"]["id"], slot.slot_id):
-            self._sequence += 1
-            heapq.heappush(
-                self._clicks,
-                (now + self.rng.uniform(1.5, 6.0), self._sequence, body["click_url"], headers),
+            self._schedule(
+                now + self.rng.uniform(1.5, 6.0), "get", body["click_url"], headers, "click"
             )
+
+    def _schedule(
+        self, due: float, method: str, url: str, headers: dict[str, str], kind: str
+    ) -> None:
+        self._sequence += 1
+        heapq.heappush(self._later, (due, self._sequence, method, url, headers, kind))
 
     def _send(self, method: str, url: str, headers: dict[str, str], *, kind: str) -> None:
         try:
@@ -222,13 +236,15 @@ class Simulator:
             return
         if kind == "view":
             self.report.views_sent += 1
+        elif kind == "viewable":
+            self.report.viewables_sent += 1
         else:
             self.report.clicks_sent += 1
 
-    def _due_clicks(self, now: float) -> None:
-        while self._clicks and self._clicks[0][0] <= now:
-            _, _, url, headers = heapq.heappop(self._clicks)
-            self._send("get", url, headers, kind="click")
+    def _send_due(self, now: float) -> None:
+        while self._later and self._later[0][0] <= now:
+            _, _, method, url, headers, kind = heapq.heappop(self._later)
+            self._send(method, url, headers, kind=kind)
 
     def run(self, on_view: Callable[[TrafficReport], None] | None = None) -> TrafficReport:
         """Send views at the configured rate until the duration or view count is reached."""
@@ -244,7 +260,7 @@ class Simulator:
                 break
             if self.config.max_views is not None and self.report.decisions >= self.config.max_views:
                 break
-            self._due_clicks(now)
+            self._send_due(now)
             if now >= next_view:
                 self.view_once()
                 next_view += interval
@@ -252,8 +268,8 @@ class Simulator:
                     on_view(self.report)
             else:
                 time.sleep(min(next_view - now, 0.05))
-        # Let pending human clicks land (they are part of what was sent).
-        while self._clicks and not self._stopped:
-            self._due_clicks(self.clock())
+        # Let pending clicks and viewable beacons land (they are part of what was sent).
+        while self._later and not self._stopped:
+            self._send_due(self.clock())
             time.sleep(0.05)
         return self.report
