@@ -223,3 +223,35 @@ def test_health_shows_lag(client: TestClient, database: Database, settings: Sett
     assert body["rollup_lag_seconds"] == 0
     metrics = client.get("/metrics").text
     assert "adunion_rollup_lag_seconds" in metrics
+
+
+def test_totals_cover_the_whole_range_when_rows_are_limited(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    n = _network(database, settings)
+    mine = {"Authorization": n["mine_auth"]}
+    hourly = {**RANGE, "from": "2026-11-20", "grain": "hour"}
+    full = client.get("/api/v1/reports/webmaster", params=hourly, headers=mine).json()
+    assert len(full["rows"]) == 1  # all 40 views and 2 clicks in the 10:00 hour
+    both_days = {"from": "2026-11-19", "to": "2026-11-20"}
+    with database.transaction() as session:
+        insert_events(
+            session,
+            [
+                event(
+                    START - timedelta(days=1),
+                    site=n["my_site"],
+                    publisher=n["mine"],
+                    slot="slot-m",
+                    billable=10_000,
+                )
+            ],
+        )
+    rollup.rollup_days(database, settings, DAY - timedelta(days=1), DAY)
+    one_row = client.get(
+        "/api/v1/reports/webmaster", params={**both_days, "limit": 1}, headers=mine
+    ).json()
+    every_row = client.get("/api/v1/reports/webmaster", params=both_days, headers=mine).json()
+    assert len(one_row["rows"]) == 1 and len(every_row["rows"]) == 2
+    assert one_row["totals"] == every_row["totals"]
+    assert every_row["totals"][0]["views"] == 41

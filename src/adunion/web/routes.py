@@ -23,7 +23,10 @@ from adunion.accounts.schemas import (
 )
 from adunion.accounts.scopes import SCOPES
 from adunion.http.deps import Context, DbSession, client_address
+from adunion.kernel.clock import utcnow
 from adunion.kernel.errors import AppError, NotFound, Unauthorized, ValidationFailed
+from adunion.kernel.money import format_amount
+from adunion.web import overview
 from adunion.web.auth import (
     SESSION_COOKIE,
     MaybeViewer,
@@ -66,17 +69,24 @@ def _see_other(url: str) -> RedirectResponse:
 
 
 @router.get("/")
-def home(request: Request, session: DbSession, viewer: MaybeViewer) -> Response:
+def home(request: Request, session: DbSession, ctx: Context, viewer: MaybeViewer) -> Response:
     if viewer is None:
         return render(request, "landing.html")
     user = repository.user_by_id(session, viewer.user_id)
     tokens = service.list_api_tokens(session, viewer.user_id)
-    return render(
-        request,
-        "home.html",
-        {"user": user, "active_tokens": sum(1 for t in tokens if t.is_active)},
-        principal=viewer,
-    )
+    today = utcnow().date()
+    context: dict[str, Any] = {
+        "user": user,
+        "active_tokens": sum(1 for t in tokens if t.is_active),
+        "money": format_amount,
+    }
+    if viewer.has_role(Role.WEBMASTER):
+        context["earnings"] = overview.glance(session, "webmaster", viewer.user_id, today)
+    if viewer.has_role(Role.ADVERTISER):
+        context["spending"] = overview.glance(session, "advertiser", viewer.user_id, today)
+    if viewer.has_role(Role.WEBMASTER, Role.ADVERTISER):
+        context["balances"] = overview.balances(session, ctx.settings, viewer.user_id)
+    return render(request, "home.html", context, principal=viewer)
 
 
 @router.get("/signup")
