@@ -1,7 +1,7 @@
 """The engine's reason codes in words, for the people who read them (the slot owner's page).
 
 The codes stay the API's (``reason`` in the decision JSON, ``failures`` in the decision log);
-this only says what each means and what the owner might do about it."""
+this only says what each one means."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from fastapi.responses import Response
 from adunion.accounts.models import Role
 from adunion.http.deps import Context, DbSession
 from adunion.inventory.models import AdSlot
-from adunion.inventory.pages import money
 from adunion.kernel.errors import NotFound
+from adunion.kernel.money import format_amount
 from adunion.kernel.tenancy import get_owned
 from adunion.serving.explain import left_out_text, no_fill_text, summarize
 from adunion.web.auth import Viewer
@@ -28,9 +28,9 @@ OPERATORS = (Role.ADMIN, Role.RISK)
 def price_text(pricing: str, price_micros: int, currency: str) -> str:
     """The auction price in its own unit, as the advertiser bid it."""
     if pricing == "cpm":
-        return f"{money(price_micros, currency)} per 1,000 views"
+        return f"{format_amount(price_micros, currency)} per 1,000 views"
     if pricing == "cpc":
-        return f"{money(price_micros, currency)} per click"
+        return f"{format_amount(price_micros, currency)} per click"
     return "booking" if pricing == "flat" else ""
 
 

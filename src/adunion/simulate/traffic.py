@@ -4,9 +4,9 @@ and tracking endpoints.
 Every (creative, slot) pair has a hidden true click-through rate that the network does not know;
 the simulator clicks with exactly that probability, a human-like 1.5-6 s after the view. A share
 of the ads shown is also seen (half in view for a second, as the tag measures it): their viewable
-beacon follows 1-3 s after the view. A share
-of the traffic is bots (crawler user agents) and a share of clicks is fraud (clicks faster than a
-human can, or repeated): the network should record those as invalid and never bill them.
+beacon follows 1-3 s after the view. A share of the traffic is bots (crawler user agents) and a
+share of clicks is fraud (clicks faster than a human can, or repeated): the network should record
+those as invalid and never bill them.
 """
 
 from __future__ import annotations
