@@ -46,7 +46,7 @@ check-migrations: setup
 	$(BIN)/python -m adunion.kernel.drift_check
 
 # serving.py runs decision.py and serving_http.py itself.
-BENCHMARKS := ledger serving decision_asgi intake_cpu intake_sqlite_floor billing reports revenue_quality
+BENCHMARKS := ledger serving decision_asgi decision_pinned intake_cpu intake_sqlite_floor billing reports revenue_quality
 
 bench: setup
 	@set -e; for name in $(BENCHMARKS); do \
