@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
 from PIL import Image
 
 from adunion.accounts.models import Role
+from adunion.inventory.formats import SlotFormat
+from adunion.inventory.models import AdSlot, Site, SiteStatus
 from adunion.kernel.db import Database
 from tests.factories import user_with_token
 
@@ -85,3 +88,37 @@ def fund(database: Database, user_id: str, amount: int = 50_000_000, currency: s
             currency=currency,
             code="deposit",
         )
+
+
+def verified_site_with_slots(
+    database: Database, owner_id: str, count: int, domain: str = "many.example"
+) -> list[str]:
+    """A verified site with ``count`` auction slots all created in the same instant (so only
+    the id orders them), cheapest first by floor; returns their ids."""
+    created = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    with database.transaction() as session:
+        site = Site(
+            owner_id=owner_id,
+            domain=domain,
+            category="IAB8",
+            verification_token="t" * 32,
+            status=SiteStatus.VERIFIED,
+            verified_at=created,
+        )
+        session.add(site)
+        slots = [
+            AdSlot(
+                owner_id=owner_id,
+                site=site,
+                name=f"Slot {n:03d}",
+                format=SlotFormat.MEDIUM_RECTANGLE,
+                currency="EUR",
+                accepts_auction=True,
+                floor_cpm_micros=1_000_000 + 1_000 * (n // 10),
+                created_at=created,
+            )
+            for n in range(count)
+        ]
+        session.add_all(slots)
+        session.flush()
+        return [slot.id for slot in slots]

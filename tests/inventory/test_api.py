@@ -7,7 +7,13 @@ from adunion.accounts.models import Role
 from adunion.inventory.models import AdSlot, Site
 from adunion.kernel.db import Database
 from tests.factories import user_with_token
-from tests.inventory.helpers import SLOT, create_site, operator, webmaster
+from tests.inventory.helpers import (
+    SLOT,
+    create_site,
+    operator,
+    verified_site_with_slots,
+    webmaster,
+)
 
 
 def count(database: Database, model: type[object]) -> int:
@@ -221,3 +227,41 @@ def test_operator_verifies_then_search_and_sellers_json(
 def test_categories_are_listed(client: TestClient) -> None:
     categories = client.get("/api/v1/categories").json()
     assert {"id": "IAB19", "name": "Technology & Computing"} in categories
+
+
+def test_search_pages_are_stable_and_count_every_match(
+    client: TestClient, database: Database
+) -> None:
+    owner_id, _ = webmaster(database)
+    ids = verified_site_with_slots(database, owner_id, 230)
+    _, adv = user_with_token(database, roles=(Role.ADVERTISER,), scopes=("inventory:read",))
+    params = {"sale_mode": "auction"}
+
+    first = client.get("/api/v1/inventory/search", params=params, headers=adv)
+    assert first.status_code == 200
+    assert first.headers["X-Total-Count"] == "230"
+    assert len(first.json()) == 200
+    pages = []
+    for offset in range(0, 230, 70):
+        page = client.get(
+            "/api/v1/inventory/search",
+            params={**params, "limit": 70, "offset": offset},
+            headers=adv,
+        )
+        assert page.headers["X-Total-Count"] == "230"
+        pages.extend(slot["id"] for slot in page.json())
+    assert len(pages) == 230 and set(pages) == set(ids)
+    assert pages[:200] == [slot["id"] for slot in first.json()]
+    floors = [slot["floor_cpm_micros"] for slot in first.json()]
+    assert floors == sorted(floors)
+    again = client.get(
+        "/api/v1/inventory/search", params={**params, "limit": 70, "offset": 70}, headers=adv
+    )
+    assert [slot["id"] for slot in again.json()] == pages[70:140]
+    beyond = client.get("/api/v1/inventory/search", params={"offset": 500}, headers=adv)
+    assert beyond.json() == [] and beyond.headers["X-Total-Count"] == "230"
+
+    for bad in ({"limit": 0}, {"limit": 201}, {"offset": -1}, {"limit": "ten"}):
+        wrong = client.get("/api/v1/inventory/search", params=bad, headers=adv)
+        assert wrong.status_code == 422, bad
+        assert wrong.json()["error"]["fields"][0]["field"] == next(iter(bad))

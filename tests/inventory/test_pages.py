@@ -8,7 +8,7 @@ from adunion.campaigns.models import Campaign, Creative
 from adunion.inventory.models import AdSlot, Site
 from adunion.kernel.db import Database
 from tests.factories import csrf_of, make_user, web_login
-from tests.inventory.helpers import image_bytes
+from tests.inventory.helpers import image_bytes, verified_site_with_slots
 
 XSS = "<script>alert(1)</script>"
 
@@ -231,3 +231,31 @@ def test_forms_need_csrf_and_other_tenants_pages_are_404(
     hijack = other.post(f"{campaign}/status", data={"status": "ended", "csrf_token": other_token})
     assert hijack.status_code == 404
     assert other.get("/moderation").status_code == 403
+
+
+def test_search_page_pages_through_many_slots(client: TestClient, database: Database) -> None:
+    owner_id = login_as(client, database, Role.WEBMASTER)
+    verified_site_with_slots(database, owner_id, 120)
+
+    first = client.get("/inventory/search", params={"sale_mode": "auction"})
+    assert first.status_code == 200
+    assert "Slots 1\u201350 of 120" in first.text
+    assert 'href="/inventory/search?sale_mode=auction&amp;page=2" rel="next"' in first.text
+    assert 'rel="prev"' not in first.text
+    assert first.text.count("Slot 0") == 50
+
+    last = client.get("/inventory/search", params={"sale_mode": "auction", "page": "3"})
+    assert "Slots 101\u2013120 of 120" in last.text
+    assert 'href="/inventory/search?sale_mode=auction&amp;page=2" rel="prev"' in last.text
+    assert 'rel="next"' not in last.text
+    assert "Slot 119" in last.text and "Slot 099" not in last.text
+
+    beyond = client.get("/inventory/search", params={"page": "9"})
+    assert beyond.status_code == 200
+    assert "No slots on this page; the search matched 120." in beyond.text
+    assert '<a href="/inventory/search">First page</a>' in beyond.text
+
+    for bad in ("abc", "0", "-1", "9999999"):
+        wrong = client.get("/inventory/search", params={"page": bad})
+        assert wrong.status_code == 422, bad
+        assert "Page is not a page number." in wrong.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from adunion.accounts.models import Role
 from adunion.accounts.principal import Principal
@@ -202,21 +202,30 @@ def update_slot(
 def search_slots(
     session: DbSession,
     _principal: CanSearch,
+    response: Response,
     category: Annotated[str | None, Query(max_length=10)] = None,
     format: Annotated[SlotFormat | None, Query()] = None,
     sale_mode: Annotated[SaleMode | None, Query()] = None,
     max_price_micros: Annotated[int | None, Query(gt=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=repository.SEARCH_MAX_LIMIT)] = (
+        repository.SEARCH_MAX_LIMIT
+    ),
+    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ListingOut]:
-    """Active slots on verified sites, by category, format, sale mode and maximum price."""
+    """Active slots on verified sites, by category, format, sale mode and maximum price.
+
+    One page of at most ``limit`` after the first ``offset``; ``X-Total-Count`` says how many
+    match in all."""
     if category and category not in CATEGORIES:
         raise ValidationFailed.on("category", "is not a known IAB content category")
-    found = repository.search_slots(
-        session,
+    search = repository.SlotSearch(
         category=category or None,
         slot_format=format,
         sale_mode=sale_mode,
         max_price_micros=max_price_micros,
     )
+    found = repository.search_slots(session, search, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(repository.count_slots(session, search))
     return [listing_out(slot) for slot in found]
 
 

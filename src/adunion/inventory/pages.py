@@ -5,6 +5,7 @@ CSRF-checked before it runs."""
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -33,6 +34,7 @@ Csrf = Depends(verify_csrf)
 Webmaster = Annotated[Principal, Depends(web_requires(Role.WEBMASTER))]
 Buyer = Annotated[Principal, Depends(web_requires(Role.ADVERTISER, Role.WEBMASTER))]
 Operator = Annotated[Principal, Depends(web_requires(Role.RISK, Role.ADMIN))]
+SEARCH_PAGE_SIZE = 50
 
 
 async def form_data(request: Request) -> dict[str, str]:
@@ -228,6 +230,7 @@ def search_page(
     format: str = "",
     sale_mode: str = "",
     max_price: str = "",
+    page: str = "",
 ) -> Response:
     errors: dict[str, str] = {}
     if category and category not in CATEGORIES:
@@ -241,29 +244,42 @@ def search_page(
     if sale_mode and sale_mode not in ("booking", "auction", "affiliate"):
         errors["sale_mode"] = "is not a sale mode"
     max_micros = money_field({"max_price": max_price}, "max_price", "max_price", errors)
-    results = (
-        []
-        if errors
-        else repository.search_slots(
-            session,
+    number = _page_number(page, errors)
+    values = {
+        "category": category,
+        "format": format,
+        "sale_mode": sale_mode,
+        "max_price": max_price,
+    }
+    results: list[AdSlot] = []
+    total = 0
+    if not errors:
+        search = repository.SlotSearch(
             category=category or None,
             slot_format=slot_format,
             sale_mode=sale_mode or None,
             max_price_micros=max_micros,
         )
-    )
+        offset = (number - 1) * SEARCH_PAGE_SIZE
+        results = repository.search_slots(session, search, limit=SEARCH_PAGE_SIZE, offset=offset)
+        total = repository.count_slots(session, search)
+    first = (number - 1) * SEARCH_PAGE_SIZE + 1
+    filters = {name: value for name, value in values.items() if value}
     return render(
         request,
         "inventory/search.html",
         {
             "results": results,
             "errors": errors,
-            "values": {
-                "category": category,
-                "format": format,
-                "sale_mode": sale_mode,
-                "max_price": max_price,
-            },
+            "values": values,
+            "total": total,
+            "first": first,
+            "last": first + len(results) - 1,
+            "first_page_url": _search_url(filters, 1),
+            "previous_url": _search_url(filters, number - 1) if number > 1 else None,
+            "next_url": (
+                _search_url(filters, number + 1) if number * SEARCH_PAGE_SIZE < total else None
+            ),
             "categories": CATEGORIES,
             "formats": list(SlotFormat),
             "money": money,
@@ -271,6 +287,21 @@ def search_page(
         principal=viewer,
         status_code=422 if errors else 200,
     )
+
+
+def _page_number(raw: str, errors: dict[str, str]) -> int:
+    """The 1-based page asked for; a bad one is a field error on ``page``."""
+    if not raw:
+        return 1
+    if not raw.isdigit() or int(raw) < 1 or len(raw) > 6:
+        errors["page"] = "is not a page number"
+        return 1
+    return int(raw)
+
+
+def _search_url(filters: dict[str, str], number: int) -> str:
+    query = {**filters, "page": str(number)} if number > 1 else filters
+    return "/inventory/search" + (f"?{urlencode(query)}" if query else "")
 
 
 # --- operators ---------------------------------------------------------------------------------

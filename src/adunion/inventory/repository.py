@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from adunion.inventory.formats import SlotFormat
@@ -43,16 +45,22 @@ def verified_sites(session: Session) -> list[Site]:
     )
 
 
-def search_slots(
-    session: Session,
-    *,
-    category: str | None = None,
-    slot_format: SlotFormat | None = None,
-    sale_mode: str | None = None,
-    max_price_micros: int | None = None,
-    limit: int = 200,
-) -> list[AdSlot]:
-    """Active slots on verified sites matching every given filter, cheapest first.
+SEARCH_MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class SlotSearch:
+    """What an advertiser looks for; every given filter must match."""
+
+    category: str | None = None
+    slot_format: SlotFormat | None = None
+    sale_mode: str | None = None
+    max_price_micros: int | None = None
+
+
+def _search_query(search: SlotSearch) -> Select[AdSlot]:
+    """Active slots on verified sites matching ``search``, in its order (cheapest first for a
+    booking or auction search, else oldest first; the id breaks ties so pages never overlap).
 
     ``max_price_micros`` bounds the price of the chosen sale mode (price per day for booking,
     floor CPM for auction); without a mode, a slot matches when either price is within it.
@@ -62,24 +70,39 @@ def search_slots(
         .join(Site, AdSlot.site_id == Site.id)
         .where(Site.status == SiteStatus.VERIFIED, AdSlot.status == SlotStatus.ACTIVE)
     )
-    if category:
-        query = query.where(Site.category == category)
-    if slot_format is not None:
-        query = query.where(AdSlot.format == slot_format)
+    if search.category:
+        query = query.where(Site.category == search.category)
+    if search.slot_format is not None:
+        query = query.where(AdSlot.format == search.slot_format)
     booking_ok: ColumnElement[bool] = AdSlot.accepts_booking.is_(True)
     auction_ok: ColumnElement[bool] = AdSlot.accepts_auction.is_(True)
-    if max_price_micros is not None:
-        booking_ok = booking_ok & (AdSlot.price_per_day_micros <= max_price_micros)
-        auction_ok = auction_ok & (AdSlot.floor_cpm_micros <= max_price_micros)
-    if sale_mode == "booking":
+    max_price = search.max_price_micros
+    if max_price is not None:
+        booking_ok = booking_ok & (AdSlot.price_per_day_micros <= max_price)
+        auction_ok = auction_ok & (AdSlot.floor_cpm_micros <= max_price)
+    if search.sale_mode == "booking":
         query = query.where(booking_ok).order_by(AdSlot.price_per_day_micros)
-    elif sale_mode == "auction":
+    elif search.sale_mode == "auction":
         query = query.where(auction_ok).order_by(AdSlot.floor_cpm_micros)
-    elif sale_mode == "affiliate":
+    elif search.sale_mode == "affiliate":
         query = query.where(AdSlot.accepts_affiliate.is_(True))
-    elif max_price_micros is not None:
+    elif max_price is not None:
         query = query.where(or_(booking_ok, auction_ok))
-    return list(session.scalars(query.order_by(AdSlot.created_at).limit(limit)).unique())
+    return query.order_by(AdSlot.created_at, AdSlot.id)
+
+
+def search_slots(
+    session: Session, search: SlotSearch, *, limit: int = SEARCH_MAX_LIMIT, offset: int = 0
+) -> list[AdSlot]:
+    """One page of the slots matching ``search``: ``limit`` of them after the first ``offset``."""
+    query = _search_query(search).limit(limit).offset(offset)
+    return list(session.scalars(query).unique())
+
+
+def count_slots(session: Session, search: SlotSearch) -> int:
+    """How many slots match ``search`` in all pages."""
+    matching = _search_query(search).order_by(None).subquery()
+    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
 
 
 def domains_by_id(session: Session, ids: list[str]) -> dict[str, str]:
