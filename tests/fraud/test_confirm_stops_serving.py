@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from adunion.fraud import service
 from adunion.kernel.db import Database
 from tests.fraud.helpers import serving_stat
-from tests.serving.test_index_loader import decide, go_live, runtime, setup_network
+from tests.serving.network import decide, go_live, runtime, setup_network
 
 
 def test_confirmed_flag_takes_the_site_out_of_serving(

@@ -11,7 +11,8 @@ from adunion.kernel.db import Database
 from adunion.serving.engine import INVALID_TRAFFIC
 from adunion.serving.explain import NO_FILL, left_out_text
 from tests.factories import make_user, web_login
-from tests.serving.test_index_loader import decide, go_live, runtime, setup_network
+from tests.inventory.helpers import SLOT, create_site, webmaster
+from tests.serving.network import decide, go_live, runtime, setup_network
 
 BOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
 
@@ -105,3 +106,50 @@ def test_a_slot_that_is_not_served_says_so(client: TestClient, database: Databas
 def test_left_out_candidates_in_words() -> None:
     assert left_out_text({"below_floor": 2, "all_capped": 1}) == "below floor 2, frequency cap 1"
     assert left_out_text({}) == ""
+
+
+def test_the_api_lists_the_owner_s_decisions_and_hides_them_from_others(
+    client: TestClient, database: Database
+) -> None:
+    net = setup_network(client, database)
+    go_live(client, database, net)
+    runtime(client).holder.refresh()
+    slot_id = net["slot"]["id"]
+    filled = decide(client, slot_id, "v1")
+    bot = client.get("/api/v1/decision", params={"slot": slot_id}, headers={"user-agent": BOT})
+    assert bot.json()["reason"] == INVALID_TRAFFIC
+
+    path = f"/api/v1/slots/{slot_id}/decisions"
+    listed = client.get(path, headers=net["wm"])
+    assert listed.status_code == 200, listed.text
+    body = listed.json()
+    assert body["slot"] == slot_id and body["served"] is True
+    newest, oldest = body["decisions"]
+    assert newest["filled"] is False and newest["reason"] == INVALID_TRAFFIC
+    assert oldest["filled"] is True and oldest["creative_id"] == filled["creative"]["id"]
+    assert oldest["campaign_id"] == net["campaign"]["id"] and oldest["pricing"] == "cpc"
+    assert oldest["considered"] == 1 and oldest["failures"] == {}
+
+    assert client.get(path, headers=net["risk"]).status_code == 200
+    _, stranger = webmaster(database)
+    hidden = client.get(path, headers=stranger)
+    assert hidden.status_code == 404 and hidden.json()["error"]["code"] == "not_found"
+    assert client.get(path).status_code == 401
+    unknown = client.get("/api/v1/slots/no-such-slot/decisions", headers=net["wm"])
+    assert unknown.status_code == 404
+
+
+def test_the_api_answers_the_owner_of_a_slot_not_served_yet(
+    client: TestClient, database: Database
+) -> None:
+    # A slot on a site that is not verified yet is never in the serving index; it is its
+    # owner's all the same, with no decisions.
+    _, owner = webmaster(database)
+    site = create_site(client, owner, "pending.example")
+    slot = client.post(f"/api/v1/sites/{site['id']}/slots", json=SLOT, headers=owner)
+    assert slot.status_code == 201, slot.text
+    slot_id = slot.json()["id"]
+    runtime(client).holder.refresh(force=True)
+    listed = client.get(f"/api/v1/slots/{slot_id}/decisions", headers=owner)
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {"slot": slot_id, "served": False, "decisions": []}

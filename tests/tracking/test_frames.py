@@ -11,8 +11,7 @@ from hypothesis import strategies as st
 from adunion.kernel.ids import new_id
 from adunion.tracking.frames import decode_record, encode_record, frame, read_frames
 from adunion.tracking.writer import EventRecord
-
-from .test_writer import record
+from tests.tracking.helpers import record
 
 
 def test_an_event_survives_the_frame_unchanged() -> None:

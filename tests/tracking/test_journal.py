@@ -18,8 +18,7 @@ from adunion.tracking import journal
 from adunion.tracking.journal import JournaledEventWriter, journal_directory
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.writer import EventRecord, WriterClosed
-
-from .test_writer import count, record, run
+from tests.tracking.helpers import count, record, run
 
 
 @pytest.fixture

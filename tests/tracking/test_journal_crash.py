@@ -19,10 +19,10 @@ from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.tracking.models import TrackingEvent
 from adunion.tracking.tokens import Offer, TokenSigner
+from tests.tracking.helpers import run
 
 from .conftest import UA
 from .test_journal import stats, writer_for
-from .test_writer import run
 
 SECRET = "crash-test-secret-key-crash-test-secret-key"
 

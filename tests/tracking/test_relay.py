@@ -17,7 +17,7 @@ from adunion.kernel.ids import new_id
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.relay import HostEventWriter, relay_paths
 from adunion.tracking.writer import WriterClosed
-from tests.tracking.test_writer import record, run
+from tests.tracking.helpers import record, run
 
 
 def count(database: Database) -> int:

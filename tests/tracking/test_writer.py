@@ -4,53 +4,21 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from adunion.app import create_app
 from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.serving.runtime import event_database
-from adunion.tracking.models import ServingStat, TrackingEvent
-from adunion.tracking.writer import EventRecord, EventWriter, write_batch
+from adunion.tracking.models import ServingStat
+from adunion.tracking.writer import EventWriter, write_batch
 from adunion.tracking.writeturn import WriteTurn
-
-T = TypeVar("T")
-
-
-def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` on a thread of its own: a session fixture elsewhere (Playwright's sync API)
-    may leave an event loop running on the test thread."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coroutine).result()
-
-
-def record(offer_id: str, event_type: str = "view", billable: int = 0) -> EventRecord:
-    return EventRecord(
-        id=new_id(),
-        offer_id=offer_id,
-        event_type=event_type,
-        occurred_at=datetime(2026, 11, 25, 12, tzinfo=UTC),
-        valid=True,
-        slot_id="s",
-        site_id="site",
-        campaign_id="c",
-        creative_id="cr",
-        pricing="cpm",
-        billable_micros=billable,
-    )
-
-
-def count(database: Database) -> int:
-    with database.transaction(write=False) as session:
-        return int(session.scalar(select(func.count()).select_from(TrackingEvent)) or 0)
+from tests.tracking.helpers import count, record, run
 
 
 def test_concurrent_replays_record_once(database: Database) -> None:

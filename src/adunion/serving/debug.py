@@ -10,7 +10,16 @@ from collections import OrderedDict, deque
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.orm import Session
+
+from adunion.accounts.models import Role
+from adunion.inventory.models import AdSlot
+from adunion.kernel.errors import NotFound
+from adunion.kernel.tenancy import get_owned
 from adunion.serving.engine import Decision
+
+# Who may read any slot's decisions: the operators who review traffic.
+OPERATORS = (Role.ADMIN, Role.RISK)
 
 _Entry = tuple[datetime, Decision, str, str | None]
 
@@ -71,3 +80,14 @@ def note(at: datetime, decision: Decision, device: str, country: str | None) -> 
         device=device,
         country=country,
     )
+
+
+def readable_slot(session: Session, slot_id: str, user_id: str, is_operator: bool) -> AdSlot:
+    """The slot whose decisions this user may read: their own, or any for an operator; else
+    :class:`NotFound`. Read from the table, so a slot not served yet is still its owner's."""
+    if not is_operator:
+        return get_owned(session, AdSlot, slot_id, user_id)
+    slot = session.get(AdSlot, slot_id)
+    if slot is None:
+        raise NotFound("slot not found")
+    return slot

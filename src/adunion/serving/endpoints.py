@@ -15,9 +15,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from adunion.accounts.models import Role
-from adunion.http.deps import ApiPrincipal, Context
-from adunion.kernel.errors import NotFound
+from adunion.http.deps import ApiPrincipal, Context, DbSession
+from adunion.serving.debug import OPERATORS, readable_slot
 from adunion.serving.runtime import ServingRuntime
 from adunion.serving.service import Served, parse_keywords, serve
 
@@ -201,12 +200,7 @@ async def slot_frame(request: Request, slot_id: str) -> HTMLResponse:
     )
 
 
-def _owned_notes(
-    ctx: Context, slot_id: str, user_id: str, is_operator: bool
-) -> list[dict[str, Any]]:
-    slot = ctx.serving.holder.current.slots.get(slot_id)
-    if slot is None or (slot.owner_id != user_id and not is_operator):
-        raise NotFound("slot not found")
+def _notes(ctx: Context, slot_id: str) -> list[dict[str, Any]]:
     return [
         {
             "at": n.at.isoformat(),
@@ -227,9 +221,15 @@ def _owned_notes(
 
 
 @router.get("/api/v1/slots/{slot_id}/decisions", name="slot_recent_decisions")
-async def slot_recent_decisions(
-    slot_id: str, ctx: Context, principal: ApiPrincipal
+def slot_recent_decisions(
+    slot_id: str, ctx: Context, session: DbSession, principal: ApiPrincipal
 ) -> dict[str, Any]:
-    """The slot's last decisions in this process, with no-fill reasons (the owner only)."""
-    operator = principal.has_role(Role.ADMIN, Role.RISK)
-    return {"slot": slot_id, "decisions": _owned_notes(ctx, slot_id, principal.user_id, operator)}
+    """The slot's last decisions in this process, with no-fill reasons (its owner, risk and
+    admin; 404 for anyone else). A slot not served yet has none; ``served`` says whether the
+    serving index holds it."""
+    readable_slot(session, slot_id, principal.user_id, principal.has_role(*OPERATORS))
+    return {
+        "slot": slot_id,
+        "served": slot_id in ctx.serving.holder.current.slots,
+        "decisions": _notes(ctx, slot_id),
+    }

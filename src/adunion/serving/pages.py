@@ -10,19 +10,14 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from adunion.accounts.models import Role
 from adunion.http.deps import Context, DbSession
-from adunion.inventory.models import AdSlot
-from adunion.kernel.errors import NotFound
 from adunion.kernel.money import format_amount
-from adunion.kernel.tenancy import get_owned
+from adunion.serving.debug import OPERATORS, readable_slot
 from adunion.serving.explain import left_out_text, no_fill_text, summarize
 from adunion.web.auth import Viewer
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)
-# Who may read any slot's decisions: the operators who review traffic.
-OPERATORS = (Role.ADMIN, Role.RISK)
 
 
 def price_text(pricing: str, price_micros: int, currency: str) -> str:
@@ -39,12 +34,7 @@ def slot_debug_page(
     slot_id: str, request: Request, session: DbSession, ctx: Context, viewer: Viewer
 ) -> Response:
     """The slot's last decisions, for its owner (and operators); anyone else gets 404."""
-    if viewer.has_role(*OPERATORS):
-        slot = session.get(AdSlot, slot_id)
-        if slot is None:
-            raise NotFound("slot not found")
-    else:
-        slot = get_owned(session, AdSlot, slot_id, viewer.user_id)
+    slot = readable_slot(session, slot_id, viewer.user_id, viewer.has_role(*OPERATORS))
     notes = ctx.serving.decisions.recent(slot_id)
     today = datetime.now(UTC).date()
     rows = [
