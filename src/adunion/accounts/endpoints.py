@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from adunion.accounts import ratelimit, repository, service
 from adunion.accounts.models import ApiToken, Role, User
@@ -20,7 +20,9 @@ from adunion.accounts.schemas import (
     UserOut,
 )
 from adunion.http.deps import Context, DbSession, api_requires, client_address
+from adunion.http.paging import Paging, paged
 from adunion.kernel.errors import NotFound, Unauthorized
+from adunion.kernel.paging import fetch_page
 from adunion.kernel.tenancy import get_owned
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])
@@ -129,8 +131,12 @@ def revoke_token(token_id: str, session: DbSession, principal: CanWriteAccount) 
 
 
 @router.get("/admin/users", operation_id="list_users", tags=["operators"])
-def list_users(session: DbSession, _admin: IsUserAdmin) -> list[UserOut]:
-    return [user_out(u) for u in repository.all_users(session)]
+def list_users(
+    session: DbSession, _admin: IsUserAdmin, page: Paging, response: Response
+) -> list[UserOut]:
+    """Every account, the oldest first, a page at a time (``X-Total-Count``: how many in all)."""
+    query = repository.all_users_query()
+    return [user_out(u) for u in paged(response, fetch_page(session, query, page))]
 
 
 @router.put("/admin/users/{user_id}/roles", operation_id="set_user_roles", tags=["operators"])

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
 from adunion.accounts.models import ApiToken, User, WebSession
@@ -19,8 +20,22 @@ def user_by_id(session: Session, user_id: str) -> User | None:
     return session.get(User, user_id)
 
 
+def all_users_query() -> Select[User]:
+    """Every account, the oldest first."""
+    return select(User).order_by(User.created_at, User.id)
+
+
+def emails_by_id(session: Session, ids: Iterable[str]) -> dict[str, str]:
+    """The e-mail address of each of these accounts (those that exist)."""
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.email).where(User.id.in_(wanted)))
+    return {row[0]: row[1] for row in rows}
+
+
 def all_users(session: Session, limit: int = 500) -> list[User]:
-    return list(session.scalars(select(User).order_by(User.created_at).limit(limit)))
+    return list(session.scalars(all_users_query().limit(limit)))
 
 
 def web_session_by_hash(session: Session, token_hash: str) -> WebSession | None:

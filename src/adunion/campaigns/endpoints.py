@@ -40,7 +40,9 @@ from adunion.campaigns.schemas import (
     TextCreativeIn,
 )
 from adunion.http.deps import Context, DbSession, api_requires
+from adunion.http.paging import Paging, paged
 from adunion.kernel.errors import FieldError, NotFound, ValidationFailed
+from adunion.kernel.paging import fetch_page
 from adunion.kernel.tenancy import get_owned
 from adunion.web.forms import validate_form
 
@@ -116,10 +118,16 @@ def creative_out(creative: Creative) -> CreativeOut:
 
 @router.get("/campaigns", operation_id="list_campaigns")
 def list_campaigns(
-    session: DbSession, ctx: Context, principal: CanReadCampaigns
+    session: DbSession,
+    ctx: Context,
+    principal: CanReadCampaigns,
+    page: Paging,
+    response: Response,
 ) -> list[CampaignOut]:
+    """Your campaigns, newest first, a page at a time (``X-Total-Count``: how many in all)."""
     tz = ctx.settings.timezone
-    return [campaign_out(c, tz) for c in repository.campaigns_of(session, principal.user_id)]
+    query = repository.owned_campaigns_query(principal.user_id)
+    return [campaign_out(c, tz) for c in paged(response, fetch_page(session, query, page))]
 
 
 @router.post("/campaigns", status_code=status.HTTP_201_CREATED, operation_id="create_campaign")
@@ -310,9 +318,13 @@ def update_creative(
 def list_moderation_queue(
     session: DbSession,
     _operator: Moderator,
+    page: Paging,
+    response: Response,
     status: ModerationStatus = ModerationStatus.PENDING,
 ) -> list[CreativeOut]:
-    return [creative_out(c) for c in repository.moderation_queue(session, status)]
+    """Creatives with this status (default: awaiting review), the longest waiting first."""
+    query = repository.moderation_query(status)
+    return [creative_out(c) for c in paged(response, fetch_page(session, query, page))]
 
 
 @router.post(

@@ -2,32 +2,39 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from adunion.campaigns.models import Campaign, Creative, CreativeAsset, ModerationStatus
 from adunion.kernel.tenancy import owned_by
 
 
+def owned_campaigns_query(owner_id: str) -> Select[Campaign]:
+    """The owner's campaigns, newest first."""
+    return owned_by(Campaign, owner_id).order_by(Campaign.created_at.desc(), Campaign.id.desc())
+
+
 def campaigns_of(session: Session, owner_id: str) -> list[Campaign]:
-    return list(session.scalars(owned_by(Campaign, owner_id).order_by(Campaign.created_at.desc())))
+    return list(session.scalars(owned_campaigns_query(owner_id)))
 
 
 def creative_by_id(session: Session, creative_id: str) -> Creative | None:
     return session.get(Creative, creative_id)
 
 
+def moderation_query(status: ModerationStatus = ModerationStatus.PENDING) -> Select[Creative]:
+    """Creatives with this moderation status, the longest waiting first."""
+    return (
+        select(Creative)
+        .where(Creative.moderation == status)
+        .order_by(Creative.updated_at, Creative.id)
+    )
+
+
 def moderation_queue(
     session: Session, status: ModerationStatus = ModerationStatus.PENDING, limit: int = 200
 ) -> list[Creative]:
-    return list(
-        session.scalars(
-            select(Creative)
-            .where(Creative.moderation == status)
-            .order_by(Creative.updated_at)
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(moderation_query(status).limit(limit)))
 
 
 def asset_for(session: Session, creative_id: str, sha256: str) -> CreativeAsset | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Response
 
 from adunion.accounts.models import Role
 from adunion.accounts.principal import Principal
@@ -13,6 +13,7 @@ from adunion.fraud import service
 from adunion.fraud.models import FlagStatus, SiteFlag
 from adunion.fraud.schemas import ResolveFlagIn, SiteFlagOut
 from adunion.http.deps import DbSession, api_requires
+from adunion.http.paging import Paging, paged
 
 router = APIRouter(prefix="/api/v1", tags=["operators"])
 RiskReviewer = Annotated[Principal, Depends(api_requires("moderation", Role.RISK, Role.ADMIN))]
@@ -38,11 +39,15 @@ def flag_out(flag: SiteFlag, domains: dict[str, str]) -> SiteFlagOut:
 
 @router.get("/risk/site-flags", operation_id="list_site_flags")
 def list_site_flags(
-    session: DbSession, _reviewer: RiskReviewer, status: FlagStatus = FlagStatus.OPEN
+    session: DbSession,
+    _reviewer: RiskReviewer,
+    page: Paging,
+    response: Response,
+    status: FlagStatus = FlagStatus.OPEN,
 ) -> list[SiteFlagOut]:
     """Flags from ``adunion fraud scan`` with one status: open ones newest window first,
-    resolved ones most recently resolved first."""
-    found = service.flags(session, status)
+    resolved ones most recently resolved first; a page at a time (``X-Total-Count``)."""
+    found = paged(response, service.flags(session, status, page))
     domains = service.site_domains(session, found)
     return [flag_out(f, domains) for f in found]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.orm import Session
 
 from adunion.fraud.models import FlagStatus, SiteFlag
@@ -15,14 +15,16 @@ def flag_by_id(session: Session, flag_id: str) -> SiteFlag | None:
     return session.get(SiteFlag, flag_id)
 
 
-def flags_with_status(session: Session, status: FlagStatus, limit: int = 500) -> list[SiteFlag]:
+def flags_query(status: FlagStatus) -> Select[SiteFlag]:
     """Open flags newest window first; resolved ones most recently resolved first."""
     query = select(SiteFlag).where(SiteFlag.status == status.value)
     if status is FlagStatus.OPEN:
-        query = query.order_by(SiteFlag.window_end.desc(), SiteFlag.site_id)
-    else:
-        query = query.order_by(SiteFlag.resolved_at.desc(), SiteFlag.id)
-    return list(session.scalars(query.limit(limit)))
+        return query.order_by(SiteFlag.window_end.desc(), SiteFlag.site_id, SiteFlag.id)
+    return query.order_by(SiteFlag.resolved_at.desc(), SiteFlag.id)
+
+
+def flags_with_status(session: Session, status: FlagStatus, limit: int = 500) -> list[SiteFlag]:
+    return list(session.scalars(flags_query(status).limit(limit)))
 
 
 def recently_resolved(session: Session, limit: int = 20) -> list[SiteFlag]:

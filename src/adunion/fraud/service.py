@@ -27,6 +27,7 @@ from adunion.inventory import service as inventory_service
 from adunion.inventory.models import SiteStatus
 from adunion.kernel.clock import utcnow
 from adunion.kernel.errors import Conflict, NotFound, ValidationFailed
+from adunion.kernel.paging import Page, PageRequest, fetch_page
 from adunion.tracking.models import ServingStat
 
 PPM = 1_000_000
@@ -100,8 +101,8 @@ def open_flags(session: Session) -> list[SiteFlag]:
     return repository.flags_with_status(session, FlagStatus.OPEN)
 
 
-def flags(session: Session, status: FlagStatus) -> list[SiteFlag]:
-    return repository.flags_with_status(session, status)
+def flags(session: Session, status: FlagStatus, page: PageRequest) -> Page[SiteFlag]:
+    return fetch_page(session, repository.flags_query(status), page)
 
 
 def recently_resolved(session: Session, limit: int = 20) -> list[SiteFlag]:

@@ -10,6 +10,7 @@ from adunion.accounts.models import Role
 from adunion.accounts.principal import Principal
 from adunion.config import Settings
 from adunion.http.deps import Context, DbSession, api_requires
+from adunion.http.paging import Paging, paged
 from adunion.inventory import repository, service
 from adunion.inventory.categories import CATEGORIES, category_name
 from adunion.inventory.embed import embed_tag
@@ -31,6 +32,7 @@ from adunion.inventory.schemas import (
 )
 from adunion.inventory.verification import ads_txt_line, meta_tag
 from adunion.kernel.errors import ValidationFailed
+from adunion.kernel.paging import fetch_page
 from adunion.kernel.tenancy import get_owned
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"])
@@ -108,8 +110,16 @@ def list_categories() -> list[CategoryOut]:
 
 
 @router.get("/sites", operation_id="list_sites")
-def list_sites(session: DbSession, ctx: Context, principal: CanReadInventory) -> list[SiteOut]:
-    return [site_out(s, ctx.settings) for s in repository.sites_of(session, principal.user_id)]
+def list_sites(
+    session: DbSession,
+    ctx: Context,
+    principal: CanReadInventory,
+    page: Paging,
+    response: Response,
+) -> list[SiteOut]:
+    """Your sites, newest first, a page at a time (``X-Total-Count``: how many in all)."""
+    query = repository.owned_sites_query(principal.user_id)
+    return [site_out(s, ctx.settings) for s in paged(response, fetch_page(session, query, page))]
 
 
 @router.post("/sites", status_code=status.HTTP_201_CREATED, operation_id="create_site")
@@ -203,14 +213,11 @@ def search_slots(
     session: DbSession,
     _principal: CanSearch,
     response: Response,
+    page: Paging,
     category: Annotated[str | None, Query(max_length=10)] = None,
     format: Annotated[SlotFormat | None, Query()] = None,
     sale_mode: Annotated[SaleMode | None, Query()] = None,
     max_price_micros: Annotated[int | None, Query(gt=0)] = None,
-    limit: Annotated[int, Query(ge=1, le=repository.SEARCH_MAX_LIMIT)] = (
-        repository.SEARCH_MAX_LIMIT
-    ),
-    offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[ListingOut]:
     """Active slots on verified sites, by category, format, sale mode and maximum price.
 
@@ -224,8 +231,7 @@ def search_slots(
         sale_mode=sale_mode,
         max_price_micros=max_price_micros,
     )
-    found = repository.search_slots(session, search, limit=limit, offset=offset)
-    response.headers["X-Total-Count"] = str(repository.count_slots(session, search))
+    found = paged(response, repository.search_slots(session, search, page))
     return [listing_out(slot) for slot in found]
 
 
@@ -234,9 +240,13 @@ def list_all_sites(
     session: DbSession,
     ctx: Context,
     _operator: Moderator,
+    page: Paging,
+    response: Response,
     status: Annotated[SiteStatus | None, Query()] = None,
 ) -> list[SiteOut]:
-    return [site_out(s, ctx.settings) for s in repository.all_sites(session, status)]
+    """Every site (or those with ``status``), newest first, a page at a time."""
+    query = repository.all_sites_query(status)
+    return [site_out(s, ctx.settings) for s in paged(response, fetch_page(session, query, page))]
 
 
 @router.put("/admin/sites/{site_id}/status", operation_id="set_site_status", tags=["operators"])

@@ -23,6 +23,7 @@ from adunion.inventory.schemas import SiteIn, SlotIn
 from adunion.inventory.verification import META_NAME, ads_txt_line, meta_tag
 from adunion.kernel.errors import AppError, ValidationFailed
 from adunion.kernel.money import format_amount, parse_amount
+from adunion.kernel.paging import PageRequest
 from adunion.kernel.tenancy import get_owned
 from adunion.web.auth import web_requires
 from adunion.web.csrf import verify_csrf
@@ -261,8 +262,8 @@ def search_page(
             max_price_micros=max_micros,
         )
         offset = (number - 1) * SEARCH_PAGE_SIZE
-        results = repository.search_slots(session, search, limit=SEARCH_PAGE_SIZE, offset=offset)
-        total = repository.count_slots(session, search)
+        found = repository.search_slots(session, search, PageRequest(SEARCH_PAGE_SIZE, offset))
+        results, total = found.items, found.total
     first = (number - 1) * SEARCH_PAGE_SIZE + 1
     filters = {name: value for name, value in values.items() if value}
     return render(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session
 
 from adunion.inventory.formats import SlotFormat
 from adunion.inventory.models import AdSlot, Site, SiteStatus, SlotStatus
+from adunion.kernel.paging import Page, PageRequest, fetch_page
 from adunion.kernel.tenancy import owned_by
 
 
@@ -20,15 +21,23 @@ def site_by_id(session: Session, site_id: str) -> Site | None:
     return session.get(Site, site_id)
 
 
+def owned_sites_query(owner_id: str) -> Select[Site]:
+    """The owner's sites, newest first."""
+    return owned_by(Site, owner_id).order_by(Site.created_at.desc(), Site.id.desc())
+
+
 def sites_of(session: Session, owner_id: str) -> list[Site]:
-    return list(session.scalars(owned_by(Site, owner_id).order_by(Site.created_at.desc())))
+    return list(session.scalars(owned_sites_query(owner_id)))
+
+
+def all_sites_query(status: SiteStatus | None = None) -> Select[Site]:
+    """Every site (or those with ``status``), newest first."""
+    query = select(Site).order_by(Site.created_at.desc(), Site.id.desc())
+    return query if status is None else query.where(Site.status == status)
 
 
 def all_sites(session: Session, status: SiteStatus | None = None, limit: int = 1000) -> list[Site]:
-    query = select(Site).order_by(Site.created_at.desc()).limit(limit)
-    if status is not None:
-        query = query.where(Site.status == status)
-    return list(session.scalars(query))
+    return list(session.scalars(all_sites_query(status).limit(limit)))
 
 
 def existing_site_ids(session: Session, ids: list[str]) -> set[str]:
@@ -43,9 +52,6 @@ def verified_sites(session: Session) -> list[Site]:
             select(Site).where(Site.status == SiteStatus.VERIFIED).order_by(Site.created_at)
         )
     )
-
-
-SEARCH_MAX_LIMIT = 200
 
 
 @dataclass(frozen=True)
@@ -91,18 +97,9 @@ def _search_query(search: SlotSearch) -> Select[AdSlot]:
     return query.order_by(AdSlot.created_at, AdSlot.id)
 
 
-def search_slots(
-    session: Session, search: SlotSearch, *, limit: int = SEARCH_MAX_LIMIT, offset: int = 0
-) -> list[AdSlot]:
-    """One page of the slots matching ``search``: ``limit`` of them after the first ``offset``."""
-    query = _search_query(search).limit(limit).offset(offset)
-    return list(session.scalars(query).unique())
-
-
-def count_slots(session: Session, search: SlotSearch) -> int:
-    """How many slots match ``search`` in all pages."""
-    matching = _search_query(search).order_by(None).subquery()
-    return int(session.scalar(select(func.count()).select_from(matching)) or 0)
+def search_slots(session: Session, search: SlotSearch, page: PageRequest) -> Page[AdSlot]:
+    """One page of the slots matching ``search``, and how many match in all."""
+    return fetch_page(session, _search_query(search), page)
 
 
 def domains_by_id(session: Session, ids: list[str]) -> dict[str, str]:

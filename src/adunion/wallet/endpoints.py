@@ -19,9 +19,11 @@ from adunion.accounts.models import Role
 from adunion.accounts.principal import Principal
 from adunion.accounts.repository import user_by_id
 from adunion.http.deps import Context, DbSession, api_requires
+from adunion.http.paging import Paging, paged
 from adunion.kernel.errors import ValidationFailed
 from adunion.kernel.idempotency import Answer, request_hash, run_once
 from adunion.kernel.money import format_plain, parse_amount
+from adunion.kernel.paging import fetch_page
 from adunion.wallet import books, interest, repository, service, webhooks
 from adunion.wallet.models import DepositStatus, WithdrawalStatus
 from adunion.wallet.providers import SIGNATURE_HEADER
@@ -185,10 +187,14 @@ def create_deposit(
 
 
 @router.get("/wallet/deposits", operation_id="list_deposits")
-def list_deposits(session: DbSession, ctx: Context, principal: CanRead) -> list[DepositOut]:
+def list_deposits(
+    session: DbSession, ctx: Context, principal: CanRead, page: Paging, response: Response
+) -> list[DepositOut]:
+    """Your deposits, newest first, a page at a time (``X-Total-Count``: how many in all)."""
+    query = repository.owned_deposits_query(principal.user_id)
     return [
         DepositOut.of(d, service.deposit_instructions(ctx.settings, d))
-        for d in repository.deposits_of(session, principal.user_id)
+        for d in paged(response, fetch_page(session, query, page))
     ]
 
 
@@ -231,8 +237,12 @@ def create_withdrawal(
 
 
 @router.get("/wallet/withdrawals", operation_id="list_withdrawals")
-def list_withdrawals(session: DbSession, principal: CanRead) -> list[WithdrawalOut]:
-    return [WithdrawalOut.of(w) for w in repository.withdrawals_of(session, principal.user_id)]
+def list_withdrawals(
+    session: DbSession, principal: CanRead, page: Paging, response: Response
+) -> list[WithdrawalOut]:
+    """Your withdrawals, newest first, a page at a time (``X-Total-Count``)."""
+    query = repository.owned_withdrawals_query(principal.user_id)
+    return [WithdrawalOut.of(w) for w in paged(response, fetch_page(session, query, page))]
 
 
 @router.get("/wallet/withdrawals/{withdrawal_id}", operation_id="get_withdrawal")
@@ -245,11 +255,18 @@ def get_withdrawal(withdrawal_id: str, session: DbSession, principal: CanRead) -
 
 @router.get("/finance/deposits", operation_id="finance_list_deposits", tags=["finance"])
 def finance_list_deposits(
-    session: DbSession, ctx: Context, _staff: Finance, state: DepositStatus = DepositStatus.PENDING
+    session: DbSession,
+    ctx: Context,
+    _staff: Finance,
+    page: Paging,
+    response: Response,
+    state: DepositStatus = DepositStatus.PENDING,
 ) -> list[DepositOut]:
+    """Deposits in one state (default: awaiting confirmation), the oldest first, paged."""
+    query = repository.deposits_with_status_query(state)
     return [
         DepositOut.of(d, service.deposit_instructions(ctx.settings, d))
-        for d in repository.deposits_by_status(session, state)
+        for d in paged(response, fetch_page(session, query, page))
     ]
 
 
@@ -282,9 +299,15 @@ def confirm_deposit(
 
 @router.get("/finance/withdrawals", operation_id="finance_list_withdrawals", tags=["finance"])
 def finance_list_withdrawals(
-    session: DbSession, _staff: Finance, state: WithdrawalStatus = WithdrawalStatus.REQUESTED
+    session: DbSession,
+    _staff: Finance,
+    page: Paging,
+    response: Response,
+    state: WithdrawalStatus = WithdrawalStatus.REQUESTED,
 ) -> list[WithdrawalOut]:
-    return [WithdrawalOut.of(w) for w in repository.withdrawals_by_status(session, state)]
+    """Withdrawals in one state (default: requested), the oldest first, paged."""
+    query = repository.withdrawals_with_status_query(state)
+    return [WithdrawalOut.of(w) for w in paged(response, fetch_page(session, query, page))]
 
 
 @router.post(

@@ -241,13 +241,16 @@ def _finance_page(
     end = datetime.now(UTC)
     start = end - timedelta(days=30)
     currency = settings.currency
-    owners = {u.id: u.email for u in accounts_repository.all_users(session, limit=10_000)}
+    deposits = repository.deposits_by_status(session, DepositStatus.PENDING)
+    withdrawals = repository.withdrawals_by_status(session, WithdrawalStatus.REQUESTED)
+    owner_ids = [d.owner_id for d in deposits] + [w.owner_id for w in withdrawals]
+    owners = accounts_repository.emails_by_id(session, owner_ids)
     return render(
         request,
         "wallet/finance.html",
         {
-            "deposits": repository.deposits_by_status(session, DepositStatus.PENDING),
-            "withdrawals": repository.withdrawals_by_status(session, WithdrawalStatus.REQUESTED),
+            "deposits": deposits,
+            "withdrawals": withdrawals,
             "income": books.income_statement(session, currency, start, end),
             "sheet": books.balance_sheet(session, currency, end),
             "accruals": interest.history(session, currency, limit=30),

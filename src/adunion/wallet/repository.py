@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from adunion.ledger.models import LedgerAccount, LedgerTransfer
@@ -118,50 +118,54 @@ def posted_totals_by_code(
     return totals
 
 
+def owned_deposits_query(owner_id: str) -> Select[Deposit]:
+    """The owner's deposits, newest first."""
+    return (
+        select(Deposit)
+        .where(Deposit.owner_id == owner_id)
+        .order_by(Deposit.created_at.desc(), Deposit.id.desc())
+    )
+
+
 def deposits_of(session: Session, owner_id: str, limit: int = 100) -> list[Deposit]:
-    return list(
-        session.scalars(
-            select(Deposit)
-            .where(Deposit.owner_id == owner_id)
-            .order_by(Deposit.created_at.desc())
-            .limit(limit)
-        )
+    return list(session.scalars(owned_deposits_query(owner_id).limit(limit)))
+
+
+def owned_withdrawals_query(owner_id: str) -> Select[Withdrawal]:
+    """The owner's withdrawals, newest first."""
+    return (
+        select(Withdrawal)
+        .where(Withdrawal.owner_id == owner_id)
+        .order_by(Withdrawal.created_at.desc(), Withdrawal.id.desc())
     )
 
 
 def withdrawals_of(session: Session, owner_id: str, limit: int = 100) -> list[Withdrawal]:
-    return list(
-        session.scalars(
-            select(Withdrawal)
-            .where(Withdrawal.owner_id == owner_id)
-            .order_by(Withdrawal.created_at.desc())
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(owned_withdrawals_query(owner_id).limit(limit)))
+
+
+def deposits_with_status_query(status: DepositStatus) -> Select[Deposit]:
+    """Deposits with this status, the oldest first (finance works the queue in order)."""
+    return select(Deposit).where(Deposit.status == status).order_by(Deposit.created_at, Deposit.id)
 
 
 def deposits_by_status(session: Session, status: DepositStatus, limit: int = 200) -> list[Deposit]:
-    return list(
-        session.scalars(
-            select(Deposit)
-            .where(Deposit.status == status)
-            .order_by(Deposit.created_at)
-            .limit(limit)
-        )
+    return list(session.scalars(deposits_with_status_query(status).limit(limit)))
+
+
+def withdrawals_with_status_query(status: WithdrawalStatus) -> Select[Withdrawal]:
+    """Withdrawals with this status, the oldest first."""
+    return (
+        select(Withdrawal)
+        .where(Withdrawal.status == status)
+        .order_by(Withdrawal.created_at, Withdrawal.id)
     )
 
 
 def withdrawals_by_status(
     session: Session, status: WithdrawalStatus, limit: int = 200
 ) -> list[Withdrawal]:
-    return list(
-        session.scalars(
-            select(Withdrawal)
-            .where(Withdrawal.status == status)
-            .order_by(Withdrawal.created_at)
-            .limit(limit)
-        )
-    )
+    return list(session.scalars(withdrawals_with_status_query(status).limit(limit)))
 
 
 def deposit_by_reference(session: Session, reference: str) -> Deposit | None:
