@@ -28,6 +28,7 @@ from adunion.kernel.tenancy import get_owned
 from adunion.web.auth import web_requires
 from adunion.web.csrf import verify_csrf
 from adunion.web.forms import validate_form
+from adunion.web.paging import paged_list
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -290,10 +291,11 @@ async def creative_create(
 
 @router.get("/moderation")
 def moderation_page(request: Request, session: DbSession, viewer: Moderator) -> Response:
+    creatives, pager = paged_list(request, session, repository.moderation_query())
     return render(
         request,
         "campaigns/moderation.html",
-        {"creatives": repository.moderation_queue(session), **page_values()},
+        {"creatives": creatives, "pager": pager, **page_values()},
         principal=viewer,
     )
 

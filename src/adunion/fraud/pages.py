@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 from adunion.accounts import repository as accounts_repository
 from adunion.accounts.models import Role
 from adunion.accounts.principal import Principal
-from adunion.fraud import service
+from adunion.fraud import repository, service
+from adunion.fraud.models import FlagStatus
 from adunion.http.deps import DbSession
 from adunion.kernel.errors import AppError
 from adunion.web.auth import web_requires
 from adunion.web.csrf import verify_csrf
+from adunion.web.paging import paged_list
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +62,7 @@ def _flags_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    open_flags = service.open_flags(session)
+    open_flags, pager = paged_list(request, session, repository.flags_query(FlagStatus.OPEN))
     resolved = service.recently_resolved(session)
     reviewer_ids = {f.resolved_by for f in resolved if f.resolved_by}
     return render(
@@ -68,6 +70,7 @@ def _flags_page(
         "risk/flags.html",
         {
             "open_flags": open_flags,
+            "pager": pager,
             "resolved": resolved,
             "domains": service.site_domains(session, open_flags + resolved),
             "reviewers": _reviewer_names(session, reviewer_ids),

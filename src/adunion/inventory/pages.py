@@ -5,7 +5,6 @@ CSRF-checked before it runs."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
@@ -23,11 +22,11 @@ from adunion.inventory.schemas import SiteIn, SlotIn
 from adunion.inventory.verification import META_NAME, ads_txt_line, meta_tag
 from adunion.kernel.errors import AppError, ValidationFailed
 from adunion.kernel.money import format_amount, parse_amount
-from adunion.kernel.paging import PageRequest
 from adunion.kernel.tenancy import get_owned
 from adunion.web.auth import web_requires
 from adunion.web.csrf import verify_csrf
 from adunion.web.forms import validate_form
+from adunion.web.paging import page_number, page_request, paged_list, pager
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -245,7 +244,11 @@ def search_page(
     if sale_mode and sale_mode not in ("booking", "auction", "affiliate"):
         errors["sale_mode"] = "is not a sale mode"
     max_micros = money_field({"max_price": max_price}, "max_price", "max_price", errors)
-    number = _page_number(page, errors)
+    try:
+        number = page_number(page)
+    except ValidationFailed:
+        errors["page"] = "is not a page number"  # shown beside the form, which stays usable
+        number = 1
     values = {
         "category": category,
         "format": format,
@@ -261,11 +264,9 @@ def search_page(
             sale_mode=sale_mode or None,
             max_price_micros=max_micros,
         )
-        offset = (number - 1) * SEARCH_PAGE_SIZE
-        found = repository.search_slots(session, search, PageRequest(SEARCH_PAGE_SIZE, offset))
+        found = repository.search_slots(session, search, page_request(number, SEARCH_PAGE_SIZE))
         results, total = found.items, found.total
-    first = (number - 1) * SEARCH_PAGE_SIZE + 1
-    filters = {name: value for name, value in values.items() if value}
+    pages = pager(request, number, total, len(results), size=SEARCH_PAGE_SIZE)
     return render(
         request,
         "inventory/search.html",
@@ -273,14 +274,7 @@ def search_page(
             "results": results,
             "errors": errors,
             "values": values,
-            "total": total,
-            "first": first,
-            "last": first + len(results) - 1,
-            "first_page_url": _search_url(filters, 1),
-            "previous_url": _search_url(filters, number - 1) if number > 1 else None,
-            "next_url": (
-                _search_url(filters, number + 1) if number * SEARCH_PAGE_SIZE < total else None
-            ),
+            "pager": pages,
             "categories": CATEGORIES,
             "formats": list(SlotFormat),
             "money": money,
@@ -290,30 +284,16 @@ def search_page(
     )
 
 
-def _page_number(raw: str, errors: dict[str, str]) -> int:
-    """The 1-based page asked for; a bad one is a field error on ``page``."""
-    if not raw:
-        return 1
-    if not raw.isdigit() or int(raw) < 1 or len(raw) > 6:
-        errors["page"] = "is not a page number"
-        return 1
-    return int(raw)
-
-
-def _search_url(filters: dict[str, str], number: int) -> str:
-    query = {**filters, "page": str(number)} if number > 1 else filters
-    return "/inventory/search" + (f"?{urlencode(query)}" if query else "")
-
-
 # --- operators ---------------------------------------------------------------------------------
 
 
 @router.get("/admin/sites")
 def admin_sites_page(request: Request, session: DbSession, viewer: Operator) -> Response:
+    sites, pager = paged_list(request, session, repository.all_sites_query())
     return render(
         request,
         "inventory/admin_sites.html",
-        {"sites": repository.all_sites(session), "categories": CATEGORIES},
+        {"sites": sites, "pager": pager, "categories": CATEGORIES},
         principal=viewer,
     )
 

@@ -28,6 +28,7 @@ from adunion.wallet.models import DepositStatus, WithdrawalStatus
 from adunion.web.auth import Viewer, web_requires
 from adunion.web.csrf import verify_csrf
 from adunion.web.forms import parse_day
+from adunion.web.paging import paged_list
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -241,8 +242,19 @@ def _finance_page(
     end = datetime.now(UTC)
     start = end - timedelta(days=30)
     currency = settings.currency
-    deposits = repository.deposits_by_status(session, DepositStatus.PENDING)
-    withdrawals = repository.withdrawals_by_status(session, WithdrawalStatus.REQUESTED)
+    # Two queues on one page, each with its own page parameter.
+    deposits, deposits_pager = paged_list(
+        request,
+        session,
+        repository.deposits_with_status_query(DepositStatus.PENDING),
+        param="deposits_page",
+    )
+    withdrawals, withdrawals_pager = paged_list(
+        request,
+        session,
+        repository.withdrawals_with_status_query(WithdrawalStatus.REQUESTED),
+        param="withdrawals_page",
+    )
     owner_ids = [d.owner_id for d in deposits] + [w.owner_id for w in withdrawals]
     owners = accounts_repository.emails_by_id(session, owner_ids)
     return render(
@@ -250,7 +262,9 @@ def _finance_page(
         "wallet/finance.html",
         {
             "deposits": deposits,
+            "deposits_pager": deposits_pager,
             "withdrawals": withdrawals,
+            "withdrawals_pager": withdrawals_pager,
             "income": books.income_statement(session, currency, start, end),
             "sheet": books.balance_sheet(session, currency, end),
             "accruals": interest.history(session, currency, limit=30),

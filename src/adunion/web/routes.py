@@ -37,6 +37,7 @@ from adunion.web.auth import (
 )
 from adunion.web.csrf import new_csrf_cookie, verify_csrf
 from adunion.web.forms import validate_form
+from adunion.web.paging import paged_list
 from adunion.web.render import render, set_csrf_cookie
 
 router = APIRouter(include_in_schema=False, dependencies=[])
@@ -275,10 +276,11 @@ def settings_revoke_token(
 
 @router.get("/admin/users")
 def admin_users(request: Request, session: DbSession, admin: Admin) -> Response:
+    users, pager = paged_list(request, session, repository.all_users_query())
     return render(
         request,
         "admin_users.html",
-        {"users": repository.all_users(session), "roles": [r.value for r in Role]},
+        {"users": users, "pager": pager, "roles": [r.value for r in Role]},
         principal=admin,
     )
 
