@@ -159,7 +159,7 @@ def user_list() -> None:
         open_database(settings) as database,
         database.transaction(write=False) as session,
     ):
-        for user in repository.all_users(session, limit=10_000):
+        for user in session.scalars(repository.all_users_query()):  # every one, streamed
             roles = ",".join(sorted(r.value for r in user.roles))
             typer.echo(f"{user.id}  {user.email}  {roles}")
 

@@ -34,10 +34,6 @@ def emails_by_id(session: Session, ids: Iterable[str]) -> dict[str, str]:
     return {row[0]: row[1] for row in rows}
 
 
-def all_users(session: Session, limit: int = 500) -> list[User]:
-    return list(session.scalars(all_users_query().limit(limit)))
-
-
 def web_session_by_hash(session: Session, token_hash: str) -> WebSession | None:
     return session.scalars(
         select(WebSession).where(WebSession.token_hash == token_hash)

@@ -31,12 +31,6 @@ def moderation_query(status: ModerationStatus = ModerationStatus.PENDING) -> Sel
     )
 
 
-def moderation_queue(
-    session: Session, status: ModerationStatus = ModerationStatus.PENDING, limit: int = 200
-) -> list[Creative]:
-    return list(session.scalars(moderation_query(status).limit(limit)))
-
-
 def asset_for(session: Session, creative_id: str, sha256: str) -> CreativeAsset | None:
     return session.scalars(
         select(CreativeAsset)

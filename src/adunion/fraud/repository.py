@@ -23,10 +23,6 @@ def flags_query(status: FlagStatus) -> Select[SiteFlag]:
     return query.order_by(SiteFlag.resolved_at.desc(), SiteFlag.id)
 
 
-def flags_with_status(session: Session, status: FlagStatus, limit: int = 500) -> list[SiteFlag]:
-    return list(session.scalars(flags_query(status).limit(limit)))
-
-
 def recently_resolved(session: Session, limit: int = 20) -> list[SiteFlag]:
     return list(
         session.scalars(

@@ -98,7 +98,7 @@ def scan(
 
 
 def open_flags(session: Session) -> list[SiteFlag]:
-    return repository.flags_with_status(session, FlagStatus.OPEN)
+    return list(session.scalars(repository.flags_query(FlagStatus.OPEN)))
 
 
 def flags(session: Session, status: FlagStatus, page: PageRequest) -> Page[SiteFlag]:

@@ -39,7 +39,7 @@ def list_sites(
         open_database(settings) as database,
         database.transaction(write=False) as session,
     ):
-        for site in repository.all_sites(session, wanted):
+        for site in session.scalars(repository.all_sites_query(wanted)):
             typer.echo(
                 f"{site.domain}  {site.status.value}  {site.category}  owner={site.owner_id}"
             )

@@ -36,10 +36,6 @@ def all_sites_query(status: SiteStatus | None = None) -> Select[Site]:
     return query if status is None else query.where(Site.status == status)
 
 
-def all_sites(session: Session, status: SiteStatus | None = None, limit: int = 1000) -> list[Site]:
-    return list(session.scalars(all_sites_query(status).limit(limit)))
-
-
 def existing_site_ids(session: Session, ids: list[str]) -> set[str]:
     if not ids:
         return set()

@@ -149,10 +149,6 @@ def deposits_with_status_query(status: DepositStatus) -> Select[Deposit]:
     return select(Deposit).where(Deposit.status == status).order_by(Deposit.created_at, Deposit.id)
 
 
-def deposits_by_status(session: Session, status: DepositStatus, limit: int = 200) -> list[Deposit]:
-    return list(session.scalars(deposits_with_status_query(status).limit(limit)))
-
-
 def withdrawals_with_status_query(status: WithdrawalStatus) -> Select[Withdrawal]:
     """Withdrawals with this status, the oldest first."""
     return (
@@ -160,12 +156,6 @@ def withdrawals_with_status_query(status: WithdrawalStatus) -> Select[Withdrawal
         .where(Withdrawal.status == status)
         .order_by(Withdrawal.created_at, Withdrawal.id)
     )
-
-
-def withdrawals_by_status(
-    session: Session, status: WithdrawalStatus, limit: int = 200
-) -> list[Withdrawal]:
-    return list(session.scalars(withdrawals_with_status_query(status).limit(limit)))
 
 
 def deposit_by_reference(session: Session, reference: str) -> Deposit | None:
