@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -38,17 +39,27 @@ def cells(page: str, reason: str) -> list[str]:
     ]
 
 
-def test_the_owner_reads_each_decision_and_why_in_words(
-    client: TestClient, database: Database
-) -> None:
+def live_slot(client: TestClient, database: Database) -> tuple[dict[str, Any], str]:
+    """The small network, live and in the serving index: (its parts, its slot's id)."""
     net = setup_network(client, database)
     go_live(client, database, net)
     runtime(client).holder.refresh()
-    slot_id = net["slot"]["id"]
+    return net, net["slot"]["id"]
+
+
+def bot_view(client: TestClient, slot_id: str) -> dict[str, Any]:
+    answer = client.get("/api/v1/decision", params={"slot": slot_id}, headers={"user-agent": BOT})
+    body: dict[str, Any] = answer.json()
+    return body
+
+
+def test_the_owner_reads_each_decision_and_why_in_words(
+    client: TestClient, database: Database
+) -> None:
+    net, slot_id = live_slot(client, database)
     assert decide(client, slot_id, "v1")["filled"]
     assert decide(client, slot_id, "v2")["filled"]
-    bot = client.get("/api/v1/decision", params={"slot": slot_id}, headers={"user-agent": BOT})
-    assert bot.json()["reason"] == INVALID_TRAFFIC
+    assert bot_view(client, slot_id)["reason"] == INVALID_TRAFFIC
 
     owner = signed_in(client, database, net["webmaster_id"])
     assert f'href="/serve/{slot_id}/debug"' in owner.get(f"/slots/{slot_id}").text
@@ -111,13 +122,9 @@ def test_left_out_candidates_in_words() -> None:
 def test_the_api_lists_the_owner_s_decisions_and_hides_them_from_others(
     client: TestClient, database: Database
 ) -> None:
-    net = setup_network(client, database)
-    go_live(client, database, net)
-    runtime(client).holder.refresh()
-    slot_id = net["slot"]["id"]
+    net, slot_id = live_slot(client, database)
     filled = decide(client, slot_id, "v1")
-    bot = client.get("/api/v1/decision", params={"slot": slot_id}, headers={"user-agent": BOT})
-    assert bot.json()["reason"] == INVALID_TRAFFIC
+    assert bot_view(client, slot_id)["reason"] == INVALID_TRAFFIC
 
     path = f"/api/v1/slots/{slot_id}/decisions"
     listed = client.get(path, headers=net["wm"])
