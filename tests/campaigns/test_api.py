@@ -7,6 +7,7 @@ from adunion.campaigns.models import Campaign, Creative, CreativeAsset
 from adunion.kernel.db import Database
 from tests.inventory.helpers import (
     CAMPAIGN,
+    TEXT_AD,
     advertiser,
     create_site,
     fund,
@@ -14,15 +15,6 @@ from tests.inventory.helpers import (
     operator,
     webmaster,
 )
-
-TEXT = {
-    "kind": "text",
-    "name": "Text ad",
-    "landing_url": "https://shop.example/spring",
-    "headline": "Fresh bread",
-    "body": "Baked every morning.",
-    "display_url": "shop.example",
-}
 
 
 def count(database: Database, model: type[object]) -> int:
@@ -205,11 +197,11 @@ def test_text_and_html_creatives_and_landing_urls(client: TestClient, database: 
     _, headers = advertiser(database)
     campaign = new_campaign(client, headers)
     path = f"/api/v1/campaigns/{campaign['id']}/creatives"
-    text = client.post(path, json=TEXT, headers=headers)
+    text = client.post(path, json=TEXT_AD, headers=headers)
     assert text.status_code == 201, text.text
     assert text.json()["format"] == "text"
     for url in ("javascript:alert(1)", "JaVaScRiPt:alert(1)", "data:text/html,x", "https://"):
-        response = client.post(path, json={**TEXT, "landing_url": url}, headers=headers)
+        response = client.post(path, json={**TEXT_AD, "landing_url": url}, headers=headers)
         assert response.status_code == 422, url
         assert response.json()["error"]["fields"][0]["field"] == "landing_url"
     escape_attempt = (
@@ -330,14 +322,14 @@ def test_another_tenants_campaigns_and_creatives_are_404(
     _, bob = advertiser(database)
     campaign = new_campaign(client, alice)
     creative = client.post(
-        f"/api/v1/campaigns/{campaign['id']}/creatives", json=TEXT, headers=alice
+        f"/api/v1/campaigns/{campaign['id']}/creatives", json=TEXT_AD, headers=alice
     ).json()
     for method, path, body in [
         ("GET", f"/api/v1/campaigns/{campaign['id']}", None),
         ("PATCH", f"/api/v1/campaigns/{campaign['id']}", {"name": "mine"}),
         ("PUT", f"/api/v1/campaigns/{campaign['id']}/status", {"status": "ended"}),
         ("GET", f"/api/v1/campaigns/{campaign['id']}/creatives", None),
-        ("POST", f"/api/v1/campaigns/{campaign['id']}/creatives", TEXT),
+        ("POST", f"/api/v1/campaigns/{campaign['id']}/creatives", TEXT_AD),
         ("GET", f"/api/v1/creatives/{creative['id']}", None),
         ("PATCH", f"/api/v1/creatives/{creative['id']}", {"name": "mine"}),
     ]:

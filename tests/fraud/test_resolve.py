@@ -11,6 +11,7 @@ from adunion.fraud.models import FlagStatus
 from adunion.inventory.models import Site, SiteStatus
 from adunion.kernel.db import Database
 from adunion.kernel.errors import Conflict, NotFound, ValidationFailed
+from adunion.kernel.paging import PageRequest
 from tests.factories import make_user, user_with_token
 from tests.fraud.helpers import flag_and_site, flagged_site
 from tests.inventory.helpers import advertiser, operator, webmaster
@@ -38,7 +39,7 @@ def test_dismiss_records_who_and_leaves_the_site_serving(database: Database) -> 
     assert flag.resolved_at is not None
     assert site.status is SiteStatus.VERIFIED
     with database.transaction(write=False) as session:
-        assert service.open_flags(session) == []
+        assert service.flags(session, FlagStatus.OPEN, PageRequest()).items == []
         assert [f.id for f in service.recently_resolved(session)] == [flagged.flag_id]
 
 
@@ -180,7 +181,9 @@ def test_the_reviewer_who_read_first_but_wrote_second_gets_409(database: Databas
     slow = database.session()
     try:
         assert slow.get(Site, flagged.site_id) is not None
-        seen = service.open_flags(slow)  # held, so the session keeps the row it read as open
+        seen = service.flags(
+            slow, FlagStatus.OPEN, PageRequest()
+        ).items  # held, so the session keeps the row it read as open
         assert [f.id for f in seen] == [flagged.flag_id]
         with database.transaction() as fast:
             service.resolve(fast, flagged.flag_id, action="dismiss", reviewer_id=fast_id)

@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from adunion.cli import app as cli
 from adunion.fraud import service
+from adunion.fraud.models import FlagStatus
 from adunion.kernel.db import Database
+from adunion.kernel.paging import PageRequest
 from adunion.tracking.models import ServingStat
 from tests.fraud.helpers import serving_stat
 from tests.inventory.helpers import advertiser, operator
@@ -49,7 +51,9 @@ def test_scan_flags_only_the_anomaly_once(database: Database) -> None:
     with database.transaction() as session:
         again = service.scan(session, window_end=DAY, days=7, ratio=3.0, min_impressions=1000)
         assert again.new_flags == []  # re-runnable: nothing twice
-        assert [f.site_id for f in service.open_flags(session)] == ["clicky"]
+        assert [
+            f.site_id for f in service.flags(session, FlagStatus.OPEN, PageRequest()).items
+        ] == ["clicky"]
     with database.transaction() as session:
         lenient = service.scan(
             session, window_end=date(2026, 11, 24), days=7, ratio=20.0, min_impressions=1000

@@ -10,8 +10,14 @@ from fastapi.testclient import TestClient
 from adunion.accounts.models import Role
 from adunion.kernel.db import Database
 from tests.factories import user_with_token
-from tests.inventory.helpers import CAMPAIGN, advertiser, create_site, operator, webmaster
-from tests.serving.network import TEXT_AD
+from tests.inventory.helpers import (
+    CAMPAIGN,
+    TEXT_AD,
+    advertiser,
+    create_site,
+    operator,
+    webmaster,
+)
 
 WALLET = ("wallet:read", "wallet:write")
 

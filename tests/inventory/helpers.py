@@ -17,6 +17,15 @@ from tests.factories import user_with_token
 WEBMASTER_SCOPES = ("inventory:read", "inventory:write")
 ADVERTISER_SCOPES = ("campaigns:read", "campaigns:write", "inventory:read")
 OPERATOR_SCOPES = ("moderation",)
+# A valid text creative, as the API takes it.
+TEXT_AD = {
+    "kind": "text",
+    "name": "Text ad",
+    "landing_url": "https://shop.example/spring",
+    "headline": "Fresh bread",
+    "body": "Baked every morning.",
+    "display_url": "shop.example",
+}
 
 
 def webmaster(database: Database) -> tuple[str, dict[str, str]]:

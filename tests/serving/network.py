@@ -9,17 +9,9 @@ from fastapi.testclient import TestClient
 
 from adunion.kernel.db import Database
 from adunion.serving.runtime import ServingRuntime
-from tests.inventory.helpers import advertiser, create_site, fund, operator, webmaster
+from tests.inventory.helpers import TEXT_AD, advertiser, create_site, fund, operator, webmaster
 
 UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
-TEXT_AD = {
-    "kind": "text",
-    "name": "Text ad",
-    "landing_url": "https://shop.example/spring",
-    "headline": "Fresh bread",
-    "body": "Baked every morning.",
-    "display_url": "shop.example",
-}
 
 
 def runtime(client: TestClient) -> ServingRuntime:

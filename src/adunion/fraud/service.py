@@ -97,10 +97,6 @@ def scan(
     return ScanResult(window_start, window_end, network, checked, flags)
 
 
-def open_flags(session: Session) -> list[SiteFlag]:
-    return list(session.scalars(repository.flags_query(FlagStatus.OPEN)))
-
-
 def flags(session: Session, status: FlagStatus, page: PageRequest) -> Page[SiteFlag]:
     return fetch_page(session, repository.flags_query(status), page)
 

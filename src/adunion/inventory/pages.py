@@ -34,7 +34,6 @@ Csrf = Depends(verify_csrf)
 Webmaster = Annotated[Principal, Depends(web_requires(Role.WEBMASTER))]
 Buyer = Annotated[Principal, Depends(web_requires(Role.ADVERTISER, Role.WEBMASTER))]
 Operator = Annotated[Principal, Depends(web_requires(Role.RISK, Role.ADMIN))]
-SEARCH_PAGE_SIZE = 50
 
 
 async def form_data(request: Request) -> dict[str, str]:
@@ -264,9 +263,9 @@ def search_page(
             sale_mode=sale_mode or None,
             max_price_micros=max_micros,
         )
-        found = repository.search_slots(session, search, page_request(number, SEARCH_PAGE_SIZE))
+        found = repository.search_slots(session, search, page_request(number))
         results, total = found.items, found.total
-    pages = pager(request, number, total, len(results), size=SEARCH_PAGE_SIZE)
+    pages = pager(request, number, total, len(results))
     return render(
         request,
         "inventory/search.html",
