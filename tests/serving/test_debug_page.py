@@ -7,22 +7,15 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from adunion.accounts.models import Role, User
+from adunion.accounts.models import Role
 from adunion.kernel.db import Database
 from adunion.serving.engine import INVALID_TRAFFIC
 from adunion.serving.explain import NO_FILL, left_out_text
 from tests.factories import make_user, web_login
 from tests.inventory.helpers import SLOT, create_site, webmaster
-from tests.serving.network import decide, go_live, runtime, setup_network
+from tests.serving.network import decide, email_of, go_live, runtime, setup_network
 
 BOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
-
-
-def email_of(database: Database, user_id: str) -> str:
-    with database.transaction(write=False) as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        return user.email
 
 
 def signed_in(client: TestClient, database: Database, user_id: str) -> TestClient:

@@ -224,9 +224,9 @@ def _notes(ctx: Context, slot_id: str) -> list[dict[str, Any]]:
 def slot_recent_decisions(
     slot_id: str, ctx: Context, session: DbSession, principal: ApiPrincipal
 ) -> dict[str, Any]:
-    """The slot's last decisions in this process, with no-fill reasons (its owner, risk and
-    admin; 404 for anyone else). A slot not served yet has none; ``served`` says whether the
-    serving index holds it."""
+    """The slot's last decisions, with no-fill reasons (its owner, risk and admin; 404 for anyone
+    else): this process's, or with Redis every serving process's. A slot not served yet has
+    none; ``served`` says whether the serving index holds it."""
     readable_slot(session, slot_id, principal.user_id, principal.has_role(*OPERATORS))
     return {
         "slot": slot_id,

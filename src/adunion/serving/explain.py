@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from adunion.serving.debug import DecisionNote
+from adunion.serving.decision_log import DecisionNote
 from adunion.serving.engine import (
     ALL_CAPPED,
     AUCTION_DISABLED,

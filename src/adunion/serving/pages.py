@@ -1,6 +1,6 @@
 """The slot owner's page of recent decisions: what was shown on the slot, and why not when not.
 
-Read from this serving process's in-memory decision log (the newest ``DecisionLog.per_slot``
+Read from the decision log (`serving/decision_log.py`: the newest ``PER_SLOT``
 decisions per slot); nothing on the hot path is added for it."""
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ def slot_debug_page(
             "summary": summarize(notes),
             "rows": rows,
             "kept": ctx.serving.decisions.per_slot,
+            "shared": ctx.serving.decisions.shared,
             "owner_view": slot.owner_id == viewer.user_id,
         },
         principal=viewer,

@@ -12,7 +12,7 @@ from adunion.fraud.rules import Limits
 from adunion.kernel.db import Database
 from adunion.kernel.ratelimit import Counter
 from adunion.serving.counters import ServingCounters, serving_counters_for
-from adunion.serving.debug import DecisionLog
+from adunion.serving.decision_log import DecisionLog, MemoryDecisionLog, decision_log_for
 from adunion.serving.engine import DecisionEngine
 from adunion.serving.fill import FillTally
 from adunion.serving.holder import IndexHolder, IndexLoader
@@ -37,12 +37,13 @@ class ServingRuntime:
     writer: EventSink
     intake: Intake
     database: Database | None = None
-    decisions: DecisionLog = field(default_factory=DecisionLog)
+    decisions: DecisionLog = field(default_factory=MemoryDecisionLog)
     fill: FillTally = field(default_factory=FillTally)
 
     async def start(self) -> None:
         """In the app's lifespan: first index, refresh task, event writer."""
         self.writer.start()
+        self.decisions.start()
         self.holder.start()
         self.holder.changed()  # load the first index now, off the event loop
         if self.database is not None:
@@ -51,6 +52,7 @@ class ServingRuntime:
     async def stop(self) -> None:
         """Stop refreshing, then write every accepted event before the process ends."""
         await self.holder.stop()
+        self.decisions.stop()
         if self.database is not None:
             self.fill.stop(self.database)
         await self.writer.stop()
@@ -112,7 +114,16 @@ def build_serving(
             holder.loader.landing_url(creative_id) if holder.loader is not None else None
         ),
     )
-    return ServingRuntime(counters, engine, holder, signer, writer, intake, database)
+    return ServingRuntime(
+        counters,
+        engine,
+        holder,
+        signer,
+        writer,
+        intake,
+        database,
+        decisions=decision_log_for(settings.redis_url),
+    )
 
 
 def event_writer(settings: Settings, database: Database) -> EventSink:
