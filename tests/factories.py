@@ -92,3 +92,10 @@ def drain_events(client: TestClient) -> None:
     background: an answered event is durable, not yet visible to a query)."""
     writer = client.app.state.ctx.serving.writer  # type: ignore[attr-defined]
     client.portal.call(writer.drain)  # type: ignore[union-attr]
+
+
+def email_of(database: Database, user_id: str) -> str:
+    with database.transaction(write=False) as session:
+        user = session.get(User, user_id)
+        assert user is not None
+        return user.email

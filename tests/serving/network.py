@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from adunion.accounts.models import User
 from adunion.kernel.db import Database
 from adunion.serving.runtime import ServingRuntime
 from tests.inventory.helpers import TEXT_AD, advertiser, create_site, fund, operator, webmaster
@@ -83,13 +82,6 @@ def go_live(client: TestClient, database: Database, net: dict[str, Any]) -> None
     status_path = f"/api/v1/campaigns/{net['campaign']['id']}/status"
     active = client.put(status_path, json={"status": "active"}, headers=net["adv"])
     assert active.status_code == 200, active.text
-
-
-def email_of(database: Database, user_id: str) -> str:
-    with database.transaction(write=False) as session:
-        user = session.get(User, user_id)
-        assert user is not None
-        return user.email
 
 
 def decide(client: TestClient, slot_id: str, visitor: str = "v1") -> dict[str, Any]:

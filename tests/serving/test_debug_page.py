@@ -11,9 +11,9 @@ from adunion.accounts.models import Role
 from adunion.kernel.db import Database
 from adunion.serving.engine import INVALID_TRAFFIC
 from adunion.serving.explain import NO_FILL, left_out_text
-from tests.factories import make_user, web_login
+from tests.factories import email_of, make_user, web_login
 from tests.inventory.helpers import SLOT, create_site, webmaster
-from tests.serving.network import decide, email_of, go_live, runtime, setup_network
+from tests.serving.network import decide, go_live, runtime, setup_network
 
 BOT = "Googlebot/2.1 (+http://www.google.com/bot.html)"
 

@@ -26,9 +26,9 @@ from adunion.serving.decision_log import (
     note,
 )
 from adunion.serving.engine import BELOW_FLOOR, Decision, DecisionEngine, SlotView, build_index
-from tests.factories import web_login
+from tests.factories import email_of, web_login
 from tests.serving.helpers import NOW, campaign, slot
-from tests.serving.network import decide, email_of, go_live, runtime, setup_network
+from tests.serving.network import decide, go_live, runtime, setup_network
 
 ENGINE = DecisionEngine(MemoryServingCounters(), rng=random.Random(0))
 INDEX = build_index(

@@ -14,7 +14,8 @@ from adunion.kernel.db import Database
 from adunion.kernel.errors import ValidationFailed
 from adunion.wallet import service as wallet
 from adunion.web.paging import PAGE_SIZE, page_number, page_url, pager
-from tests.factories import make_user, web_login
+from tests.factories import email_of, make_user, web_login
+from tests.inventory.helpers import advertiser, create_site, webmaster
 
 
 def request_for(path: str, query: str) -> Request:
@@ -98,3 +99,42 @@ def test_the_finance_queues_page_apart(
     second = client.get("/finance", params={"deposits_page": "2", "withdrawals_page": "1"})
     assert "Transfers 51\u201351 of 51" in second.text
     assert 'href="/finance?withdrawals_page=1" rel="prev"' in second.text
+
+
+def test_an_owners_sites_and_campaigns_come_fifty_at_a_time(
+    client: TestClient, database: Database
+) -> None:
+    webmaster_id, wm = webmaster(database)
+    advertiser_id, adv = advertiser(database)
+    for n in range(PAGE_SIZE + 2):
+        create_site(client, wm, f"site{n:03d}.example")
+        made = client.post(
+            "/api/v1/campaigns",
+            json={
+                "name": f"Campaign {n:03d}",
+                "pricing": "cpm",
+                "bid_micros": 1_000_000,
+                "daily_budget_micros": 10_000_000,
+                "total_budget_micros": 100_000_000,
+            },
+            headers=adv,
+        )
+        assert made.status_code == 201, made.text
+    _, other = webmaster(database)
+    create_site(client, other, "someone-else.example")
+
+    web_login(client, email_of(database, webmaster_id))
+    first = client.get("/sites")
+    assert "Sites 1\u201350 of 52" in first.text
+    assert "site051.example" in first.text and "site001.example" not in first.text  # newest first
+    second = client.get("/sites", params={"page": "2"})
+    assert "Sites 51\u201352 of 52" in second.text
+    assert "site001.example" in second.text and "site000.example" in second.text
+    assert "someone-else.example" not in first.text + second.text
+    assert client.get("/sites", params={"page": "x"}).status_code == 422
+
+    web_login(client, email_of(database, advertiser_id))
+    campaigns = client.get("/campaigns", params={"page": "2"})
+    assert "Campaigns 51\u201352 of 52" in campaigns.text
+    assert "Campaign 001" in campaigns.text and "Campaign 051" not in campaigns.text
+    assert 'href="/campaigns" rel="prev"' in campaigns.text

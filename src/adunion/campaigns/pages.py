@@ -154,10 +154,13 @@ def form_name(field: str) -> str:
 
 @router.get("/campaigns")
 def campaigns_page(request: Request, session: DbSession, viewer: Advertiser) -> Response:
+    campaigns, pager = paged_list(
+        request, session, repository.owned_campaigns_query(viewer.user_id)
+    )
     return render(
         request,
         "campaigns/list.html",
-        {"campaigns": repository.campaigns_of(session, viewer.user_id), **page_values()},
+        {"campaigns": campaigns, "pager": pager, **page_values()},
         principal=viewer,
     )
 

@@ -14,10 +14,6 @@ def owned_campaigns_query(owner_id: str) -> Select[Campaign]:
     return owned_by(Campaign, owner_id).order_by(Campaign.created_at.desc(), Campaign.id.desc())
 
 
-def campaigns_of(session: Session, owner_id: str) -> list[Campaign]:
-    return list(session.scalars(owned_campaigns_query(owner_id)))
-
-
 def creative_by_id(session: Session, creative_id: str) -> Creative | None:
     return session.get(Creative, creative_id)
 

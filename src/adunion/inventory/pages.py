@@ -70,10 +70,11 @@ def money(micros: int | None, currency: str) -> str:
 
 @router.get("/sites")
 def sites_page(request: Request, session: DbSession, viewer: Webmaster) -> Response:
+    sites, pager = paged_list(request, session, repository.owned_sites_query(viewer.user_id))
     return render(
         request,
         "inventory/sites.html",
-        {"sites": repository.sites_of(session, viewer.user_id), "categories": CATEGORIES},
+        {"sites": sites, "pager": pager, "categories": CATEGORIES},
         principal=viewer,
     )
 

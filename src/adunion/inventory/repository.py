@@ -26,10 +26,6 @@ def owned_sites_query(owner_id: str) -> Select[Site]:
     return owned_by(Site, owner_id).order_by(Site.created_at.desc(), Site.id.desc())
 
 
-def sites_of(session: Session, owner_id: str) -> list[Site]:
-    return list(session.scalars(owned_sites_query(owner_id)))
-
-
 def all_sites_query(status: SiteStatus | None = None) -> Select[Site]:
     """Every site (or those with ``status``), newest first."""
     query = select(Site).order_by(Site.created_at.desc(), Site.id.desc())
