@@ -15,6 +15,7 @@ from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.serving.runtime import event_database
+from adunion.tracking.journal import JournaledEventWriter
 from adunion.tracking.models import ServingStat
 from adunion.tracking.writer import EventWriter, write_batch
 from adunion.tracking.writeturn import WriteTurn
@@ -158,3 +159,24 @@ def test_the_setting_reaches_the_app_s_writer(settings: Settings, database: Data
     settings.tracking_write_on_loop = True
     on = create_app(settings, database=database).state.ctx.serving.writer.local
     assert on.write_on_loop is database.is_sqlite
+
+
+def test_with_normal_sync_the_journal_drains_through_full_commits(
+    settings: Settings, database: Database
+) -> None:
+    """``tracking_sqlite_sync="normal"`` drops the journal's fdatasync, not the drain's: a segment
+    is deleted only after a FULL commit, so a power loss undoes at most one drain interval."""
+    settings.tracking_sqlite_sync = "normal"
+    journaled = create_app(settings, database=database).state.ctx.serving.writer
+    if database.sqlite_file is None:  # PostgreSQL or in memory: no journal, nothing relaxed
+        assert not isinstance(journaled, JournaledEventWriter)
+        return
+    assert isinstance(journaled, JournaledEventWriter)
+    assert journaled.sync is False
+    assert journaled.database is database
+    with journaled.database.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    settings.tracking_journal = False  # the committing writer keeps its relaxed connections
+    committing = create_app(settings, database=database).state.ctx.serving.writer.local
+    assert committing.database is not database
+    committing.database.dispose()

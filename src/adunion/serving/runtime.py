@@ -128,17 +128,19 @@ def build_serving(
 
 def event_writer(settings: Settings, database: Database) -> EventSink:
     """The journal on an SQLite file (unless switched off), else the committing writer."""
-    events = event_database(database, settings.tracking_sqlite_sync)
     directory = journal_directory(database)
     if settings.tracking_journal and directory is not None:
+        # The drain always commits with FULL, and a segment is deleted only after that commit:
+        # with sync "normal" (no fdatasync per journal write) a power loss then undoes at most
+        # the events of the last drain interval, not whatever the kernel had not written out.
         return JournaledEventWriter(
-            events,
+            database,
             directory,
             sync=settings.tracking_sqlite_sync == "full",
             drain_seconds=settings.tracking_drain_seconds,
         )
     return HostEventWriter(
-        events,
+        event_database(database, settings.tracking_sqlite_sync),
         max_batch=settings.tracking_batch_max,
         write_on_loop=settings.tracking_write_on_loop,
     )
