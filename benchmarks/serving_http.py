@@ -483,7 +483,13 @@ def main() -> None:
             return all(status == 200 for status, _ in answers)
 
         wait_until(both_workers_loaded, 300, "the index in both workers")
-        fills = [json.loads(get(f"{base}/api/v1/decision?slot={s['slot']}")[1]) for s in sample]
+        fills = []
+        for s in sample:
+            status, body = get(f"{base}/api/v1/decision?slot={s['slot']}")
+            if status != 200:
+                log_tail = (work / "app.log").read_text(errors="replace")[-3000:]
+                raise SystemExit(f"a decision answered {status or 'no response'}:\n{log_tail}")
+            fills.append(json.loads(body))
         fill_rate = sum(1 for f in fills if f["filled"]) / len(fills)
 
         paths = work / "paths.txt"
