@@ -40,7 +40,9 @@ def test_dismiss_records_who_and_leaves_the_site_serving(database: Database) -> 
     assert site.status is SiteStatus.VERIFIED
     with database.transaction(write=False) as session:
         assert service.flags(session, FlagStatus.OPEN, PageRequest()).items == []
-        assert [f.id for f in service.recently_resolved(session)] == [flagged.flag_id]
+        assert [f.id for f in service.resolved_flags(session, PageRequest()).items] == [
+            flagged.flag_id
+        ]
 
 
 def test_confirm_suspends_the_site(database: Database) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi import Request
@@ -10,11 +11,13 @@ from fastapi.testclient import TestClient
 
 from adunion.accounts.models import Role
 from adunion.config import Settings
+from adunion.fraud.models import FlagStatus, SiteFlag
 from adunion.kernel.db import Database
 from adunion.kernel.errors import ValidationFailed
 from adunion.wallet import service as wallet
 from adunion.web.paging import PAGE_SIZE, page_number, page_url, pager
-from tests.factories import email_of, make_user, web_login
+from tests.factories import csrf_of, email_of, make_user, web_login
+from tests.fraud.helpers import flagged_site
 from tests.inventory.helpers import advertiser, create_site, webmaster
 
 
@@ -41,6 +44,13 @@ def test_links_keep_the_other_parameters_and_drop_empty_ones() -> None:
     assert (last.first, last.last, last.next_url) == (101, 120, None)
     single = pager(request_for("/moderation", ""), 1, total=7, shown=7)
     assert not single.several and single.previous_url is None and single.next_url is None
+
+
+def test_a_page_re_rendered_by_a_form_links_to_its_own_path() -> None:
+    posted = request_for("/finance/deposits/d1/confirm", "")
+    assert page_url(posted, "deposits_page", 2, "/finance") == "/finance?deposits_page=2"
+    page = pager(posted, 1, total=60, shown=50, param="deposits_page", path="/finance")
+    assert (page.first_url, page.next_url) == ("/finance", "/finance?deposits_page=2")
 
 
 def test_the_users_page_comes_fifty_at_a_time(client: TestClient, database: Database) -> None:
@@ -99,6 +109,119 @@ def test_the_finance_queues_page_apart(
     second = client.get("/finance", params={"deposits_page": "2", "withdrawals_page": "1"})
     assert "Transfers 51\u201351 of 51" in second.text
     assert 'href="/finance?withdrawals_page=1" rel="prev"' in second.text
+
+    deposit_id = re.search(r'action="/finance/deposits/([^/"]+)/confirm"', page.text)
+    assert deposit_id
+    refused = client.post(
+        f"/finance/deposits/{deposit_id.group(1)}/confirm",
+        data={
+            "received_amount": "lots",
+            "csrf_token": csrf_of(client, "/finance"),
+            "idempotency_key": "confirm-bad",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'href="/finance?deposits_page=2" rel="next"' in refused.text
+    assert "/confirm?deposits_page" not in refused.text
+
+
+def test_the_wallet_pages_its_deposits(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    with database.transaction() as session:
+        customer = make_user(session, roles=(Role.ADVERTISER,))
+        other = make_user(session, roles=(Role.ADVERTISER,))
+        for n in range(PAGE_SIZE + 1):
+            wallet.request_deposit(
+                session,
+                settings,
+                owner_id=customer.id,
+                amount=(n + 1) * 1_000_000,
+                currency="USD",
+                provider="bank_transfer",
+            )
+        theirs, _ = wallet.request_deposit(
+            session,
+            settings,
+            owner_id=other.id,
+            amount=7_000_000,
+            currency="USD",
+            provider="bank_transfer",
+        )
+        customer_email, their_reference = customer.email, theirs.reference
+    web_login(client, customer_email)
+
+    first = client.get("/wallet", params={"from": "2026-11-01", "to": "2026-11-30"})
+    assert first.status_code == 200
+    assert "Deposits 1\u201350 of 51" in first.text
+    # The statement's dates stay on the page's links.
+    assert 'href="/wallet?from=2026-11-01&amp;to=2026-11-30&amp;deposits_page=2" rel="next"' in (
+        first.text
+    )
+    assert "No withdrawals yet." in first.text
+    assert "<td>51.00 USD</td>" in first.text and "<td>1.00 USD</td>" not in first.text
+    assert their_reference not in first.text
+
+    second = client.get("/wallet", params={"deposits_page": "2"})
+    assert "Deposits 51\u201351 of 51" in second.text
+    assert "<td>1.00 USD</td>" in second.text and 'href="/wallet" rel="prev"' in second.text
+    assert their_reference not in second.text
+    assert client.get("/wallet", params={"withdrawals_page": "-1"}).status_code == 422
+
+    refused = client.post(
+        "/wallet/deposits",
+        data={
+            "amount": "nothing",
+            "currency": "USD",
+            "provider": "bank_transfer",
+            "csrf_token": csrf_of(client, "/wallet"),
+            "idempotency_key": "deposit-bad",
+        },
+    )
+    assert refused.status_code == 422
+    assert 'href="/wallet?deposits_page=2" rel="next"' in refused.text
+
+
+def test_the_risk_page_pages_resolved_flags(client: TestClient, database: Database) -> None:
+    flagged = flagged_site(database)
+    with database.transaction() as session:
+        reviewer = make_user(session, roles=(Role.RISK,))
+        for n in range(PAGE_SIZE + 1):
+            session.add(
+                SiteFlag(
+                    site_id=flagged.site_id,
+                    window_start=date(2026, 1, 1) + timedelta(days=n),
+                    window_end=date(2026, 1, 7) + timedelta(days=n),
+                    impressions=2_000,
+                    clicks=60,
+                    site_ctr_ppm=30_000,
+                    network_ctr_ppm=2_500,
+                    status=FlagStatus.DISMISSED.value,
+                    resolved_by=reviewer.id,
+                    resolved_at=datetime(2026, 2, 1, tzinfo=UTC) + timedelta(hours=n),
+                    resolution_note=f"note {n:03d}",
+                )
+            )
+        reviewer_email = reviewer.email
+    web_login(client, reviewer_email)
+
+    first = client.get("/risk/flags")
+    assert first.status_code == 200
+    assert "Flags 1\u201350 of 51" in first.text
+    assert 'href="/risk/flags?resolved_page=2" rel="next"' in first.text
+    assert "note 050" in first.text and "note 000" not in first.text  # most recent first
+    assert f'action="/risk/flags/{flagged.flag_id}/resolve"' in first.text  # the open flag
+
+    second = client.get("/risk/flags", params={"resolved_page": "2"})
+    assert "Flags 51\u201351 of 51" in second.text and "note 000" in second.text
+    assert f'action="/risk/flags/{flagged.flag_id}/resolve"' in second.text
+
+    refused = client.post(
+        f"/risk/flags/{flagged.flag_id}/resolve",
+        data={"action": "suspend", "csrf_token": csrf_of(client, "/risk/flags")},
+    )
+    assert refused.status_code == 422
+    assert 'href="/risk/flags?resolved_page=2" rel="next"' in refused.text
 
 
 def test_an_owners_sites_and_campaigns_come_fifty_at_a_time(

@@ -1,5 +1,6 @@
 """The risk review page: open per-site CTR flags with Dismiss / Confirm-and-suspend, and the
-recently resolved ones. Calls the same service as the API; every POST is CSRF-checked first."""
+resolved ones, most recent first; each list pages on its own. Calls the same service as the API;
+every POST is CSRF-checked first."""
 
 from __future__ import annotations
 
@@ -62,8 +63,17 @@ def _flags_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    open_flags, pager = paged_list(request, session, repository.flags_query(FlagStatus.OPEN))
-    resolved = service.recently_resolved(session)
+    # path: a failed resolve re-renders this page, and its links must not point at the form.
+    open_flags, pager = paged_list(
+        request, session, repository.flags_query(FlagStatus.OPEN), path="/risk/flags"
+    )
+    resolved, resolved_pager = paged_list(
+        request,
+        session,
+        repository.resolved_flags_query(),
+        param="resolved_page",
+        path="/risk/flags",
+    )
     reviewer_ids = {f.resolved_by for f in resolved if f.resolved_by}
     return render(
         request,
@@ -72,6 +82,7 @@ def _flags_page(
             "open_flags": open_flags,
             "pager": pager,
             "resolved": resolved,
+            "resolved_pager": resolved_pager,
             "domains": service.site_domains(session, open_flags + resolved),
             "reviewers": _reviewer_names(session, reviewer_ids),
             "percent": percent,

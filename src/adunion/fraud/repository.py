@@ -23,14 +23,12 @@ def flags_query(status: FlagStatus) -> Select[SiteFlag]:
     return query.order_by(SiteFlag.resolved_at.desc(), SiteFlag.id)
 
 
-def recently_resolved(session: Session, limit: int = 20) -> list[SiteFlag]:
-    return list(
-        session.scalars(
-            select(SiteFlag)
-            .where(SiteFlag.status != FlagStatus.OPEN.value)
-            .order_by(SiteFlag.resolved_at.desc(), SiteFlag.id)
-            .limit(limit)
-        )
+def resolved_flags_query() -> Select[SiteFlag]:
+    """Dismissed and confirmed flags together, most recently resolved first."""
+    return (
+        select(SiteFlag)
+        .where(SiteFlag.status != FlagStatus.OPEN.value)
+        .order_by(SiteFlag.resolved_at.desc(), SiteFlag.id)
     )
 
 

@@ -101,8 +101,8 @@ def flags(session: Session, status: FlagStatus, page: PageRequest) -> Page[SiteF
     return fetch_page(session, repository.flags_query(status), page)
 
 
-def recently_resolved(session: Session, limit: int = 20) -> list[SiteFlag]:
-    return repository.recently_resolved(session, limit)
+def resolved_flags(session: Session, page: PageRequest) -> Page[SiteFlag]:
+    return fetch_page(session, repository.resolved_flags_query(), page)
 
 
 def site_domains(session: Session, flags: list[SiteFlag]) -> dict[str, str]:

@@ -79,14 +79,30 @@ def _wallet_page(
         service.statement(session, viewer.user_id, currency, first, last)
         for currency in settings.currencies
     ]
-    deposits = repository.deposits_of(session, viewer.user_id, limit=20)
+    # Two lists on one page, each with its own page parameter, like the finance queues.
+    deposits, deposits_pager = paged_list(
+        request,
+        session,
+        repository.owned_deposits_query(viewer.user_id),
+        param="deposits_page",
+        path="/wallet",
+    )
+    withdrawals, withdrawals_pager = paged_list(
+        request,
+        session,
+        repository.owned_withdrawals_query(viewer.user_id),
+        param="withdrawals_page",
+        path="/wallet",
+    )
     return render(
         request,
         "wallet/wallet.html",
         {
             "balances": service.balances(session, settings, viewer.user_id),
             "deposits": deposits,
-            "withdrawals": repository.withdrawals_of(session, viewer.user_id, limit=20),
+            "deposits_pager": deposits_pager,
+            "withdrawals": withdrawals,
+            "withdrawals_pager": withdrawals_pager,
             "statements": statements,
             "instructions": {d.id: service.deposit_instructions(settings, d) for d in deposits},
             "currencies": settings.currencies,
@@ -248,12 +264,14 @@ def _finance_page(
         session,
         repository.deposits_with_status_query(DepositStatus.PENDING),
         param="deposits_page",
+        path="/finance",
     )
     withdrawals, withdrawals_pager = paged_list(
         request,
         session,
         repository.withdrawals_with_status_query(WithdrawalStatus.REQUESTED),
         param="withdrawals_page",
+        path="/finance",
     )
     owner_ids = [d.owner_id for d in deposits] + [w.owner_id for w in withdrawals]
     owners = accounts_repository.emails_by_id(session, owner_ids)

@@ -127,10 +127,6 @@ def owned_deposits_query(owner_id: str) -> Select[Deposit]:
     )
 
 
-def deposits_of(session: Session, owner_id: str, limit: int = 100) -> list[Deposit]:
-    return list(session.scalars(owned_deposits_query(owner_id).limit(limit)))
-
-
 def owned_withdrawals_query(owner_id: str) -> Select[Withdrawal]:
     """The owner's withdrawals, newest first."""
     return (
@@ -138,10 +134,6 @@ def owned_withdrawals_query(owner_id: str) -> Select[Withdrawal]:
         .where(Withdrawal.owner_id == owner_id)
         .order_by(Withdrawal.created_at.desc(), Withdrawal.id.desc())
     )
-
-
-def withdrawals_of(session: Session, owner_id: str, limit: int = 100) -> list[Withdrawal]:
-    return list(session.scalars(owned_withdrawals_query(owner_id).limit(limit)))
 
 
 def deposits_with_status_query(status: DepositStatus) -> Select[Deposit]:

@@ -1,7 +1,9 @@
 """Pages of a long list on a web page: ``?page=N``, a "rows X to Y of N" line, previous/next links.
 
 The list is fetched through :func:`adunion.kernel.paging.fetch_page`; the links keep every other
-query parameter (filters, a second list's page) as it was.
+query parameter (filters, a second list's page) as it was. A page that a form's POST re-renders
+(with the form's errors or outcome) names its own GET path, so its links do not point at the
+form's action.
 """
 
 from __future__ import annotations
@@ -61,13 +63,13 @@ class Pager:
         return self.total > self.size or self.number > 1
 
 
-def page_url(request: Request, param: str, number: int) -> str:
-    """This page's URL with ``param`` set to ``number`` (dropped for the first page); empty
-    parameters (a form's unused filters) are left out."""
+def page_url(request: Request, param: str, number: int, path: str | None = None) -> str:
+    """This page's URL (``path``, else the request's) with ``param`` set to ``number`` (dropped
+    for the first page); empty parameters (a form's unused filters) are left out."""
     query = [(k, v) for k, v in request.query_params.multi_items() if k != param and v]
     if number > 1:
         query.append((param, str(number)))
-    return request.url.path + (f"?{urlencode(query)}" if query else "")
+    return (path or request.url.path) + (f"?{urlencode(query)}" if query else "")
 
 
 def pager(
@@ -78,23 +80,33 @@ def pager(
     *,
     size: int = PAGE_SIZE,
     param: str = "page",
+    path: str | None = None,
 ) -> Pager:
     """Page ``number`` of a list of ``total`` rows, ``shown`` of them on it."""
+
+    def url(n: int) -> str:
+        return page_url(request, param, n, path)
+
     return Pager(
         number=number,
         size=size,
         total=total,
         shown=shown,
-        first_url=page_url(request, param, 1),
-        previous_url=page_url(request, param, number - 1) if number > 1 else None,
-        next_url=page_url(request, param, number + 1) if number * size < total else None,
+        first_url=url(1),
+        previous_url=url(number - 1) if number > 1 else None,
+        next_url=url(number + 1) if number * size < total else None,
     )
 
 
 def paged_list(
-    request: Request, session: Session, query: Select[T], *, param: str = "page"
+    request: Request,
+    session: Session,
+    query: Select[T],
+    *,
+    param: str = "page",
+    path: str | None = None,
 ) -> tuple[list[T], Pager]:
     """The rows of the page the request asks for (``?page=N``), and its pager."""
     number = page_number(request.query_params.get(param), param)
     page = fetch_page(session, query, page_request(number))
-    return page.items, pager(request, number, page.total, len(page.items), param=param)
+    return page.items, pager(request, number, page.total, len(page.items), param=param, path=path)
