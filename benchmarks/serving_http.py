@@ -478,14 +478,24 @@ def main() -> None:
         rng = random.Random(11)
         sample = rng.sample(slots, 2000)
 
+        loaded_rounds = [0]
+
         def both_workers_loaded() -> bool:
+            # A worker answers (unfilled) from an empty index while it builds the real one in a
+            # thread, and may then take seconds to answer at all; so ask for fills, three rounds
+            # in a row, on fresh connections that either worker may accept.
             answers = [get(f"{base}/api/v1/decision?slot={s['slot']}") for s in sample[:20]]
-            return all(status == 200 for status, _ in answers)
+            filled = sum(1 for status, body in answers if b'"filled":true' in body)
+            loaded_rounds[0] = loaded_rounds[0] + 1 if filled >= 18 else 0
+            return loaded_rounds[0] >= 3
 
         wait_until(both_workers_loaded, 300, "the index in both workers")
         fills = []
         for s in sample:
-            status, body = get(f"{base}/api/v1/decision?slot={s['slot']}")
+            for _ in range(3):  # no answer within the timeout: ask again, twice at most
+                status, body = get(f"{base}/api/v1/decision?slot={s['slot']}")
+                if status:
+                    break
             if status != 200:
                 log_tail = (work / "app.log").read_text(errors="replace")[-3000:]
                 raise SystemExit(f"a decision answered {status or 'no response'}:\n{log_tail}")
