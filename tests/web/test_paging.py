@@ -207,13 +207,13 @@ def test_the_risk_page_pages_resolved_flags(client: TestClient, database: Databa
 
     first = client.get("/risk/flags")
     assert first.status_code == 200
-    assert "Flags 1\u201350 of 51" in first.text
+    assert "Resolved flags 1\u201350 of 51" in first.text
     assert 'href="/risk/flags?resolved_page=2" rel="next"' in first.text
     assert "note 050" in first.text and "note 000" not in first.text  # most recent first
     assert f'action="/risk/flags/{flagged.flag_id}/resolve"' in first.text  # the open flag
 
     second = client.get("/risk/flags", params={"resolved_page": "2"})
-    assert "Flags 51\u201351 of 51" in second.text and "note 000" in second.text
+    assert "Resolved flags 51\u201351 of 51" in second.text and "note 000" in second.text
     assert f'action="/risk/flags/{flagged.flag_id}/resolve"' in second.text
 
     refused = client.post(
