@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from adunion.accounts.models import Role
 from adunion.config import Settings
@@ -15,6 +16,7 @@ from adunion.fraud.models import FlagStatus, SiteFlag
 from adunion.kernel.db import Database
 from adunion.kernel.errors import ValidationFailed
 from adunion.wallet import service as wallet
+from adunion.wallet.models import Deposit
 from adunion.web.paging import PAGE_SIZE, page_number, page_url, pager
 from tests.factories import csrf_of, email_of, make_user, web_login
 from tests.fraud.helpers import flagged_site
@@ -23,6 +25,18 @@ from tests.inventory.helpers import advertiser, create_site, webmaster
 
 def request_for(path: str, query: str) -> Request:
     return Request({"type": "http", "path": path, "query_string": query.encode(), "headers": []})
+
+
+def open_deposit(session: Session, settings: Settings, owner_id: str, amount: int) -> Deposit:
+    deposit, _ = wallet.request_deposit(
+        session,
+        settings,
+        owner_id=owner_id,
+        amount=amount,
+        currency="USD",
+        provider="bank_transfer",
+    )
+    return deposit
 
 
 def test_page_numbers_are_positive_and_short() -> None:
@@ -88,14 +102,7 @@ def test_the_finance_queues_page_apart(
         staff = make_user(session, roles=(Role.FINANCE,))
         customer = make_user(session, roles=(Role.ADVERTISER,))
         for n in range(PAGE_SIZE + 1):
-            wallet.request_deposit(
-                session,
-                settings,
-                owner_id=customer.id,
-                amount=(n + 1) * 1_000_000,
-                currency="USD",
-                provider="bank_transfer",
-            )
+            open_deposit(session, settings, customer.id, (n + 1) * 1_000_000)
         staff_email, customer_email = staff.email, customer.email
     web_login(client, staff_email)
 
@@ -132,23 +139,9 @@ def test_the_wallet_pages_its_deposits(
         customer = make_user(session, roles=(Role.ADVERTISER,))
         other = make_user(session, roles=(Role.ADVERTISER,))
         for n in range(PAGE_SIZE + 1):
-            wallet.request_deposit(
-                session,
-                settings,
-                owner_id=customer.id,
-                amount=(n + 1) * 1_000_000,
-                currency="USD",
-                provider="bank_transfer",
-            )
-        theirs, _ = wallet.request_deposit(
-            session,
-            settings,
-            owner_id=other.id,
-            amount=7_000_000,
-            currency="USD",
-            provider="bank_transfer",
-        )
-        customer_email, their_reference = customer.email, theirs.reference
+            open_deposit(session, settings, customer.id, (n + 1) * 1_000_000)
+        their_reference = open_deposit(session, settings, other.id, 7_000_000).reference
+        customer_email = customer.email
     web_login(client, customer_email)
 
     first = client.get("/wallet", params={"from": "2026-11-01", "to": "2026-11-30"})

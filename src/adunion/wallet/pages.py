@@ -7,11 +7,13 @@ click or a re-submitted form applies once.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from adunion.accounts import repository as accounts_repository
@@ -24,11 +26,11 @@ from adunion.kernel.ids import new_id
 from adunion.kernel.money import format_amount, format_plain, parse_amount
 from adunion.wallet import books, interest, repository, service
 from adunion.wallet.endpoints import day_range, statement_csv
-from adunion.wallet.models import DepositStatus, WithdrawalStatus
+from adunion.wallet.models import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
 from adunion.web.auth import Viewer, web_requires
 from adunion.web.csrf import verify_csrf
 from adunion.web.forms import parse_day
-from adunion.web.paging import paged_list
+from adunion.web.paging import Pager, paged_list
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)
@@ -61,6 +63,42 @@ def _once(
     )
 
 
+@dataclass(frozen=True, slots=True)
+class _TransferLists:
+    """A page's deposits and withdrawals, each list paged on its own parameter."""
+
+    deposits: list[Deposit]
+    deposits_pager: Pager
+    withdrawals: list[Withdrawal]
+    withdrawals_pager: Pager
+
+    def context(self) -> dict[str, Any]:
+        return {
+            "deposits": self.deposits,
+            "deposits_pager": self.deposits_pager,
+            "withdrawals": self.withdrawals,
+            "withdrawals_pager": self.withdrawals_pager,
+        }
+
+
+def _transfer_lists(
+    request: Request,
+    session: Session,
+    deposits: Select[Deposit],
+    withdrawals: Select[Withdrawal],
+    *,
+    path: str,
+) -> _TransferLists:
+    """The pagers link to ``path``, the page's GET address (a failed form re-renders the page)."""
+    deposit_rows, deposits_pager = paged_list(
+        request, session, deposits, param="deposits_page", path=path
+    )
+    withdrawal_rows, withdrawals_pager = paged_list(
+        request, session, withdrawals, param="withdrawals_page", path=path
+    )
+    return _TransferLists(deposit_rows, deposits_pager, withdrawal_rows, withdrawals_pager)
+
+
 def _wallet_page(
     request: Request,
     session: Session,
@@ -79,19 +117,11 @@ def _wallet_page(
         service.statement(session, viewer.user_id, currency, first, last)
         for currency in settings.currencies
     ]
-    # Two lists on one page, each with its own page parameter, like the finance queues.
-    deposits, deposits_pager = paged_list(
+    transfers = _transfer_lists(
         request,
         session,
         repository.owned_deposits_query(viewer.user_id),
-        param="deposits_page",
-        path="/wallet",
-    )
-    withdrawals, withdrawals_pager = paged_list(
-        request,
-        session,
         repository.owned_withdrawals_query(viewer.user_id),
-        param="withdrawals_page",
         path="/wallet",
     )
     return render(
@@ -99,12 +129,11 @@ def _wallet_page(
         "wallet/wallet.html",
         {
             "balances": service.balances(session, settings, viewer.user_id),
-            "deposits": deposits,
-            "deposits_pager": deposits_pager,
-            "withdrawals": withdrawals,
-            "withdrawals_pager": withdrawals_pager,
+            **transfers.context(),
             "statements": statements,
-            "instructions": {d.id: service.deposit_instructions(settings, d) for d in deposits},
+            "instructions": {
+                d.id: service.deposit_instructions(settings, d) for d in transfers.deposits
+            },
             "currencies": settings.currencies,
             "minimum": settings.withdrawal_minimum,
             "fee": settings.withdrawal_fee,
@@ -258,31 +287,21 @@ def _finance_page(
     end = datetime.now(UTC)
     start = end - timedelta(days=30)
     currency = settings.currency
-    # Two queues on one page, each with its own page parameter.
-    deposits, deposits_pager = paged_list(
+    transfers = _transfer_lists(
         request,
         session,
         repository.deposits_with_status_query(DepositStatus.PENDING),
-        param="deposits_page",
-        path="/finance",
-    )
-    withdrawals, withdrawals_pager = paged_list(
-        request,
-        session,
         repository.withdrawals_with_status_query(WithdrawalStatus.REQUESTED),
-        param="withdrawals_page",
         path="/finance",
     )
-    owner_ids = [d.owner_id for d in deposits] + [w.owner_id for w in withdrawals]
+    owner_ids = [d.owner_id for d in transfers.deposits]
+    owner_ids += [w.owner_id for w in transfers.withdrawals]
     owners = accounts_repository.emails_by_id(session, owner_ids)
     return render(
         request,
         "wallet/finance.html",
         {
-            "deposits": deposits,
-            "deposits_pager": deposits_pager,
-            "withdrawals": withdrawals,
-            "withdrawals_pager": withdrawals_pager,
+            **transfers.context(),
             "income": books.income_statement(session, currency, start, end),
             "sheet": books.balance_sheet(session, currency, end),
             "accruals": interest.history(session, currency, limit=30),
