@@ -5,9 +5,20 @@ from sqlalchemy import func, select
 
 from adunion.accounts.models import ApiToken, Role, User
 from adunion.kernel.db import Database
+from adunion.web.render import NavItem, current_section
 from tests.factories import csrf_of, make_user, web_login
 
 HTML = {"Accept": "text/html"}
+
+
+def test_the_nav_marks_the_section_a_page_lies_under() -> None:
+    nav = [NavItem("Overview", "/"), NavItem("Wallet", "/wallet"), NavItem("Risk", "/risk/flags")]
+    assert current_section(nav, "/wallet") == "/wallet"
+    assert current_section(nav, "/wallet/deposits") == "/wallet"
+    assert current_section(nav, "/risk/flags/f1/resolve") == "/risk/flags"
+    assert current_section(nav, "/walletx") is None  # a prefix of the name is not a section
+    assert current_section(nav, "/login") is None  # the overview is not everything's section
+    assert current_section(nav, "/") == "/"
 
 
 def test_private_pages_redirect_to_login(client: TestClient) -> None:

@@ -173,6 +173,7 @@ def test_the_wallet_pages_its_deposits(
     )
     assert refused.status_code == 422
     assert 'href="/wallet?deposits_page=2" rel="next"' in refused.text
+    assert '<a href="/wallet" aria-current="true">Wallet</a>' in refused.text
 
 
 def test_the_risk_page_pages_resolved_flags(client: TestClient, database: Database) -> None:

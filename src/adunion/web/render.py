@@ -51,6 +51,15 @@ def navigation(principal: Principal | None) -> list[NavItem]:
     return items
 
 
+def current_section(items: list[NavItem], path: str) -> str | None:
+    """The nav entry a page belongs to: its own address, else the longest one it lies under
+    (``/campaigns/42``, or ``/wallet/deposits`` when a failed form re-renders the wallet)."""
+    if any(item.href == path for item in items):
+        return path
+    under = [i.href for i in items if i.href != "/" and path.startswith(i.href.rstrip("/") + "/")]
+    return max(under, key=len, default=None)
+
+
 def cookie_secure(request: Request) -> bool:
     mode: str = request.app.state.ctx.settings.cookie_secure
     if mode == "auto":
@@ -71,9 +80,11 @@ def render(
     fresh_cookie = csrf_cookie is None
     if csrf_cookie is None:
         csrf_cookie = new_csrf_cookie()
+    nav = navigation(principal)
     values: dict[str, Any] = {
         "principal": principal,
-        "nav": navigation(principal),
+        "nav": nav,
+        "nav_current": current_section(nav, request.url.path),
         "csrf_token": form_token(request.app.state.ctx.secret_key, csrf_cookie),
         "path": request.url.path,
         **(context or {}),
