@@ -478,16 +478,17 @@ def main() -> None:
         rng = random.Random(11)
         sample = rng.sample(slots, 2000)
 
-        loaded_rounds = [0]
+        loaded_rounds = 0
 
         def both_workers_loaded() -> bool:
+            nonlocal loaded_rounds
             # A worker answers (unfilled) from an empty index while it builds the real one in a
             # thread, and may then take seconds to answer at all; so ask for fills, three rounds
             # in a row, on fresh connections that either worker may accept.
             answers = [get(f"{base}/api/v1/decision?slot={s['slot']}") for s in sample[:20]]
             filled = sum(1 for status, body in answers if b'"filled":true' in body)
-            loaded_rounds[0] = loaded_rounds[0] + 1 if filled >= 18 else 0
-            return loaded_rounds[0] >= 3
+            loaded_rounds = loaded_rounds + 1 if filled >= 18 else 0
+            return loaded_rounds >= 3
 
         wait_until(both_workers_loaded, 300, "the index in both workers")
         fills = []

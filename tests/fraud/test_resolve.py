@@ -6,7 +6,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adunion.accounts.models import Role
-from adunion.fraud import service
+from adunion.fraud import repository, service
 from adunion.fraud.models import FlagStatus
 from adunion.inventory.models import Site, SiteStatus
 from adunion.kernel.db import Database
@@ -40,7 +40,7 @@ def test_dismiss_records_who_and_leaves_the_site_serving(database: Database) -> 
     assert site.status is SiteStatus.VERIFIED
     with database.transaction(write=False) as session:
         assert service.flags(session, FlagStatus.OPEN, PageRequest()).items == []
-        assert [f.id for f in service.resolved_flags(session, PageRequest()).items] == [
+        assert [f.id for f in session.scalars(repository.resolved_flags_query())] == [
             flagged.flag_id
         ]
 

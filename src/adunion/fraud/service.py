@@ -101,10 +101,6 @@ def flags(session: Session, status: FlagStatus, page: PageRequest) -> Page[SiteF
     return fetch_page(session, repository.flags_query(status), page)
 
 
-def resolved_flags(session: Session, page: PageRequest) -> Page[SiteFlag]:
-    return fetch_page(session, repository.resolved_flags_query(), page)
-
-
 def site_domains(session: Session, flags: list[SiteFlag]) -> dict[str, str]:
     """Each flagged site's domain; a site deleted since the scan is missing from the answer."""
     return inventory_repository.domains_by_id(session, sorted({f.site_id for f in flags}))

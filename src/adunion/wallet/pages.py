@@ -7,7 +7,7 @@ click or a re-submitted form applies once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Protocol
 
@@ -73,12 +73,8 @@ class _TransferLists:
     withdrawals_pager: Pager
 
     def context(self) -> dict[str, Any]:
-        return {
-            "deposits": self.deposits,
-            "deposits_pager": self.deposits_pager,
-            "withdrawals": self.withdrawals,
-            "withdrawals_pager": self.withdrawals_pager,
-        }
+        """The template's names are the fields' names."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 def _transfer_lists(
