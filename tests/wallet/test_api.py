@@ -204,6 +204,8 @@ def test_statement_and_csv(client: TestClient, database: Database) -> None:
     assert rows[-1].split(",")[2] == "deposit" and rows[-1].split(",")[6] == "75.50"
     bad = client.get("/api/v1/wallet/statement?from=2026-02-01&to=2026-01-01", headers=customer)
     assert bad.status_code == 422
+    far = client.get("/api/v1/wallet/statement?to=9999-12-31", headers=customer)
+    assert far.status_code == 422 and "9999-12-31" in far.text
 
 
 def test_signed_webhook_credits_once(database: Database, settings: Settings) -> None:

@@ -99,3 +99,15 @@ def test_finance_page_needs_the_role_and_csrf(client: TestClient, database: Data
         "/wallet/deposits", data={"amount": "1", "currency": "USD", "idempotency_key": "x"}
     )
     assert no_csrf.status_code == 403
+
+
+def test_statement_dates_at_the_calendar_edges_are_refused(
+    client: TestClient, database: Database
+) -> None:
+    with database.transaction() as session:
+        make_user(session, email="edge@example.org", roles=(Role.ADVERTISER,))
+    web_login(client, "edge@example.org")
+    for query in ("from=2026-12-01&to=9999-12-31", "to=0001-01-05"):
+        assert client.get(f"/wallet?{query}").status_code == 422
+        assert client.get(f"/wallet/statement.csv?currency=USD&{query}").status_code == 422
+    assert client.get("/wallet?from=2026-12-01&to=9999-12-30").status_code == 200

@@ -74,6 +74,10 @@ def _once(
 def day_range(start: date | None, end: date | None) -> tuple[datetime, datetime]:
     """[from 00:00 UTC, day after ``to`` 00:00 UTC); default: the last 30 days."""
     last = end or datetime.now(UTC).date()
+    if last >= date.max:
+        raise ValidationFailed.on("to", "must be before 9999-12-31")
+    if start is None and last < date.min + timedelta(days=29):
+        raise ValidationFailed.on("to", "is too early without a from date")
     first = start or last - timedelta(days=29)
     if last < first:
         raise ValidationFailed.on("to", "must not be before from")
