@@ -22,6 +22,9 @@ from adunion.serving.snapshots import Booking, CampaignSnapshot, SlotSnapshot, T
 
 from .helpers import NOW, campaign, slot
 
+# Each rule holds on both candidate walks (tests/serving/conftest.py).
+pytestmark = pytest.mark.usefixtures("walk")
+
 
 def run(
     campaigns: list[CampaignSnapshot],

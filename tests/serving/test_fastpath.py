@@ -60,7 +60,7 @@ def test_fast_path_error_is_logged_and_answered_500(
     def broken(*_args: object) -> None:
         raise RuntimeError("index corrupted")
 
-    monkeypatch.setattr(endpoints, "answer", broken)
+    monkeypatch.setattr(endpoints, "view_answer", broken)
     response = client.get("/api/v1/decision", params={"slot": "slot-1"})
     assert response.status_code == 500
     assert response.json()["error"]["code"] == "internal_error"

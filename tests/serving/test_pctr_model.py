@@ -16,6 +16,9 @@ from adunion.serving.pctr import (
 )
 from tests.serving.helpers import NOW, campaign, slot
 
+# Each rule holds on both candidate walks (tests/serving/conftest.py).
+pytestmark = pytest.mark.usefixtures("walk")
+
 CATEGORY = {"s1": "IAB1", "s2": "IAB1", "s3": "IAB2"}
 
 

@@ -16,6 +16,9 @@ from adunion.serving.pctr import CtrModel, CtrStats
 
 from .helpers import NOW, campaign, slot
 
+# Each rule holds on both candidate walks (tests/serving/conftest.py).
+pytestmark = pytest.mark.usefixtures("walk")
+
 
 def decide(slots: list, campaigns: list, ctr: CtrModel | None = None, seed: int = 1):  # type: ignore[no-untyped-def]
     index = build_index("v1", slots, campaigns, ctr or CtrModel(explore_z=0.0))

@@ -14,11 +14,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.requests import cookie_parser
+from starlette.types import Scope
 
 from adunion.http.deps import ApiPrincipal, Context, DbSession
 from adunion.serving.debug import OPERATORS, readable_slot
 from adunion.serving.runtime import ServingRuntime
 from adunion.serving.service import Served, parse_keywords, serve
+from adunion.serving.snapshots import CreativeSnapshot
 
 router = APIRouter(tags=["serving"])
 TAG_JS = (Path(__file__).parent / "static" / "tag.js").read_text()
@@ -35,67 +38,144 @@ _bases: dict[tuple[str, str, str], str] = {}
 
 
 def base_url(request: Request) -> str:
-    """The platform's URL as the browser reached it (tracking links point back to it); worked
-    out once per scheme, Host header and root path, as every decision needs it."""
-    scope = request.scope
-    key = (scope["scheme"], request.headers.get("host", ""), scope.get("root_path", ""))
+    """The platform's URL as the browser reached it (tracking links point back to it)."""
+    return scope_base_url(request.scope, request.headers.get("host", ""))
+
+
+def scope_base_url(scope: Scope, host: str) -> str:
+    """:func:`base_url` from the ASGI scope and its Host header, worked out once per scheme,
+    host and root path, as every decision needs it."""
+    key = (scope["scheme"], host, scope.get("root_path", ""))
     base = _bases.get(key)
     if base is None:
         if len(_bases) >= 256:  # the Host header is the client's: keep the cache small
             _bases.clear()
-        base = _bases[key] = str(request.base_url).rstrip("/")
+        base = _bases[key] = str(Request(scope).base_url).rstrip("/")
     return base
+
+
+_creative_bodies: dict[tuple[str, str], tuple[CreativeSnapshot, dict[str, Any]]] = {}
+
+
+def creative_body(base: str, creative: CreativeSnapshot) -> dict[str, Any]:
+    """The creative's part of a filled answer; worked out once per creative snapshot and base
+    (it is the same for every view of the ad)."""
+    key = (base, creative.id)
+    cached = _creative_bodies.get(key)
+    if cached is not None and cached[0] is creative:
+        return cached[1]
+    body = {
+        "id": creative.id,
+        "kind": creative.kind,
+        "format": creative.format,
+        "width": creative.width,
+        "height": creative.height,
+        "title": creative.title,
+        "body": creative.body,
+        # Uploaded images are served by this platform: an absolute URL, as the ad renders on
+        # the publisher's page.
+        "image_url": base + creative.image_url
+        if creative.image_url.startswith("/")
+        else creative.image_url,
+        "html": creative.html,
+    }
+    if len(_creative_bodies) >= 100_000:  # bases come from the Host header: keep it bounded
+        _creative_bodies.clear()
+    _creative_bodies[key] = (creative, body)
+    return body
 
 
 def decision_body(base: str, slot_id: str, served: Served) -> dict[str, Any]:
     decision = served.decision
     if decision.creative is None or served.token is None:
         return {"slot": slot_id, "filled": False, "reason": decision.reason}
-    creative = decision.creative
+    token = served.token
     return {
         "slot": slot_id,
         "filled": True,
         "offer": served.offer_id,
-        "view_url": f"{base}/t/v/{served.token}",
-        "click_url": f"{base}/t/c/{served.token}",
-        "viewable_url": f"{base}/t/vv/{served.token}",
-        "creative": {
-            "id": creative.id,
-            "kind": creative.kind,
-            "format": creative.format,
-            "width": creative.width,
-            "height": creative.height,
-            "title": creative.title,
-            "body": creative.body,
-            # Uploaded images are served by this platform: an absolute URL, as the ad renders
-            # on the publisher's page.
-            "image_url": base + creative.image_url
-            if creative.image_url.startswith("/")
-            else creative.image_url,
-            "html": creative.html,
-        },
+        "view_url": f"{base}/t/v/{token}",
+        "click_url": f"{base}/t/c/{token}",
+        "viewable_url": f"{base}/t/vv/{token}",
+        "creative": creative_body(base, decision.creative),
     }
 
 
-def _serve_request(request: Request, slot_id: str, params: Mapping[str, Any]) -> Served:
-    visitor = str(params.get("visitor") or request.cookies.get(VISITOR_COOKIE) or "")
+def serve_view(
+    runtime: ServingRuntime,
+    slot_id: str,
+    params: Mapping[str, Any],
+    *,
+    user_agent: str,
+    cookie_header: str,
+    referer: str,
+) -> Served:
+    """One slot view from a request's parts: the query (or JSON body) parameters and three
+    headers. The visitor is the ``visitor`` parameter, else the visitor cookie."""
+    visitor = params.get("visitor") or (
+        cookie_parser(cookie_header).get(VISITOR_COOKIE) if cookie_header else None
+    )
     country = params.get("country")
+    keywords = params.get("keywords")
     return serve(
-        _runtime(request),
+        runtime,
         slot_id=slot_id,
-        visitor_id=visitor,
-        user_agent=request.headers.get("user-agent", ""),
-        keywords=parse_keywords(str(params.get("keywords") or "")),
+        visitor_id=str(visitor or ""),
+        user_agent=user_agent,
+        keywords=parse_keywords(str(keywords)) if keywords else frozenset(),
         country=str(country).upper()[:2] if country else None,
-        page_url=str(params.get("url") or request.headers.get("referer", ""))[:2000],
+        page_url=str(params.get("url") or referer)[:2000],
+    )
+
+
+def view_answer(
+    runtime: ServingRuntime,
+    base: str,
+    slot_id: str,
+    params: Mapping[str, Any],
+    *,
+    user_agent: str,
+    cookie_header: str,
+    referer: str,
+) -> tuple[int, dict[str, Any]]:
+    """The decision API's status and JSON body for one slot view (what every way of asking
+    for a decision answers: this endpoint, and the serving fast path)."""
+    served = serve_view(
+        runtime,
+        slot_id,
+        params,
+        user_agent=user_agent,
+        cookie_header=cookie_header,
+        referer=referer,
+    )
+    status = 404 if served.decision.reason == "unknown_slot" else 200
+    return status, decision_body(base, slot_id, served)
+
+
+def _serve_request(request: Request, slot_id: str, params: Mapping[str, Any]) -> Served:
+    headers = request.headers
+    return serve_view(
+        _runtime(request),
+        slot_id,
+        params,
+        user_agent=headers.get("user-agent", ""),
+        cookie_header=headers.get("cookie", ""),
+        referer=headers.get("referer", ""),
     )
 
 
 def answer(request: Request, slot_id: str, params: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
     """The decision API's status and JSON body for one slot view."""
-    served = _serve_request(request, slot_id, params)
-    status = 404 if served.decision.reason == "unknown_slot" else 200
-    return status, decision_body(base_url(request), slot_id, served)
+    headers = request.headers
+    return view_answer(
+        _runtime(request),
+        base_url(request),
+        slot_id,
+        params,
+        user_agent=headers.get("user-agent", ""),
+        cookie_header=headers.get("cookie", ""),
+        referer=headers.get("referer", ""),
+    )
 
 
 def _answer(request: Request, slot_id: str, params: Mapping[str, Any]) -> JSONResponse:

@@ -22,6 +22,7 @@ said).
 from __future__ import annotations
 
 import random
+from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -29,7 +30,7 @@ from zoneinfo import ZoneInfo
 
 from adunion.serving.counters import ServingCounters, frequency_key
 from adunion.serving.device import DEVICE_CLASSES
-from adunion.serving.pctr import CtrModel, Prepared
+from adunion.serving.pctr import NORMAL_QUANTILES, CtrModel, Prepared
 from adunion.serving.snapshots import (
     Booking,
     CampaignSnapshot,
@@ -51,6 +52,13 @@ INVALID_TRAFFIC = "invalid_traffic"
 _REASON_ORDER = (BELOW_FLOOR, ALL_CAPPED, PAUSED_BY_PACING, BUDGET_EXHAUSTED, OUTSIDE_SCHEDULE)
 
 DEFAULT_SHORTLIST = 16
+
+try:
+    from adunion.serving import _native
+except ImportError:  # not compiled where installed (no C compiler): the Python walk decides
+    _native = None  # type: ignore[assignment]
+
+NATIVE_AVAILABLE = _native is not None
 
 
 def gsp_price(
@@ -119,6 +127,10 @@ class Decision:
 
 # An index entry: (static eCPM, campaign, creative, the creative's prepared pCTR figures).
 Entry = tuple[float, CampaignSnapshot, CreativeSnapshot, Prepared]
+# A shortlisted candidate: (exact eCPM, campaign, creative, the pCTR it was ranked with).
+Candidate = tuple[float, CampaignSnapshot, CreativeSnapshot, float]
+# A walk's outcome: (considered, failures by reason, the best-scored candidates, next score).
+Walked = tuple[int, dict[str, int], list[Candidate], float | None]
 
 
 # Entries past the first HEAD_ENTRIES of a bucket are matched only when the head has too few
@@ -194,18 +206,67 @@ class Targets:
             mask &= ~self.exclude.get(site_id, 0)
         return mask
 
+    def packed(self, base: int, count: int) -> tuple[object, ...]:
+        """These bitsets for the compiled walk: little-endian 64-bit words, one run of ``count``
+        entries starting at entry ``base``."""
+        size = (count + 63) // 64 * 8
+
+        def words(bits: int) -> bytes:
+            return bits.to_bytes(size, "little")
+
+        def table(masks: Mapping[str, int]) -> dict[str, bytes]:
+            return {key: words(bits) for key, bits in masks.items()}
+
+        return (
+            base,
+            count,
+            words(self.all),
+            table(self.device),
+            words(self.any_country),
+            table(self.country),
+            words(self.no_keywords),
+            table(self.keyword),
+            words(self.include_any) if self.include_any else None,
+            table(self.include),
+            table(self.exclude),
+        )
+
 
 class Bucket:
     """The entries of one (slot format, site category), best static eCPM first, with the
-    targeting bitsets of the head (the first HEAD_ENTRIES) and of the rest (the tail)."""
+    targeting bitsets of the head (the first HEAD_ENTRIES) and of the rest (the tail).
 
-    __slots__ = ("entries", "head", "tail")
+    ``plan`` is the same for the compiled walk (None where it is not built): given
+    ``campaign_number`` (campaign id -> its place in the index's ``campaign_order``)."""
 
-    def __init__(self, entries: list[Entry]) -> None:
+    __slots__ = ("entries", "head", "plan", "tail")
+
+    def __init__(
+        self, entries: list[Entry], campaign_number: Mapping[str, int] | None = None
+    ) -> None:
         entries.sort(key=lambda e: (-e[0], e[2].id))
         self.entries: tuple[Entry, ...] = tuple(entries)
         self.head = Targets(self.entries[:HEAD_ENTRIES])
         self.tail = Targets(self.entries[HEAD_ENTRIES:]) if len(entries) > HEAD_ENTRIES else None
+        self.plan: _native.Plan | None = None
+        if _native is not None and campaign_number is not None:
+            self.plan = self._plan(campaign_number)
+
+    def _plan(self, campaign_number: Mapping[str, int]) -> _native.Plan:
+        entries = self.entries
+        runs = [self.head.packed(0, min(len(entries), HEAD_ENTRIES))]
+        if self.tail is not None:
+            runs.append(self.tail.packed(HEAD_ENTRIES, len(entries) - HEAD_ENTRIES))
+        return _native.Plan(
+            len(campaign_number),
+            array("i", [campaign_number[e[1].id] for e in entries]).tobytes(),
+            array("d", [e[3].creative_p for e in entries]).tobytes(),
+            array("d", [e[3].sigma for e in entries]).tobytes(),
+            array("d", [e[3].ucb for e in entries]).tobytes(),
+            tuple(e[2] for e in entries),
+            tuple(e[2].id for e in entries),
+            tuple(runs),
+        )
 
 
 @dataclass(frozen=True)
@@ -220,6 +281,8 @@ class ServingIndex:
     ctr: CtrModel
     # The booking hook: (slot id, UTC day) -> the booked creative, which wins outright.
     bookings: Mapping[tuple[str, date], Booking] = field(default_factory=dict)
+    # The campaigns in the order the buckets' compiled plans number them (empty: no plans).
+    campaign_order: tuple[CampaignSnapshot, ...] = ()
 
 
 def build_index(
@@ -258,14 +321,20 @@ def build_index(
                     )
     for booking in bookings:
         creatives[booking.creative.id] = booking.creative
+    # The compiled walk draws as CtrModel.pair_ucb does; a model that draws otherwise (a
+    # subclass) is walked in Python.
+    compiled = _native is not None and type(ctr).pair_ucb is CtrModel.pair_ucb
+    order = tuple(campaign_map.values()) if compiled else ()
+    number = {c.id: i for i, c in enumerate(order)} if compiled else None
     return ServingIndex(
         version=version,
         slots=slot_map,
         campaigns=campaign_map,
         creatives=creatives,
-        buckets={key: Bucket(entries) for key, entries in grouped.items()},
+        buckets={key: Bucket(entries, number) for key, entries in grouped.items()},
         ctr=ctr,
         bookings={(b.slot_id, b.day): b for b in bookings},
+        campaign_order=order,
     )
 
 
@@ -314,10 +383,15 @@ class DecisionEngine:
         *,
         rng: random.Random | None = None,
         shortlist: int = DEFAULT_SHORTLIST,
+        native: bool = True,
     ) -> None:
         self.counters = counters
         self.rng = rng or random.Random()  # noqa: S311 - fair tie-breaking, not a secret
         self.shortlist = shortlist
+        # The compiled walk where built (the same decisions, several times faster).
+        self.native = native and NATIVE_AVAILABLE
+        self._native_gates: _native.Gates | None = None
+        self._native_gates_for: ServingIndex | None = None
         self._clocks: dict[tuple[str, int], _Clock] = {}
         # Gates belong to one index version (its snapshots carry the budgets and schedules) and
         # one minute.
@@ -393,6 +467,92 @@ class DecisionEngine:
         bucket = index.buckets.get((slot.format, slot.category))
         if bucket is None:
             return Decision(slot, NO_CANDIDATES)
+        walked = None
+        if self.native and bucket.plan is not None:
+            walked = self._walk_native(index, bucket.plan, slot, view)
+        if walked is None:
+            walked = self._walk_python(index, bucket, slot, view)
+        considered, failures, tied, second = walked
+        if not considered:
+            return Decision(slot, NO_CANDIDATES)
+        if not tied:
+            worst = max(_REASON_ORDER, key=lambda r: (failures.get(r, 0), -_REASON_ORDER.index(r)))
+            return Decision(slot, worst, considered=considered, failures=failures)
+        # The best score (a tie broken at random) is priced against the runner-up's.
+        winner = tied[0] if len(tied) == 1 else self.rng.choice(tied)
+        runner_up = winner[0] if len(tied) > 1 else second
+        score, campaign, creative, pctr = winner
+        price = gsp_price(
+            pricing=campaign.pricing,
+            bid_micros=campaign.bid_micros,
+            pctr=pctr,
+            floor_cpm_micros=slot.floor_cpm_micros,
+            runner_up_ecpm=runner_up,
+        )
+        per_event = price // 1000 if campaign.pricing == "cpm" else price
+        return Decision(
+            slot,
+            None,
+            campaign,
+            creative,
+            campaign.pricing,
+            per_event,
+            price,
+            score,
+            pctr,
+            runner_up,
+            considered,
+            failures,
+        )
+
+    def _walk_native(
+        self, index: ServingIndex, plan: _native.Plan, slot: SlotSnapshot, view: SlotView
+    ) -> Walked | None:
+        """The compiled walk (``_native.c``): the same rules, order and arithmetic as
+        :meth:`_walk_python`. None when it cannot run now (re-entered from another thread)."""
+        gates = self._native_gates
+        if gates is None or self._native_gates_for is not index:
+            order = index.campaign_order
+            gates = self._native_gates = _native.Gates(
+                order,
+                tuple(c.id for c in order),
+                bytes(c.pricing == "cpc" for c in order),
+                array("q", [c.bid_micros for c in order]).tobytes(),
+                NORMAL_QUANTILES,
+            )
+            self._native_gates_for = index
+        now = view.now
+        moment = now.timestamp()
+        ctr = index.ctr
+        walked: Walked | object = _native.walk(
+            gates,
+            plan,
+            view.device,
+            view.country,
+            view.keywords,
+            slot.site_id,
+            moment,
+            int(moment) // 60,
+            now,
+            self.gate,
+            self.counters.spend_on,
+            self.counters.frequency,
+            view.visitor_id,
+            ctr.by_slot.get(slot.id) or None,
+            ctr.slot_scale(slot.id),
+            ctr.draw_bits,
+            slot.floor_cpm_micros,
+            self.shortlist,
+        )
+        return None if walked is NotImplemented else walked  # type: ignore[return-value]
+
+    def _walk_python(
+        self, index: ServingIndex, bucket: Bucket, slot: SlotSnapshot, view: SlotView
+    ) -> Walked:
+        """The candidates that match the view, best static eCPM first, through the campaign
+        rules, until ``shortlist`` campaigns are eligible; each re-scored with its pCTR draw.
+        Returns (candidates considered, failures by reason, the best-scored candidates — several
+        on a tie, in shortlist order — and the next best score)."""
         now = view.now
         moment = now.timestamp()
         minute = int(moment) // 60
@@ -413,7 +573,7 @@ class DecisionEngine:
         failures: dict[str, int] = {}
         failed: set[str] = set()
         # campaign id -> (exact eCPM, campaign, creative, pCTR used for ranking)
-        shortlist: dict[str, tuple[float, CampaignSnapshot, CreativeSnapshot, float]] = {}
+        shortlist: dict[str, Candidate] = {}
         considered = 0
         # The matching entries, best first: the set bits of the head's targeting mask, lowest
         # first, then (only if the shortlist is not full yet) the tail's. Bits are taken 64 at a
@@ -506,50 +666,20 @@ class DecisionEngine:
                 base += 64
             targets, base = (bucket.tail, HEAD_ENTRIES) if targets is bucket.head else (None, 0)
 
-        if not considered:
-            return Decision(slot, NO_CANDIDATES)
-        if not shortlist:
-            worst = max(_REASON_ORDER, key=lambda r: (failures.get(r, 0), -_REASON_ORDER.index(r)))
-            return Decision(slot, worst, considered=considered, failures=failures)
-
-        # The best score (a tie broken at random) and the runner-up's, in one pass.
-        top = -1.0
-        tied: list[tuple[float, CampaignSnapshot, CreativeSnapshot, float]] = []
+        # The best score and its ties, and the runner-up's score, in one pass.
+        top_score = -1.0
+        tied: list[Candidate] = []
         second: float | None = None
         for candidate in shortlist.values():
-            if candidate[0] > top:
+            if candidate[0] > top_score:
                 if tied:
-                    second = top
-                top, tied = candidate[0], [candidate]
-            elif candidate[0] == top:
+                    second = top_score
+                top_score, tied = candidate[0], [candidate]
+            elif candidate[0] == top_score:
                 tied.append(candidate)
             elif second is None or candidate[0] > second:
                 second = candidate[0]
-        winner = tied[0] if len(tied) == 1 else self.rng.choice(tied)
-        runner_up = top if len(tied) > 1 else second
-        score, campaign, creative, pctr = winner
-        price = gsp_price(
-            pricing=campaign.pricing,
-            bid_micros=campaign.bid_micros,
-            pctr=pctr,
-            floor_cpm_micros=floor,
-            runner_up_ecpm=runner_up,
-        )
-        per_event = price // 1000 if campaign.pricing == "cpm" else price
-        return Decision(
-            slot,
-            None,
-            campaign,
-            creative,
-            campaign.pricing,
-            per_event,
-            price,
-            score,
-            pctr,
-            runner_up,
-            considered,
-            failures,
-        )
+        return considered, failures, tied, second
 
     def record_served(self, decision: Decision, view: SlotView) -> None:
         """Count the view towards the campaign's frequency cap (at decision time, so a burst of

@@ -19,7 +19,6 @@ from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import FastAPI
-from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
 from adunion.context import AppContext
@@ -38,6 +37,21 @@ _JSON_HEADERS = [(b"content-type", b"application/json")] + [
 ]
 
 log = get_logger("adunion.serving.fastpath")
+
+
+def query_params(raw: bytes) -> dict[str, str]:
+    """``dict(parse_qsl(...))`` of a query string (the last of a repeated name wins, blank
+    values kept, as Starlette's QueryParams reads them into a dict); a plain ``name=value&...``
+    string, the usual decision request, is split directly (a tenth of parse_qsl's time)."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    params: dict[str, str] = {}
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            params[name] = value
+    return params
 
 
 def _json(body: Any) -> bytes:
@@ -83,11 +97,7 @@ class ServingFastPath:
         method: str = scope["method"]
         if path == DECISION_PATH and method == "GET":
             try:
-                request = Request(scope, receive)
-                query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-                params = dict(query)
-                status, body = serving.answer(request, params.get("slot", ""), params)
-                payload = _json(body)
+                status, payload = self._decision(scope)
             except Exception as exc:  # noqa: BLE001 - logged and answered 500, as the app does
                 await _internal_error(send, path, method, exc)
                 return True
@@ -102,6 +112,31 @@ class ServingFastPath:
                 await _internal_error(send, path, method, exc)
             return True
         return False
+
+    def _decision(self, scope: Scope) -> tuple[int, bytes]:
+        """``GET /api/v1/decision``: the endpoint's own answer, read from the raw scope."""
+        params = query_params(scope["query_string"])
+        user_agent = cookie = host = referer = ""
+        for name, value in scope["headers"]:
+            # The first of each, as Starlette's Headers.get reads them.
+            if name == b"user-agent":
+                user_agent = user_agent or value.decode("latin-1")
+            elif name == b"host":
+                host = host or value.decode("latin-1")
+            elif name == b"cookie":
+                cookie = cookie or value.decode("latin-1")
+            elif name == b"referer":
+                referer = referer or value.decode("latin-1")
+        status, body = serving.view_answer(
+            self.ctx.serving,
+            serving.scope_base_url(scope, host),
+            params.get("slot", ""),
+            params,
+            user_agent=user_agent,
+            cookie_header=cookie,
+            referer=referer,
+        )
+        return status, _json(body)
 
     async def _view_beacon(self, scope: Scope, send: Send, token: str) -> None:
         """``POST /t/v/{token}``: the endpoint's own record and answer, read from the raw scope."""

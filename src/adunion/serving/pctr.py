@@ -63,10 +63,11 @@ MAX_EXPLORED_PRIOR_CLICKS = 10.0
 _EXPLORED = ("creative", "campaign_category")
 # Normal quantiles for the Thompson draw: ten random bits -> one table lookup (getrandbits
 # returns the index itself, 5x cheaper than scaling a uniform float).
-_TABLE_BITS = 10
-_TABLE_SIZE = 1 << _TABLE_BITS
+TABLE_BITS = 10
+_TABLE_SIZE = 1 << TABLE_BITS
 _exp = math.exp
-_NORMAL = tuple(NormalDist().inv_cdf((i + 0.5) / _TABLE_SIZE) for i in range(_TABLE_SIZE))
+NORMAL_QUANTILES = tuple(NormalDist().inv_cdf((i + 0.5) / _TABLE_SIZE) for i in range(_TABLE_SIZE))
+_NORMAL = NORMAL_QUANTILES
 
 
 @dataclass(frozen=True)
@@ -143,7 +144,8 @@ class CtrModel:
         self.network = smoothed(self.stats.network, base_rate, strength)
         # Seeded by the counts too, so each rebuild draws afresh but a replay draws the same.
         n, k = self.stats.network
-        self._bits = random.Random(f"{seed}:{n}:{k}").getrandbits  # noqa: S311 - not a secret
+        # The draws' random bits (the compiled walk draws from the same generator).
+        self.draw_bits = random.Random(f"{seed}:{n}:{k}").getrandbits  # noqa: S311 - not a secret
         # Fitted factors (all 1 until ``bind``) and their posterior shapes (clicks + prior).
         self.slot_factor: dict[str, float] = {}
         self.creative_factor: dict[str, tuple[float, float]] = {}  # id -> (factor, shape)
@@ -266,7 +268,7 @@ class CtrModel:
         p = prepared.creative_p if pair is None else prepared.creative_p * pair
         sigma = prepared.sigma
         if sigma:
-            p *= _exp(sigma * _NORMAL[self._bits(_TABLE_BITS)])
+            p *= _exp(sigma * _NORMAL[self.draw_bits(TABLE_BITS)])
         return p if p < 1.0 else 1.0  # min(1.0, p) without the call (the hot path)
 
     def predict(

@@ -11,7 +11,7 @@ from adunion.kernel.ids import new_id
 from adunion.serving.device import device_class
 from adunion.serving.engine import INVALID_TRAFFIC, Decision, SlotView
 from adunion.serving.runtime import ServingRuntime
-from adunion.tracking.tokens import Offer, safe_visitor_id
+from adunion.tracking.tokens import safe_visitor_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,28 +43,30 @@ def serve(
     device = device_class(user_agent) if user_agent else "desktop"
     view = SlotView(slot_id, visitor, when, device, country, keywords, page_url)
     index = runtime.holder.current
+    engine = runtime.engine
     if is_bot(user_agent):
         decision = Decision(index.slots.get(slot_id), INVALID_TRAFFIC)
     else:
-        decision = runtime.engine.decide(index, view)
+        decision = engine.decide(index, view)
     served = Served(decision)
-    if decision.creative is not None and decision.campaign is not None:
-        runtime.engine.record_served(decision, view)
+    campaign = decision.campaign
+    creative = decision.creative
+    if creative is not None and campaign is not None:
+        if campaign.frequency_cap is not None:
+            engine.record_served(decision, view)
         offer_id = new_id()
-        token = runtime.signer.sign(
-            Offer(
-                offer_id,
-                slot_id,
-                decision.creative.id,
-                decision.campaign.id,
-                decision.pricing,
-                decision.price_micros,
-                visitor,
-                int(moment),
-            )
+        token = runtime.signer.sign_fields(
+            offer_id,
+            slot_id,
+            creative.id,
+            campaign.id,
+            decision.pricing,
+            decision.price_micros,
+            visitor,
+            int(moment),
         )
         served = Served(decision, token, offer_id)
     if decision.slot is not None:
-        runtime.fill.add(slot_id, when.date(), decision.filled)
+        runtime.fill.add(slot_id, when.date(), creative is not None)
         runtime.decisions.add(slot_id, when, decision, device, country)
     return served

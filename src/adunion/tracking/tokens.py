@@ -39,8 +39,12 @@ class Verified:
     reason: str | None  # None, TAMPERED or EXPIRED (an expired offer is still identified)
 
 
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
+
+
 def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    """URL-safe base64 without padding (``base64.urlsafe_b64encode`` in fewer steps)."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
 
 
 def _unb64(text: str) -> bytes:
@@ -57,29 +61,49 @@ def safe_visitor_id(value: str) -> str:
 class TokenSigner:
     def __init__(self, secret_key: str, *, ttl_seconds: int) -> None:
         self._key = hashlib.sha256(b"adunion.offer-token|" + secret_key.encode()).digest()
-        # Keyed once; each MAC copies this state (C level) instead of re-keying: a third of the
-        # cost of hmac.new per token, the largest step of the view beacon's own work.
-        self._keyed = hmac.new(self._key, digestmod=hashlib.sha256)
+        # HMAC's two keyed hash states, made once; each MAC copies them (C level) instead of
+        # re-keying: half the cost of hmac.new, and the largest step of a beacon's own work.
+        block = self._key.ljust(64, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
         self.ttl_seconds = ttl_seconds
 
     def _mac(self, payload: str) -> str:
-        mac = self._keyed.copy()  # the keyed state itself is never updated
-        mac.update(payload.encode("ascii"))
-        return _b64(mac.digest())
+        inner = self._inner.copy()  # the keyed states themselves are never updated
+        inner.update(payload.encode("ascii"))
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return _b64(outer.digest())
 
     def sign(self, offer: Offer) -> str:
-        fields = (
-            _VERSION,
+        return self.sign_fields(
             offer.offer_id,
             offer.slot_id,
             offer.creative_id,
             offer.campaign_id,
             offer.pricing,
-            str(offer.price_micros),
-            safe_visitor_id(offer.visitor_id),
-            str(offer.issued_at),
+            offer.price_micros,
+            offer.visitor_id,
+            offer.issued_at,
         )
-        payload = _b64("|".join(fields).encode("ascii"))
+
+    def sign_fields(
+        self,
+        offer_id: str,
+        slot_id: str,
+        creative_id: str,
+        campaign_id: str,
+        pricing: str,
+        price_micros: int,
+        visitor_id: str,
+        issued_at: int,
+    ) -> str:
+        """The token of the offer with these fields (:meth:`sign` without building an Offer:
+        the decision signs one per filled answer)."""
+        payload = _b64(
+            f"{_VERSION}|{offer_id}|{slot_id}|{creative_id}|{campaign_id}|{pricing}|"
+            f"{price_micros}|{safe_visitor_id(visitor_id)}|{issued_at}".encode("ascii")
+        )
         return f"{payload}.{self._mac(payload)}"
 
     def verify(self, token: str, now: float) -> Verified:
