@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from adunion.fraud.rules import is_bot
 from adunion.kernel.ids import new_id
@@ -14,8 +14,7 @@ from adunion.serving.runtime import ServingRuntime
 from adunion.tracking.tokens import safe_visitor_id
 
 
-@dataclass(frozen=True, slots=True)
-class Served:
+class Served(NamedTuple):
     decision: Decision
     token: str | None = None
     offer_id: str | None = None
