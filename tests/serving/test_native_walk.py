@@ -263,3 +263,23 @@ def test_a_walk_interrupted_by_another_falls_back() -> None:
     assert inner, "the gate was never asked"
     assert outcome(inner[0]) == outcome(reference.decide(index, nested))
     assert outcome(first) == outcome(reference.decide(index, outer))
+
+
+def test_an_error_inside_the_walk_propagates_and_leaves_it_usable() -> None:
+    world = random_world(7, 20, 2)
+    index = build_index("v", world[0], world[1], CtrModel(world[2]))
+    engine = DecisionEngine(MemoryServingCounters(), rng=random.Random(0))
+    view = next(v for v in random_views(7, world[0], 40) if v.slot_id != "unknown")
+    gate = engine.gate
+
+    def failing_gate(*_args: Any) -> Any:
+        raise RuntimeError("the clock is gone")
+
+    engine.gate = failing_gate  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError, match="the clock is gone"):
+        for v in random_views(7, world[0], 40):
+            engine.decide(index, v)
+    engine.gate = gate  # type: ignore[method-assign]
+    reference = DecisionEngine(MemoryServingCounters(), rng=random.Random(0), native=False)
+    fresh = build_index("v", world[0], world[1], CtrModel(world[2]))
+    assert outcome(engine.decide(index, view))[:2] == outcome(reference.decide(fresh, view))[:2]
