@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,10 +18,12 @@ from adunion.kernel.db import Database
 from adunion.serving.engine import build_index
 from adunion.serving.fastpath import ServingFastPath
 from adunion.tracking.models import ServingStat, TrackingEvent
+from adunion.tracking.times import from_datetime
 from adunion.tracking.tokens import Offer
 
 from ..factories import drain_events, make_user, web_login
 from .conftest import CPC, SLOT, UA
+from .helpers import record
 
 
 def serve(client: TestClient, visitor: str = "vis-1") -> dict[str, Any]:
@@ -291,3 +295,22 @@ def test_a_conversion_value_too_large_for_the_column_is_refused(
         answer = send(conversion, params={"value_micros": 10**30})
         assert answer.status_code == 422
     assert events(client, database) == []
+
+
+def test_spend_is_counted_on_the_campaign_s_local_day_across_midnight(app: Any) -> None:
+    """Spend is summed per campaign and minute before its day is looked up: events a minute
+    apart around the campaign's local midnight still land on two days."""
+    intake = app.state.ctx.serving.intake
+    auckland = replace(CPC, timezone="Pacific/Auckland")
+    intake.holder.current = build_index("test", [SLOT], [auckland])
+    midnight = datetime(2026, 12, 5, tzinfo=ZoneInfo("Pacific/Auckland"))  # 11:00 UTC
+    times = [midnight - timedelta(seconds=30), midnight - timedelta(seconds=1), midnight]
+    committed = [
+        replace(record(f"o-{n}", billable=100 + n), campaign_id="camp-1", occurred_us=us)
+        for n, us in enumerate(from_datetime(t) for t in times)
+    ]
+    committed.append(replace(record("o-free"), campaign_id="camp-1"))  # not billable
+    committed.append(replace(record("o-gone", billable=5), campaign_id="deleted"))
+    intake.count_spend(committed)
+    assert intake.counters.spent("camp-1", "2026-12-04") == 100 + 101
+    assert intake.counters.spent("camp-1", "2026-12-05") == 102

@@ -107,7 +107,6 @@ def test_the_drain_runs_by_itself(journal_db: Database) -> None:
 
 _JOURNALING = """
 import asyncio, sys
-from datetime import UTC, datetime
 from adunion.kernel.db import Database
 from adunion.tracking.journal import JournaledEventWriter, journal_directory
 from adunion.tracking.writer import EventRecord
@@ -125,7 +124,7 @@ async def main():
         answers = await asyncio.gather(*(
             writer.submit(EventRecord(
                 id=offer, offer_id=offer, event_type="view",
-                occurred_at=datetime(2026, 11, 25, 12, tzinfo=UTC), valid=True, slot_id="s",
+                occurred_us=1_795_608_000_000_000, valid=True, slot_id="s",
                 site_id="site", campaign_id="c", creative_id="cr", pricing="cpm",
                 billable_micros=7,
             ))

@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from adunion.fraud import rules
 from adunion.kernel.ids import new_id
@@ -24,6 +23,13 @@ from adunion.serving.engine import DecisionEngine
 from adunion.serving.holder import IndexHolder
 from adunion.tracking import repository
 from adunion.tracking.reach import LiveReach, MemoryLiveReach
+from adunion.tracking.times import (
+    MICROS_PER_MINUTE,
+    MICROS_PER_SECOND,
+    micros,
+    to_datetime,
+    utc_day,
+)
 from adunion.tracking.tokens import TokenSigner
 from adunion.tracking.viewlog import ViewLog
 from adunion.tracking.writer import EventRecord, EventSink
@@ -92,7 +98,7 @@ class Intake:
         return seen if seen is not None else self._recorded_view_at(offer_id)
 
     async def record(self, event_type: str, hit: Hit) -> Outcome:
-        when = datetime.fromtimestamp(hit.now, UTC)
+        when = micros(hit.now)
         verified = self.signer.verify(hit.token, hit.now)
         offer = verified.offer
         if offer is None:
@@ -100,7 +106,7 @@ class Intake:
                 id=new_id(),
                 offer_id=new_id(),
                 event_type=event_type,
-                occurred_at=when,
+                occurred_us=when,
                 valid=False,
                 invalid_reason=verified.reason,
                 ip_hash=self.ip_hash(hit.ip),
@@ -152,10 +158,10 @@ class Intake:
             id=new_id(),
             offer_id=offer.offer_id,
             event_type=event_type,
-            occurred_at=when,
+            occurred_us=when,
             valid=valid,
             invalid_reason=reason,
-            issued_at=datetime.fromtimestamp(offer.issued_at, UTC),
+            issued_us=offer.issued_at * MICROS_PER_SECOND,
             slot_id=offer.slot_id,
             site_id=slot.site_id if slot else None,
             campaign_id=offer.campaign_id,
@@ -173,7 +179,7 @@ class Intake:
         if recorded and event_type == VIEW:
             self.view_log.remember(offer.offer_id, hit.now)
             if valid:
-                self.reach.add(offer.campaign_id, when.date().isoformat(), offer.visitor_id)
+                self.reach.add(offer.campaign_id, utc_day(when), offer.visitor_id)
         landing = None
         if event_type == CLICK:
             landing = creative.landing_url if creative else self._landing_url(offer.creative_id)
@@ -183,15 +189,30 @@ class Intake:
         """Add newly committed billable events to their campaign's spend on its local day."""
         spend: dict[tuple[str, str], int] = {}
         campaigns = self.holder.current.campaigns
-        for record in committed:
-            campaign = campaigns.get(record.campaign_id or "")
-            if record.billable_micros and campaign is not None:
-                key = (campaign.id, self.engine.campaign_day(campaign, record.occurred_at))
-                spend[key] = spend.get(key, 0) + record.billable_micros
-        for (campaign_id, day), micros in spend.items():
-            self.counters.add_spend(campaign_id, day, micros)
+        for (campaign_id, _), (first_us, micros_spent) in _spend_by_minute(committed).items():
+            campaign = campaigns.get(campaign_id)
+            if campaign is not None:
+                key = (campaign.id, self.engine.campaign_day(campaign, to_datetime(first_us)))
+                spend[key] = spend.get(key, 0) + micros_spent
+        for (campaign_id, day), micros_spent in spend.items():
+            self.counters.add_spend(campaign_id, day, micros_spent)
 
     async def _has_click(self, offer_id: str) -> bool:
         if self.writer.has_pending(offer_id, CLICK):
             return True  # journaled, not yet drained into the table
         return await asyncio.to_thread(repository.has_event, self.writer.database, offer_id, CLICK)
+
+
+def _spend_by_minute(committed: Sequence[EventRecord]) -> dict[tuple[str, int], list[int]]:
+    """Billable micros per campaign and minute, with the minute's first event time: a campaign's
+    local day is the same all minute long, so it is worked out once per minute, not per event."""
+    by_minute: dict[tuple[str, int], list[int]] = {}
+    for record in committed:
+        if record.billable_micros and record.campaign_id is not None:
+            key = (record.campaign_id, record.occurred_us // MICROS_PER_MINUTE)
+            total = by_minute.get(key)
+            if total is None:
+                by_minute[key] = [record.occurred_us, record.billable_micros]
+            else:
+                total[1] += record.billable_micros
+    return by_minute

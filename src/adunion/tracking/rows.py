@@ -1,9 +1,12 @@
 """The event batch as plain DBAPI statements: one ``executemany`` for the events, one for the stats.
 
 SQLAlchemy's compiled ``executemany`` spent more time building parameter dicts and running
-per-value type processors than SQLite spent inserting. Here each row is one tuple in column order;
+per-value type processors than SQLite spent inserting. Here each row is one list in column order;
 only the columns that need it go through the dialect's own bind processor (the same conversion
-SQLAlchemy applies, so the ORM reads these rows back unchanged). The SQL is the same on SQLite and
+SQLAlchemy applies, so the ORM reads these rows back unchanged). Event times arrive as integer
+microseconds: on SQLite they become SQLAlchemy's stored text directly
+(:func:`~adunion.tracking.times.sqlite_text`, checked against the dialect's processor in the
+tests), elsewhere an aware datetime for the dialect's processor. The SQL is the same on SQLite and
 PostgreSQL apart from the placeholder.
 """
 
@@ -17,6 +20,7 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 
 from adunion.tracking.models import ServingStat, TrackingEvent
+from adunion.tracking.times import sqlite_text, to_datetime
 
 EVENTS: Table = TrackingEvent.__table__  # type: ignore[assignment]
 STATS: Table = ServingStat.__table__  # type: ignore[assignment]
@@ -43,12 +47,22 @@ EVENT_COLUMNS = (
     "device",
     "country",
 )
+TIME_COLUMNS = ("occurred_at", "issued_at")  # integer microseconds in an EventRecord
 STAT_KEY = ("day", "slot_id", "creative_id")
 STAT_COUNTS = ("impressions", "clicks", "conversions", "invalid", "spend_micros")
 STAT_COLUMNS = (*STAT_KEY, "campaign_id", "site_id", *STAT_COUNTS)
 
 Processor = Callable[[Any], Any]
-event_values = attrgetter(*EVENT_COLUMNS)  # an event's values in column order, one C call
+# An EventRecord's values in column order, one C call (its fields are the columns, times in us).
+RECORD_FIELDS = tuple(
+    {"occurred_at": "occurred_us", "issued_at": "issued_us"}.get(name, name)
+    for name in EVENT_COLUMNS
+)
+event_values = attrgetter(*RECORD_FIELDS)
+
+
+def _processor(table: Table, name: str, dialect: Dialect) -> Processor | None:
+    return table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def _processors(
@@ -57,9 +71,36 @@ def _processors(
     """(position, processor) for the columns whose values the dialect converts."""
     found: list[tuple[int, Processor]] = []
     for position, name in enumerate(columns):
-        processor = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+        processor = _processor(table, name, dialect)
         if processor is not None:
             found.append((position, processor))
+    return found
+
+
+def time_processor(dialect: Dialect) -> Processor:
+    """Integer microseconds (or None) to what the dialect binds for an event time column."""
+    if dialect.name == "sqlite":
+        return sqlite_text
+    processor = _processor(EVENTS, "occurred_at", dialect)
+
+    def process(us: int | None) -> Any:
+        if us is None:
+            return None
+        moment = to_datetime(us)
+        return processor(moment) if processor is not None else moment
+
+    return process
+
+
+def _event_processors(dialect: Dialect) -> list[tuple[int, Processor]]:
+    """The dialect's processors, the times' from :func:`time_processor` (they arrive as ints)."""
+    found = [
+        (position, processor)
+        for position, processor in _processors(EVENTS, EVENT_COLUMNS, dialect)
+        if EVENT_COLUMNS[position] not in TIME_COLUMNS
+    ]
+    times = time_processor(dialect)
+    found += [(EVENT_COLUMNS.index(name), times) for name in TIME_COLUMNS]
     return found
 
 
@@ -81,7 +122,7 @@ class BatchStatements:
             f"ON CONFLICT ({', '.join(STAT_KEY)}) DO UPDATE SET {added}"
         )
         self._mark = mark
-        self._event_processors = _processors(EVENTS, EVENT_COLUMNS, dialect)
+        self._event_processors = _event_processors(dialect)
         self._stat_processors = _processors(STATS, STAT_COLUMNS, dialect)
 
     def stored_keys(self, count: int) -> str:

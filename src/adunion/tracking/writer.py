@@ -18,12 +18,13 @@ import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Protocol
 
 from adunion.kernel.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from adunion.kernel.logging import get_logger
 from adunion.tracking.rows import BatchStatements
+from adunion.tracking.times import utc_date
 from adunion.tracking.writeturn import WriteTurn
 
 log = get_logger("adunion.tracking.writer")
@@ -39,15 +40,19 @@ class WriterBusy(RuntimeError):
 
 @dataclass(slots=True)
 class EventRecord:
-    """One row of ``tracking_events``, as the intake built it."""
+    """One row of ``tracking_events``, as the intake built it, fields in the table's column order.
+
+    Times are integer microseconds since the epoch, UTC (:mod:`adunion.tracking.times`): the
+    journal frames them as they are and the insert converts them once.
+    """
 
     id: str
     offer_id: str
     event_type: str
-    occurred_at: datetime
+    occurred_us: int
     valid: bool
     invalid_reason: str | None = None
-    issued_at: datetime | None = None
+    issued_us: int | None = None
     slot_id: str | None = None
     site_id: str | None = None
     campaign_id: str | None = None
@@ -111,7 +116,7 @@ def stat_deltas(records: Sequence[EventRecord]) -> list[_StatDelta]:
     for r in records:
         if r.slot_id is None or r.creative_id is None or r.campaign_id is None:
             continue  # a tampered token identifies nothing to count against
-        key = (r.occurred_at.date(), r.slot_id, r.creative_id)
+        key = (utc_date(r.occurred_us), r.slot_id, r.creative_id)
         delta = deltas.get(key)
         if delta is None:
             delta = deltas[key] = _StatDelta(r.campaign_id, r.site_id or "", key=key)

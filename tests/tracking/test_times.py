@@ -1,0 +1,48 @@
+"""Event times as integer microseconds: written exactly as SQLAlchemy writes a datetime."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from datetime import UTC, datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy.dialects import postgresql, sqlite
+
+from adunion.tracking.rows import EVENTS, RECORD_FIELDS, BatchStatements, time_processor
+from adunion.tracking.times import from_datetime, sqlite_text, to_datetime, utc_date, utc_day
+from adunion.tracking.writer import EventRecord
+from tests.tracking.helpers import record
+
+moments = st.datetimes(  # hypothesis bounds are naive; the values drawn are UTC
+    min_value=datetime(1970, 1, 1),  # noqa: DTZ001
+    max_value=datetime(9999, 12, 31),  # noqa: DTZ001
+    timezones=st.just(UTC),
+)
+
+
+@given(moments)
+@settings(max_examples=300, deadline=None)
+def test_a_time_is_stored_as_sqlalchemy_stores_it(moment: datetime) -> None:
+    dialect = sqlite.dialect()
+    column = EVENTS.c.occurred_at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert column is not None
+    us = from_datetime(moment)
+    assert to_datetime(us) == moment
+    assert sqlite_text(us) == column(moment)
+    assert (utc_date(us), utc_day(us)) == (moment.date(), moment.date().isoformat())
+
+
+def test_a_time_is_an_aware_datetime_for_postgresql_and_none_stays_none() -> None:
+    us = from_datetime(datetime(2026, 12, 4, 23, 59, 59, 999999, tzinfo=UTC))
+    assert time_processor(postgresql.dialect())(us) == to_datetime(us)
+    assert time_processor(postgresql.dialect())(None) is None
+    assert sqlite_text(None) is None
+
+
+def test_a_record_s_fields_are_the_table_s_columns_in_order() -> None:
+    assert tuple(f.name for f in fields(EventRecord)) == RECORD_FIELDS
+    row = BatchStatements(sqlite.dialect()).event_row(record("o"))
+    assert row[3] == "2026-11-25 12:00:00.000000"
+    assert row[6] is None  # no issue time
+    assert row[4] == 1  # valid, as SQLAlchemy binds a boolean on SQLite
