@@ -302,3 +302,36 @@ def test_two_processes_journaling_the_same_events_store_each_once(journal_db: Da
     run(main())
     assert count(journal_db) == 200
     assert stats(journal_db) == (200, 400)
+
+
+def test_a_failed_journal_write_fails_its_requests_and_their_retry_is_new(
+    journal_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event is pending (a replay of it refused) only once its write succeeded: the requests
+    of a failed write, a replay in the same turn included, hear the error, and the client's
+    retry is journaled as new."""
+    offer = new_id()
+    real_write = journal.os.write
+
+    def failing_write(fd: int, data: bytes) -> int:
+        raise OSError("disk full")
+
+    async def main() -> list[bool]:
+        writer = writer_for(journal_db, drain_seconds=60)
+        writer.start()
+        monkeypatch.setattr(journal.os, "write", failing_write)
+        both = asyncio.gather(
+            writer.submit(record(offer)), writer.submit(record(offer)), return_exceptions=True
+        )
+        buffered = writer.has_pending(offer, "view")
+        failed = await both
+        assert not buffered  # not journaled yet: a conversion must not count it
+        assert [type(e) for e in failed] == [OSError, OSError]
+        assert not writer.has_pending(offer, "view")
+        monkeypatch.setattr(journal.os, "write", real_write)
+        answers = [await writer.submit(record(offer)), await writer.submit(record(offer))]
+        await writer.stop()
+        return answers
+
+    assert run(main()) == [True, False]
+    assert count(journal_db) == 1

@@ -114,7 +114,11 @@ class JournaledEventWriter:
         self.max_pending = max_pending
         self.on_commit: CommitListener | None = None
         self.turn = WriteTurn.for_database(database)
-        self._buffer: list[tuple[EventRecord, asyncio.Future[bool]]] = []
+        # The next journal write: its new events, their keys, and every request waiting for it
+        # (replays too: they are answered once the event they repeat is durable).
+        self._buffer: list[EventRecord] = []
+        self._buffered: set[tuple[str, str]] = set()
+        self._waiting: list[asyncio.Future[None]] = []
         # The fdatasync in flight, if any: events submitted meanwhile wait for the next flush.
         self._syncing: asyncio.Future[None] | None = None
         self._current: _Segment | None = None
@@ -147,11 +151,18 @@ class JournaledEventWriter:
             raise WriterClosed("the event writer is not running")
         if len(self._pending) >= self.max_pending:
             raise WriterClosed("the event journal's backlog is full: the database is not draining")
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        if not self._buffer:
-            asyncio.get_running_loop().call_soon(self._flush)
-        self._buffer.append((record, future))
-        return await future
+        key = (record.offer_id, record.event_type)
+        fresh = key not in self._pending and key not in self._buffered
+        if fresh:
+            self._buffered.add(key)
+            self._buffer.append(record)
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        if not self._waiting:
+            loop.call_soon(self._flush)
+        self._waiting.append(future)
+        await future
+        return fresh
 
     def has_pending(self, offer_id: str, event_type: str) -> bool:
         """Journaled in this process and not yet in the table (a look-up must count it)."""
@@ -160,26 +171,26 @@ class JournaledEventWriter:
     def _flush(self) -> None:
         """Journal every event submitted since the last flush: one write, one fdatasync (in a
         thread, so the loop takes the next requests meanwhile; they form the next flush)."""
-        if self._syncing is not None or not self._buffer:
+        if self._syncing is not None or not self._waiting:
             return
-        batch, self._buffer = self._buffer, []
+        records, keys, waiting = self._buffer, self._buffered, self._waiting
+        self._buffer, self._buffered, self._waiting = [], set(), []
         try:
-            fresh = self._fresh(batch)
-            segment = self._segment() if fresh else None
+            segment = self._segment() if records else None
             if segment is not None:
-                self._append(segment, b"".join(frame(record) for record, _ in fresh))
+                self._append(segment, b"".join(map(frame, records)))
                 # In the segment from here on: drained with it even if the fdatasync fails (the
                 # client then retries, and its retry is a replay).
-                segment.records.extend(record for record, _ in fresh)
-                self._pending.update((r.offer_id, r.event_type) for r, _ in fresh)
+                segment.records.extend(records)
+                self._pending |= keys
         except Exception as exc:  # noqa: BLE001 - every waiting request must hear of the failure
-            self._fail(batch, exc)
+            self._fail(waiting, exc)
             return
         if segment is None or not self.sync:
-            self._journaled(batch, fresh)
+            self._journaled(waiting)
             return
         self._syncing = asyncio.get_running_loop().run_in_executor(None, os.fdatasync, segment.fd)
-        self._syncing.add_done_callback(lambda done: self._synced(done, batch, fresh))
+        self._syncing.add_done_callback(lambda done: self._synced(done, waiting))
 
     def _append(self, segment: _Segment, data: bytes) -> None:
         try:
@@ -192,51 +203,28 @@ class JournaledEventWriter:
             self._current = None
             raise
 
-    def _synced(
-        self,
-        done: asyncio.Future[None],
-        batch: list[tuple[EventRecord, asyncio.Future[bool]]],
-        fresh: list[tuple[EventRecord, asyncio.Future[bool]]],
-    ) -> None:
+    def _synced(self, done: asyncio.Future[None], waiting: list[asyncio.Future[None]]) -> None:
         self._syncing = None
         exc = done.exception()
         if exc is not None:
-            self._fail(batch, exc)
+            self._fail(waiting, exc)
         else:
-            self._journaled(batch, fresh)
+            self._journaled(waiting)
         self._flush()  # what arrived during the fdatasync
 
-    def _fail(
-        self, batch: list[tuple[EventRecord, asyncio.Future[bool]]], exc: BaseException
-    ) -> None:
-        log.error("event journal write failed", size=len(batch), error=repr(exc))
-        for _, future in batch:
+    def _fail(self, waiting: list[asyncio.Future[None]], exc: BaseException) -> None:
+        log.error("event journal write failed", size=len(waiting), error=repr(exc))
+        for future in waiting:
             if not future.done():
                 future.set_exception(exc)
 
-    def _journaled(
-        self,
-        batch: list[tuple[EventRecord, asyncio.Future[bool]]],
-        fresh: list[tuple[EventRecord, asyncio.Future[bool]]],
-    ) -> None:
+    def _journaled(self, waiting: list[asyncio.Future[None]]) -> None:
         if self._current is not None and len(self._current.records) >= self.drain_batch:
             self._wake.set()
         self.batches += 1
-        chosen = {id(future) for _, future in fresh}
-        for _, future in batch:
+        for future in waiting:
             if not future.done():
-                future.set_result(id(future) in chosen)
-
-    def _fresh(
-        self, batch: list[tuple[EventRecord, asyncio.Future[bool]]]
-    ) -> list[tuple[EventRecord, asyncio.Future[bool]]]:
-        """The batch's events to journal: the first of each key not journaled here already."""
-        fresh: dict[tuple[str, str], tuple[EventRecord, asyncio.Future[bool]]] = {}
-        for item in batch:
-            key = (item[0].offer_id, item[0].event_type)
-            if key not in self._pending:
-                fresh.setdefault(key, item)
-        return list(fresh.values())
+                future.set_result(None)
 
     def _segment(self) -> _Segment:
         if self._current is None:
