@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +17,12 @@ from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.serving.runtime import event_database
+from adunion.tracking import writer as writer_module
 from adunion.tracking.journal import JournaledEventWriter
 from adunion.tracking.models import ServingStat
 from adunion.tracking.writer import EventWriter, write_batch
 from adunion.tracking.writeturn import WriteTurn
+from tests.conftest import sqlite_path
 from tests.tracking.helpers import count, record, run
 
 
@@ -180,3 +184,51 @@ def test_with_normal_sync_the_journal_drains_through_full_commits(
     committing = create_app(settings, database=database).state.ctx.serving.writer.local
     assert committing.database is not database
     committing.database.dispose()
+
+
+def _table(database: Database, name: str) -> list[tuple[Any, ...]]:
+    with database.engine.connect() as connection:
+        return sorted(tuple(row) for row in connection.exec_driver_sql(f"SELECT * FROM {name}"))  # noqa: S608
+
+
+def test_rows_per_statement_store_what_one_row_per_step_stores(
+    database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's batches go in several rows per statement: the events, their stats and billing's
+    queue come out as executemany leaves them, for a batch of 1,111 rows (every statement size)
+    with replays of an earlier batch among them."""
+    if not database.is_sqlite:
+        pytest.skip("rows per statement are SQLite's")
+    other = Database(f"sqlite:///{tmp_path / 'one_per_step.db'}")
+    shutil.copyfile(sqlite_path(database) or "", tmp_path / "one_per_step.db")
+    earlier = [
+        replace(record(f"o{n}", billable=n), slot_id=f"s{n % 7}", valid=n % 5 > 0)
+        for n in range(40)
+    ]
+    batch = [
+        replace(record(f"o{n}", billable=n), slot_id=f"s{n % 7}", valid=n % 5 > 0)
+        for n in range(20, 1131)
+    ]
+    assert write_batch(database, earlier) == {(r.offer_id, "view") for r in earlier}
+    assert write_batch(database, batch) == {(r.offer_id, "view") for r in batch[20:]}
+    monkeypatch.setattr(writer_module._statements(other), "multi_row", False)
+    write_batch(other, [replace(r, id=new_id()) for r in earlier])
+    write_batch(other, [replace(r, id=new_id()) for r in batch])
+    without_ids = [
+        _table(database, "serving_stats"),
+        [row[1:] for row in _table(database, "tracking_events")],
+        len(_table(database, "billing_queue")),
+    ]
+    assert without_ids == [
+        _table(other, "serving_stats"),
+        [row[1:] for row in _table(other, "tracking_events")],
+        len(_table(other, "billing_queue")),
+    ]
+    assert len(_table(database, "tracking_events")) == 1131
+    other.dispose()
+
+
+def test_statement_sizes_are_powers_of_four_within_the_bound_values_limit() -> None:
+    assert writer_module._rows_per_statement(49) == (16, 4, 1)  # SQLite's old limit: 999 / 20
+    assert writer_module._rows_per_statement(1638) == (1024, 256, 64, 16, 4, 1)
+    assert writer_module._rows_per_statement(1) == (1,)

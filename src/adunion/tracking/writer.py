@@ -19,6 +19,8 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
+from itertools import chain
 from typing import Any, Protocol
 
 from adunion.kernel.db import SQLITE_BUSY_TIMEOUT_MS, Database
@@ -165,16 +167,21 @@ def write_batch(
         cursor = connection.cursor()
         if database.is_sqlite:
             _begin_immediate(cursor, wait)
-        cursor.executemany(
-            statements.insert_events, [statements.event_row(r) for r in unique.values()]
+        added = _execute_rows(
+            cursor,
+            statements,
+            statements.insert_events,
+            [statements.event_row(r) for r in unique.values()],
         )
-        if cursor.rowcount == len(unique):
+        if added == len(unique):
             inserted = set(unique)  # the usual case: no replay in the batch
         else:
             inserted = _stored(cursor, statements, list(unique.values()))
         deltas = stat_deltas([unique[key] for key in inserted])
         if deltas:
-            cursor.executemany(
+            _execute_rows(
+                cursor,
+                statements,
                 statements.upsert_stats,
                 [
                     statements.stat_row(
@@ -200,6 +207,34 @@ def write_batch(
     finally:
         connection.close()  # back to the pool
     return inserted
+
+
+def _execute_rows(
+    cursor: Any, statements: BatchStatements, statement: str, rows: list[list[Any]]
+) -> int:
+    """Run ``statement`` for every row; the rows it changed."""
+    if not statements.multi_row or not rows:
+        cursor.executemany(statement, rows)
+        return int(cursor.rowcount)
+    changed = start = 0
+    limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    for size in _rows_per_statement(limit // len(rows[0])):
+        text = statements.insert_many(statement, size)
+        while len(rows) - start >= size:
+            cursor.execute(text, list(chain.from_iterable(rows[start : start + size])))
+            changed += cursor.rowcount
+            start += size
+    return changed
+
+
+@lru_cache(maxsize=8)
+def _rows_per_statement(most: int) -> tuple[int, ...]:
+    """Powers of four up to ``most`` (at most 1,024), largest first: a batch takes a few
+    statements, and their texts repeat (the driver's statement cache keeps them compiled)."""
+    sizes = [1]
+    while sizes[-1] * 4 <= min(most, 1024):
+        sizes.append(sizes[-1] * 4)
+    return tuple(reversed(sizes))
 
 
 def _begin_immediate(cursor: Any, wait: bool) -> None:
