@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -17,6 +18,7 @@ from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.serving.engine import build_index
 from adunion.serving.fastpath import ServingFastPath
+from adunion.tracking import intake as intake_module
 from adunion.tracking.models import ServingStat, TrackingEvent
 from adunion.tracking.times import from_datetime
 from adunion.tracking.tokens import Offer
@@ -314,3 +316,17 @@ def test_spend_is_counted_on_the_campaign_s_local_day_across_midnight(app: Any) 
     intake.count_spend(committed)
     assert intake.counters.spent("camp-1", "2026-12-04") == 100 + 101
     assert intake.counters.spent("camp-1", "2026-12-05") == 102
+
+
+def test_the_ip_hash_is_kept_per_address_within_a_bound(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake = app.state.ctx.serving.intake
+    monkeypatch.setattr(intake_module, "_IP_HASHES_KEPT", 3)
+    first = [intake.ip_hash(f"198.51.100.{n}") for n in range(7)]
+    assert len(set(first)) == 7 and all(len(h) == 32 for h in first)
+    assert len(intake._ip_hashes) <= 3  # cleared when full, never grown past the bound
+    assert [intake.ip_hash(f"198.51.100.{n}") for n in range(7)] == first
+    key = hashlib.sha256(b"adunion.ip-hash|" + app.state.ctx.secret_key.encode())
+    expected = hashlib.blake2b(b"198.51.100.1", key=key.digest()[:32], digest_size=16)
+    assert first[1] == expected.hexdigest()

@@ -33,6 +33,9 @@ class Counter(Protocol):
     def clear(self, key: str, window_seconds: int) -> None: ...
 
 
+_EVICT_ABOVE = 100_000
+
+
 def _window_start(now: float, window_seconds: int) -> int:
     return int(now) // window_seconds * window_seconds
 
@@ -52,11 +55,17 @@ class MemoryCounter:
         return (key, end), max(1, end - int(now)), int(now)
 
     def add(self, key: str, window_seconds: int) -> Window:
-        slot, retry, now = self._slot(key, window_seconds)
+        # _slot inlined, _evict called only when due: every tracked event counts twice here.
+        now = int(self._clock())
+        end = now // window_seconds * window_seconds + window_seconds
+        slot = (key, end)
+        counts = self._counts
         with self._lock:
-            self._evict(now)
-            self._counts[slot] = self._counts.get(slot, 0) + 1
-            return Window(self._counts[slot], retry)
+            if len(counts) > _EVICT_ABOVE and now != self._evicted_at:
+                self._evict(now)
+            count = counts.get(slot, 0) + 1
+            counts[slot] = count
+        return Window(count, max(1, end - now))
 
     def peek(self, key: str, window_seconds: int) -> Window:
         slot, retry, _ = self._slot(key, window_seconds)
@@ -70,11 +79,11 @@ class MemoryCounter:
 
     def _evict(self, now: int) -> None:
         """Past 100,000 counters, drop those whose window has ended — at most once a second, so a
-        minute with more live counters than that does not rescan them all on every event."""
-        if len(self._counts) > 100_000 and now != self._evicted_at:
-            self._evicted_at = now
-            for old in [s for s in self._counts if s[1] <= now]:
-                del self._counts[old]
+        minute with more live counters than that does not rescan them all on every event. The
+        caller holds the lock and has checked both."""
+        self._evicted_at = now
+        for old in [s for s in self._counts if s[1] <= now]:
+            del self._counts[old]
 
 
 class RedisCounter:

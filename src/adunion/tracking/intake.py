@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from adunion.fraud import rules
 from adunion.kernel.ids import new_id
@@ -39,6 +40,7 @@ CLICK = "click"
 CONVERSION = "conversion"
 # IAB/MRC viewable impression: half the ad in view for one continuous second, measured by the tag.
 VIEWABLE = "viewable"
+_IP_HASHES_KEPT = 65_536
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,12 @@ class Outcome:
     valid: bool
     reason: str | None
     landing_url: str | None = None
+
+
+@lru_cache(maxsize=64)
+def _outcome(recorded: bool, valid: bool, reason: str | None) -> Outcome:
+    """The outcomes without a landing URL are few (the reasons are constants): made once each."""
+    return Outcome(recorded, valid, reason)
 
 
 class Intake:
@@ -85,13 +93,22 @@ class Intake:
         self.view_log = view_log
         self.limits = limits
         self._ip_key = hashlib.sha256(b"adunion.ip-hash|" + secret_key.encode()).digest()[:32]
+        self._ip_hashes: dict[str, str] = {}
         self._recorded_view_at = recorded_view_at
         self._landing_url = landing_url
         self.reach = reach if reach is not None else MemoryLiveReach()
         writer.on_commit = self.count_spend
 
     def ip_hash(self, ip: str) -> str:
-        return hashlib.blake2b(ip.encode(), key=self._ip_key, digest_size=16).hexdigest()
+        # Remembered per address: a visitor's view, viewable beacon and click come from one, and
+        # a keyed BLAKE2b per event cost more than the look-up.
+        hashed = self._ip_hashes.get(ip)
+        if hashed is None:
+            if len(self._ip_hashes) >= _IP_HASHES_KEPT:
+                self._ip_hashes.clear()
+            hashed = hashlib.blake2b(ip.encode(), key=self._ip_key, digest_size=16).hexdigest()
+            self._ip_hashes[ip] = hashed
+        return hashed
 
     def _view_at(self, offer_id: str) -> float | None:
         seen = self.view_log.seen(offer_id)
@@ -112,7 +129,7 @@ class Intake:
                 ip_hash=self.ip_hash(hit.ip),
             )
             await self.writer.submit(record)
-            return Outcome(True, False, verified.reason)
+            return _outcome(True, False, verified.reason)
 
         index = self.holder.current
         slot = index.slots.get(offer.slot_id)
@@ -180,9 +197,9 @@ class Intake:
             self.view_log.remember(offer.offer_id, hit.now)
             if valid:
                 self.reach.add(offer.campaign_id, utc_day(when), offer.visitor_id)
-        landing = None
-        if event_type == CLICK:
-            landing = creative.landing_url if creative else self._landing_url(offer.creative_id)
+        if event_type != CLICK:
+            return _outcome(recorded, valid, reason)
+        landing = creative.landing_url if creative else self._landing_url(offer.creative_id)
         return Outcome(recorded, valid, reason, landing)
 
     def count_spend(self, committed: Sequence[EventRecord]) -> None:
