@@ -14,6 +14,7 @@ import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from adunion.fraud import rules
 from adunion.kernel.ids import new_id
@@ -43,8 +44,7 @@ VIEWABLE = "viewable"
 _IP_HASHES_KEPT = 65_536
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):  # a named tuple: one per request, made in a third of a dataclass's time
     token: str
     ip: str
     user_agent: str

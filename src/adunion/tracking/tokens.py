@@ -12,7 +12,7 @@ import binascii
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _VERSION = "1"
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
@@ -23,8 +23,9 @@ TAMPERED = "tampered_token"
 EXPIRED = "expired_token"
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+# Offer and Verified are named tuples: immutable like frozen dataclasses, and made in a third of
+# the time (each view beacon makes one of each).
+class Offer(NamedTuple):
     offer_id: str
     slot_id: str
     creative_id: str
@@ -35,8 +36,7 @@ class Offer:
     issued_at: int  # unix seconds
 
 
-@dataclass(frozen=True, slots=True)
-class Verified:
+class Verified(NamedTuple):
     offer: Offer | None
     reason: str | None  # None, TAMPERED or EXPIRED (an expired offer is still identified)
 
