@@ -28,7 +28,7 @@ from typing import Any
 from adunion.kernel import migrate
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
-from adunion.tracking.rows import BatchStatements
+from adunion.tracking.rows import EVENT_COLUMNS, STAT_COLUMNS, BatchStatements, rows_of
 from adunion.tracking.times import micros, utc_date
 from adunion.tracking.writer import EventRecord
 
@@ -69,16 +69,15 @@ def measure(
     prepared = []
     for _ in range(batches):
         rows = records(batch)
-        events = [statements.event_row(r) for r in rows]
-        stat_rows = [
-            statements.stat_row(
-                (
-                    *(utc_date(r.occurred_us), r.slot_id, r.creative_id, r.campaign_id, r.site_id),
-                    *(1, 0, 0, 0, r.billable_micros),  # impressions ... spend
-                )
+        events = rows_of(statements.event_values(rows), len(EVENT_COLUMNS))
+        stat_values = statements.stat_values(
+            (
+                *(utc_date(r.occurred_us), r.slot_id, r.creative_id, r.campaign_id, r.site_id),
+                *(1, 0, 0, 0, r.billable_micros),  # impressions ... spend
             )
             for r in rows
-        ]
+        )
+        stat_rows = rows_of(stat_values, len(STAT_COLUMNS))
         prepared.append((events, stat_rows))
     cpu, wall = time.process_time(), time.perf_counter()
     for events, stat_rows in prepared:

@@ -42,7 +42,10 @@ def test_a_time_is_an_aware_datetime_for_postgresql_and_none_stays_none() -> Non
 
 def test_a_record_s_fields_are_the_table_s_columns_in_order() -> None:
     assert tuple(f.name for f in fields(EventRecord)) == RECORD_FIELDS
-    row = BatchStatements(sqlite.dialect()).event_row(record("o"))
+    row = BatchStatements(sqlite.dialect()).event_values([record("o")])
     assert row[3] == "2026-11-25 12:00:00.000000"
     assert row[6] is None  # no issue time
     assert row[4] == 1  # valid, as SQLAlchemy binds a boolean on SQLite
+    two = BatchStatements(sqlite.dialect()).event_values([record("a"), record("b", "click")])
+    assert len(two) == 2 * len(RECORD_FIELDS)
+    assert (two[1], two[21], two[22], two[23]) == ("a", "b", "click", row[3])

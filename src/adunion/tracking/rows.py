@@ -12,7 +12,8 @@ PostgreSQL apart from the placeholder.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import chain
 from operator import attrgetter
 from typing import Any
 
@@ -155,14 +156,25 @@ class BatchStatements:
         marks = ", ".join([self._mark] * count)
         return f"SELECT id, offer_id, event_type FROM {EVENTS.name} WHERE id IN ({marks})"  # noqa: S608
 
-    def event_row(self, record: object) -> list[Any]:
-        row = list(event_values(record))
-        for position, processor in self._event_processors:
-            row[position] = processor(row[position])
-        return row
+    def event_values(self, records: Iterable[object]) -> list[Any]:
+        """The records' column values, row after row in one flat list, as the dialect binds them."""
+        return _flat(map(event_values, records), len(EVENT_COLUMNS), self._event_processors)
 
-    def stat_row(self, values: Sequence[Any]) -> list[Any]:
-        row = list(values)
-        for position, processor in self._stat_processors:
-            row[position] = processor(row[position])
-        return row
+    def stat_values(self, rows: Iterable[Sequence[Any]]) -> list[Any]:
+        """Stats rows (:data:`STAT_COLUMNS` order) in one flat list, as the dialect binds them."""
+        return _flat(rows, len(STAT_COLUMNS), self._stat_processors)
+
+
+def _flat(
+    rows: Iterable[Sequence[Any]], width: int, processors: list[tuple[int, Processor]]
+) -> list[Any]:
+    # A column's values are converted as one slice (the loop over rows runs in C).
+    values = list(chain.from_iterable(rows))
+    for position, processor in processors:
+        values[position::width] = map(processor, values[position::width])
+    return values
+
+
+def rows_of(values: list[Any], width: int) -> list[list[Any]]:
+    """A flat list of values cut back into rows of ``width``."""
+    return [values[start : start + width] for start in range(0, len(values), width)]

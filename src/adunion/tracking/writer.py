@@ -20,12 +20,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
-from itertools import chain
 from typing import Any, Protocol
 
 from adunion.kernel.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from adunion.kernel.logging import get_logger
-from adunion.tracking.rows import BatchStatements
+from adunion.tracking.rows import EVENT_COLUMNS, STAT_COLUMNS, BatchStatements, rows_of
 from adunion.tracking.times import utc_date
 from adunion.tracking.writeturn import WriteTurn
 
@@ -171,7 +170,8 @@ def write_batch(
             cursor,
             statements,
             statements.insert_events,
-            [statements.event_row(r) for r in unique.values()],
+            statements.event_values(unique.values()),
+            len(EVENT_COLUMNS),
         )
         if added == len(unique):
             inserted = set(unique)  # the usual case: no replay in the batch
@@ -179,25 +179,13 @@ def write_batch(
             inserted = _stored(cursor, statements, list(unique.values()))
         deltas = stat_deltas([unique[key] for key in inserted])
         if deltas:
+            deltas.sort(key=lambda d: d.key)  # one lock order
             _execute_rows(
                 cursor,
                 statements,
                 statements.upsert_stats,
-                [
-                    statements.stat_row(
-                        (
-                            *d.key,
-                            d.campaign_id,
-                            d.site_id,
-                            d.impressions,
-                            d.clicks,
-                            d.conversions,
-                            d.invalid,
-                            d.spend_micros,
-                        )
-                    )
-                    for d in sorted(deltas, key=lambda d: d.key)  # one lock order
-                ],
+                statements.stat_values(_stat_row(d) for d in deltas),
+                len(STAT_COLUMNS),
             )
         cursor.close()
         connection.commit()
@@ -209,21 +197,36 @@ def write_batch(
     return inserted
 
 
+def _stat_row(d: _StatDelta) -> tuple[Any, ...]:
+    return (
+        *d.key,
+        d.campaign_id,
+        d.site_id,
+        d.impressions,
+        d.clicks,
+        d.conversions,
+        d.invalid,
+        d.spend_micros,
+    )
+
+
 def _execute_rows(
-    cursor: Any, statements: BatchStatements, statement: str, rows: list[list[Any]]
+    cursor: Any, statements: BatchStatements, statement: str, values: list[Any], width: int
 ) -> int:
-    """Run ``statement`` for every row; the rows it changed."""
-    if not statements.multi_row or not rows:
-        cursor.executemany(statement, rows)
+    """Run ``statement`` for every row of ``values`` (flat, ``width`` per row); the rows it
+    changed."""
+    if not statements.multi_row:
+        cursor.executemany(statement, rows_of(values, width))
         return int(cursor.rowcount)
-    changed = start = 0
+    rows = len(values) // width
+    changed = done = 0
     limit = cursor.connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
-    for size in _rows_per_statement(limit // len(rows[0])):
+    for size in _rows_per_statement(limit // width):
         text = statements.insert_many(statement, size)
-        while len(rows) - start >= size:
-            cursor.execute(text, list(chain.from_iterable(rows[start : start + size])))
+        while rows - done >= size:
+            cursor.execute(text, values[done * width : (done + size) * width])
             changed += cursor.rowcount
-            start += size
+            done += size
     return changed
 
 
