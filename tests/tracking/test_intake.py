@@ -73,6 +73,19 @@ def test_view_then_click_recorded_once_and_billed(client: TestClient, database: 
     assert rows[0].billable_micros == 0  # CPC: the view is free
     assert click_row.advertiser_id == "advertiser-1"
     assert click_row.publisher_id == "publisher-1"
+    assert (click_row.slot_id, click_row.site_id, click_row.campaign_id) == (
+        "slot-1",
+        "site-1",
+        "camp-1",
+    )
+    assert (click_row.creative_id, click_row.visitor_id, click_row.offer_id) == (
+        "cr-1",
+        "vis-1",
+        ad["offer"],
+    )
+    assert click_row.issued_at is not None
+    assert click_row.issued_at <= click_row.occurred_at < click_row.issued_at + timedelta(minutes=1)
+    assert click_row.value_micros is None and click_row.country is None
     with database.transaction(write=False) as session:
         stat = session.scalars(select(ServingStat)).one()
     assert (stat.impressions, stat.clicks, stat.spend_micros) == (1, 1, click_row.billable_micros)

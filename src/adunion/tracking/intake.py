@@ -171,26 +171,27 @@ class Intake:
             or (event_type == CLICK and offer.pricing == "cpc")
         ):
             billable = offer.price_micros
+        # Positional, in field order (a third of the keyword call's cost, once per event).
         record = EventRecord(
-            id=new_id(),
-            offer_id=offer.offer_id,
-            event_type=event_type,
-            occurred_us=when,
-            valid=valid,
-            invalid_reason=reason,
-            issued_us=offer.issued_at * MICROS_PER_SECOND,
-            slot_id=offer.slot_id,
-            site_id=slot.site_id if slot else None,
-            campaign_id=offer.campaign_id,
-            creative_id=offer.creative_id,
-            advertiser_id=campaign.owner_id if campaign else None,
-            publisher_id=slot.owner_id if slot else None,
-            pricing=offer.pricing,
-            billable_micros=billable,
-            value_micros=hit.value_micros if event_type == CONVERSION else None,
-            visitor_id=offer.visitor_id,
-            ip_hash=self.ip_hash(hit.ip),
-            device=device_class(hit.user_agent) if hit.user_agent else None,
+            new_id(),  # id
+            offer.offer_id,
+            event_type,
+            when,  # occurred_us
+            valid,
+            reason,  # invalid_reason
+            offer.issued_at * MICROS_PER_SECOND,  # issued_us
+            offer.slot_id,
+            slot.site_id if slot else None,
+            offer.campaign_id,
+            offer.creative_id,
+            campaign.owner_id if campaign else None,  # advertiser_id
+            slot.owner_id if slot else None,  # publisher_id
+            offer.pricing,
+            billable,  # billable_micros
+            hit.value_micros if event_type == CONVERSION else None,
+            offer.visitor_id,
+            self.ip_hash(hit.ip),
+            device_class(hit.user_agent) if hit.user_agent else None,  # device
         )
         recorded = await self.writer.submit(record)
         if recorded and event_type == VIEW:
