@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -335,3 +336,44 @@ def test_a_failed_journal_write_fails_its_requests_and_their_retry_is_new(
 
     assert run(main()) == [True, False]
     assert count(journal_db) == 1
+
+
+def test_a_failed_fdatasync_fails_its_requests_and_the_event_is_drained_once(
+    journal_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fdatasync runs in the journal's own thread: its error reaches every request of that
+    write; the events were written, so they drain with the segment and a retry is a replay."""
+    offer = new_id()
+    real_sync = journal.os.fdatasync
+    calls: list[int] = []
+
+    def failing_once(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError("I/O error")
+        real_sync(fd)
+
+    async def main() -> tuple[list[type], bool, list[str]]:
+        writer = writer_for(journal_db, drain_seconds=60)
+        writer.start()
+        monkeypatch.setattr(journal.os, "fdatasync", failing_once)
+        failed = await asyncio.gather(
+            writer.submit(record(offer)), writer.submit(record(offer)), return_exceptions=True
+        )
+        retry = await writer.submit(record(offer))
+        threads = [t.name for t in threading.enumerate()]
+        await writer.stop()
+        return [type(e) for e in failed], retry, threads
+
+    failed, retry, threads = run(main())
+    assert failed == [OSError, OSError]
+    assert retry is False  # in the segment already: a replay
+    assert len(calls) == 1  # a write of replays only is not synced again
+    assert "event-journal-sync" in threads
+    assert count(journal_db) == 1
+    for _ in range(100):  # the thread ends once the writer has stopped
+        if "event-journal-sync" not in [t.name for t in threading.enumerate()]:
+            break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the journal's sync thread outlived its writer")

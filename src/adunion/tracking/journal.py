@@ -30,10 +30,12 @@ import contextlib
 import fcntl
 import os
 import secrets
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from queue import SimpleQueue
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
@@ -83,6 +85,53 @@ def _fresh_ids(records: list[EventRecord]) -> list[EventRecord]:
     return [replace(record, id=new_id()) for record in records]
 
 
+class _SyncThread:
+    """The journal's ``fdatasync`` calls, one at a time, in a thread of its own.
+
+    ``run_in_executor`` costs a hand-off several times what the call needs: a round trip of a
+    no-op took 100-110 us of CPU (60 of them on the event loop's thread) and 120-130 us, against
+    33-59 us and 50-86 us through a queue to this thread and ``call_soon_threadsafe`` back; with
+    ``fdatasync`` 150-160 us of CPU and 300-330 us, against 100-110 and 240-270.
+    """
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue: SimpleQueue[tuple[int, asyncio.Future[None]] | None] = SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="event-journal-sync", daemon=True)
+        self._thread.start()
+
+    def fdatasync(self, fd: int) -> asyncio.Future[None]:
+        """On the event loop: the future resolves once ``fd``'s data is on disk."""
+        future = self._loop.create_future()
+        self._queue.put((fd, future))
+        return future
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            fd, future = item
+            error: OSError | None = None
+            try:
+                os.fdatasync(fd)
+            except OSError as exc:
+                error = exc
+            try:
+                self._loop.call_soon_threadsafe(_settle, future, error)
+            except RuntimeError:
+                return  # the loop is closed: nobody waits any more
+
+
+def _settle(future: asyncio.Future[None], error: OSError | None) -> None:
+    if future.done():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(None)
+
+
 def _sync_directory(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -121,6 +170,7 @@ class JournaledEventWriter:
         self._waiting: list[asyncio.Future[None]] = []
         # The fdatasync in flight, if any: events submitted meanwhile wait for the next flush.
         self._syncing: asyncio.Future[None] | None = None
+        self._sync_thread: _SyncThread | None = None
         self._current: _Segment | None = None
         self._sealed: list[_Segment] = []
         self._pending: set[tuple[str, str]] = set()  # journaled here, not yet committed
@@ -189,7 +239,9 @@ class JournaledEventWriter:
         if segment is None or not self.sync:
             self._journaled(waiting)
             return
-        self._syncing = asyncio.get_running_loop().run_in_executor(None, os.fdatasync, segment.fd)
+        if self._sync_thread is None:
+            self._sync_thread = _SyncThread(asyncio.get_running_loop())
+        self._syncing = self._sync_thread.fdatasync(segment.fd)
         self._syncing.add_done_callback(lambda done: self._synced(done, waiting))
 
     def _append(self, segment: _Segment, data: bytes) -> None:
@@ -390,4 +442,7 @@ class JournaledEventWriter:
         self._wake.set()
         await self._task
         self._task = None
+        if self._sync_thread is not None:
+            self._sync_thread.stop()  # every sync is done: the drain waited for the last one
+            self._sync_thread = None
         self.turn.close()
