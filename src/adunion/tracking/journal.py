@@ -45,6 +45,7 @@ from adunion.tracking.writer import (
     CommitListener,
     EventRecord,
     WriterClosed,
+    event_key,
     write_batch,
 )
 from adunion.tracking.writeturn import WriteTurn
@@ -310,7 +311,7 @@ class JournaledEventWriter:
                 segment.attempts += 1
                 inserted = await asyncio.to_thread(self._commit, segment.records, self.turn)
                 self._sealed.pop(0)
-                self._pending.difference_update((r.offer_id, r.event_type) for r in segment.records)
+                self._pending.difference_update(map(event_key, segment.records))
                 segment.remove()
                 self.drains += 1
                 self._committed(inserted)
@@ -332,6 +333,9 @@ class JournaledEventWriter:
             batch = records[start : start + self.drain_batch]
             with turn.held():
                 keys = write_batch(self.database, batch)
+            if len(keys) == len(batch):
+                inserted.extend(batch)  # the usual case: every event new, none twice
+                continue
             for record in batch:
                 key = (record.offer_id, record.event_type)
                 if key in keys:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import lru_cache
+from operator import attrgetter
 from typing import Any, Protocol
 
 from adunion.kernel.db import SQLITE_BUSY_TIMEOUT_MS, Database
@@ -70,6 +71,8 @@ class EventRecord:
 
 
 CommitListener = Callable[[Sequence[EventRecord]], None]
+# An event's (offer id, event type): what single use is keyed on. One C call.
+event_key: Callable[[EventRecord], tuple[str, str]] = attrgetter("offer_id", "event_type")
 
 
 class EventSink(Protocol):
@@ -153,9 +156,7 @@ def write_batch(
     """Insert the events (duplicates ignored) and add the new ones to the stats, in one
     transaction. Returns the (offer id, event type) pairs that were new. With ``wait=False`` an
     SQLite write lock held elsewhere raises :class:`WriterBusy` at once instead of waiting."""
-    unique: dict[tuple[str, str], EventRecord] = {}
-    for record in records:
-        unique.setdefault((record.offer_id, record.event_type), record)
+    unique = _first_of_each_key(records)
     if not unique:
         return set()
     statements = _statements(database)
@@ -195,6 +196,17 @@ def write_batch(
     finally:
         connection.close()  # back to the pool
     return inserted
+
+
+def _first_of_each_key(records: Sequence[EventRecord]) -> dict[tuple[str, str], EventRecord]:
+    keys = list(map(event_key, records))
+    unique = dict(zip(keys, records, strict=True))
+    if len(unique) == len(keys):
+        return unique  # the usual case: no key twice
+    unique = {}
+    for key, record in zip(keys, records, strict=True):
+        unique.setdefault(key, record)
+    return unique
 
 
 def _stat_row(d: _StatDelta) -> tuple[Any, ...]:
