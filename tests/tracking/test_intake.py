@@ -313,11 +313,13 @@ def test_a_conversion_value_too_large_for_the_column_is_refused(
 
 
 def test_spend_is_counted_on_the_campaign_s_local_day_across_midnight(app: Any) -> None:
-    """Spend is summed per campaign and minute before its day is looked up: events a minute
-    apart around the campaign's local midnight still land on two days."""
+    """Spend is summed per campaign and minute before its day is looked up (once per time zone
+    and minute): events a minute apart around the campaign's local midnight land on two days,
+    and a campaign in another zone in the same minute on its own day."""
     intake = app.state.ctx.serving.intake
     auckland = replace(CPC, timezone="Pacific/Auckland")
-    intake.holder.current = build_index("test", [SLOT], [auckland])
+    utc = replace(CPC, id="camp-2", timezone="UTC")
+    intake.holder.current = build_index("test", [SLOT], [auckland, utc])
     midnight = datetime(2026, 12, 5, tzinfo=ZoneInfo("Pacific/Auckland"))  # 11:00 UTC
     times = [midnight - timedelta(seconds=30), midnight - timedelta(seconds=1), midnight]
     committed = [
@@ -325,10 +327,17 @@ def test_spend_is_counted_on_the_campaign_s_local_day_across_midnight(app: Any) 
         for n, us in enumerate(from_datetime(t) for t in times)
     ]
     committed.append(replace(record("o-free"), campaign_id="camp-1"))  # not billable
+    committed.append(
+        replace(
+            record("o-utc", billable=7), campaign_id="camp-2", occurred_us=committed[2].occurred_us
+        )
+    )
     committed.append(replace(record("o-gone", billable=5), campaign_id="deleted"))
     intake.count_spend(committed)
     assert intake.counters.spent("camp-1", "2026-12-04") == 100 + 101
     assert intake.counters.spent("camp-1", "2026-12-05") == 102
+    assert intake.counters.spent("camp-2", "2026-12-04") == 7  # 11:00 UTC
+    assert intake.counters.spent("camp-2", "2026-12-05") == 0
 
 
 def test_the_ip_hash_is_kept_per_address_within_a_bound(

@@ -206,12 +206,19 @@ class Intake:
     def count_spend(self, committed: Sequence[EventRecord]) -> None:
         """Add newly committed billable events to their campaign's spend on its local day."""
         spend: dict[tuple[str, str], int] = {}
+        # A campaign's local day is its time zone's date in that minute: worked out once per
+        # zone and minute in the batch, not once per campaign (the engine caches it so too).
+        days: dict[tuple[str, int], str] = {}
         campaigns = self.holder.current.campaigns
-        for (campaign_id, _), (first_us, micros_spent) in _spend_by_minute(committed).items():
+        for (campaign_id, minute), (first_us, spent) in _spend_by_minute(committed).items():
             campaign = campaigns.get(campaign_id)
-            if campaign is not None:
-                key = (campaign.id, self.engine.campaign_day(campaign, to_datetime(first_us)))
-                spend[key] = spend.get(key, 0) + micros_spent
+            if campaign is None:
+                continue
+            day = days.get((campaign.timezone, minute))
+            if day is None:
+                day = self.engine.campaign_day(campaign, to_datetime(first_us))
+                days[(campaign.timezone, minute)] = day
+            spend[(campaign.id, day)] = spend.get((campaign.id, day), 0) + spent
         for (campaign_id, day), micros_spent in spend.items():
             self.counters.add_spend(campaign_id, day, micros_spent)
 
