@@ -19,14 +19,24 @@ def test_memory_counter_counts_per_window() -> None:
     assert counter.peek("k", 60).count == 0
 
 
+def test_tally_adds_as_add_does_and_returns_the_count() -> None:
+    now = [1000.0]
+    counter = MemoryCounter(clock=lambda: now[0])
+    assert [counter.tally("k", 60), counter.add("k", 60).count, counter.tally("k", 60)] == [1, 2, 3]
+    assert counter.add("k", 60).retry_after == 20  # the window 960-1020 ends in 20 s
+    now[0] += 20
+    assert counter.tally("k", 60) == 1
+
+
 def test_redis_counter_is_shared_between_instances(redis_url: str) -> None:
     key = f"test-{new_id()}"
     first = RedisCounter(redis.Redis.from_url(redis_url))
     second = RedisCounter(redis.Redis.from_url(redis_url))
     first.add(key, 60)
     second.add(key, 60)
+    assert first.tally(key, 60) == 3
     window = first.peek(key, 60)
-    assert window.count == 2
+    assert window.count == 3
     assert 1 <= window.retry_after <= 60
     second.clear(key, 60)
     assert first.peek(key, 60).count == 0

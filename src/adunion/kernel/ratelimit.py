@@ -26,6 +26,11 @@ class Counter(Protocol):
         """Count one event for ``key`` in the current window; return the count so far."""
         ...
 
+    def tally(self, key: str, window_seconds: int) -> int:
+        """:meth:`add`, returning the count alone (the intake's rules, twice per event, need
+        no retry time)."""
+        ...
+
     def peek(self, key: str, window_seconds: int) -> Window:
         """The count so far in the current window, without adding."""
         ...
@@ -55,17 +60,23 @@ class MemoryCounter:
         return (key, end), max(1, end - int(now)), int(now)
 
     def add(self, key: str, window_seconds: int) -> Window:
+        now = self._clock()
+        count = self._add(key, window_seconds, int(now))
+        return Window(count, max(1, _window_start(now, window_seconds) + window_seconds - int(now)))
+
+    def tally(self, key: str, window_seconds: int) -> int:
+        return self._add(key, window_seconds, int(self._clock()))
+
+    def _add(self, key: str, window_seconds: int, now: int) -> int:
         # _slot inlined, _evict called only when due: every tracked event counts twice here.
-        now = int(self._clock())
-        end = now // window_seconds * window_seconds + window_seconds
-        slot = (key, end)
+        slot = (key, now // window_seconds * window_seconds + window_seconds)
         counts = self._counts
         with self._lock:
             if len(counts) > _EVICT_ABOVE and now != self._evicted_at:
                 self._evict(now)
             count = counts.get(slot, 0) + 1
             counts[slot] = count
-        return Window(count, max(1, end - now))
+        return count
 
     def peek(self, key: str, window_seconds: int) -> Window:
         slot, retry, _ = self._slot(key, window_seconds)
@@ -98,11 +109,17 @@ class RedisCounter:
 
     def add(self, key: str, window_seconds: int) -> Window:
         name, retry = self._key(key, window_seconds)
+        return Window(self._incr(name, window_seconds), retry)
+
+    def tally(self, key: str, window_seconds: int) -> int:
+        return self._incr(self._key(key, window_seconds)[0], window_seconds)
+
+    def _incr(self, name: str, window_seconds: int) -> int:
         pipe = self._client.pipeline()
         pipe.incr(name)
         pipe.expire(name, window_seconds + 1)
         count, _ = pipe.execute()
-        return Window(int(count), retry)
+        return int(count)
 
     def peek(self, key: str, window_seconds: int) -> Window:
         name, retry = self._key(key, window_seconds)
