@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import fields
-from datetime import UTC, datetime
+from dataclasses import fields, replace
+from datetime import UTC, date, datetime
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
-from adunion.tracking.rows import EVENTS, RECORD_FIELDS, BatchStatements, time_processor
+from adunion.tracking.rows import EVENTS, RECORD_FIELDS, STATS, BatchStatements, time_processor
 from adunion.tracking.times import from_datetime, sqlite_text, to_datetime, utc_date, utc_day
 from adunion.tracking.writer import EventRecord
 from tests.tracking.helpers import record
@@ -49,3 +49,20 @@ def test_a_record_s_fields_are_the_table_s_columns_in_order() -> None:
     two = BatchStatements(sqlite.dialect()).event_values([record("a"), record("b", "click")])
     assert len(two) == 2 * len(RECORD_FIELDS)
     assert (two[1], two[21], two[22], two[23]) == ("a", "b", "click", row[3])
+
+
+@given(st.dates(), st.booleans())
+@settings(max_examples=200, deadline=None)
+def test_sqlite_s_direct_conversions_store_what_the_dialect_s_processors_store(
+    day: date, valid: bool
+) -> None:
+    dialect = sqlite.dialect()
+    statements = BatchStatements(dialect)
+    day_column = STATS.c.day.type.dialect_impl(dialect).bind_processor(dialect)
+    valid_column = EVENTS.c.valid.type.dialect_impl(dialect).bind_processor(dialect)
+    assert day_column is not None and valid_column is not None
+    stats_row = statements.stat_values([(day, "s", "cr", "c", "site", 1, 0, 0, 0, 5)])
+    assert stats_row[0] == day_column(day)
+    events_row = statements.event_values([replace(record("o"), valid=valid)])
+    assert events_row[4] == valid_column(valid)  # 1 or 0 once bound: True == 1, False == 0
+    assert type(events_row[4]) is bool  # bound by sqlite3 itself, as an integer

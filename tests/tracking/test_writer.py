@@ -232,3 +232,21 @@ def test_statement_sizes_are_powers_of_four_within_the_bound_values_limit() -> N
     assert writer_module._rows_per_statement(49) == (16, 4, 1)  # SQLite's old limit: 999 / 20
     assert writer_module._rows_per_statement(1638) == (1024, 256, 64, 16, 4, 1)
     assert writer_module._rows_per_statement(1) == (1,)
+
+
+def test_sqlite_stores_the_values_sqlalchemy_would(database: Database) -> None:
+    """Booleans bound by sqlite3 itself and days formatted by date.isoformat store as
+    SQLAlchemy's processors do: the integer 1 or 0, and YYYY-MM-DD text."""
+    if not database.is_sqlite:
+        pytest.skip("SQLite's own storage classes")
+    write_batch(database, [record("yes"), replace(record("no"), valid=False)])
+    with database.engine.connect() as connection:
+        events = connection.exec_driver_sql(
+            "SELECT offer_id, valid, typeof(valid), occurred_at FROM tracking_events"
+        ).all()
+        day = connection.exec_driver_sql("SELECT day, typeof(day) FROM serving_stats").one()
+    assert sorted(tuple(row) for row in events) == [
+        ("no", 0, "integer", "2026-11-25 12:00:00.000000"),
+        ("yes", 1, "integer", "2026-11-25 12:00:00.000000"),
+    ]
+    assert tuple(day) == ("2026-11-25", "text")

@@ -1,18 +1,20 @@
-"""The event batch as plain DBAPI statements: one ``executemany`` for the events, one for the stats.
+"""The event batch as plain DBAPI statements: the events insert and the stats upsert.
 
 SQLAlchemy's compiled ``executemany`` spent more time building parameter dicts and running
-per-value type processors than SQLite spent inserting. Here each row is one list in column order;
-only the columns that need it go through the dialect's own bind processor (the same conversion
-SQLAlchemy applies, so the ORM reads these rows back unchanged). Event times arrive as integer
-microseconds: on SQLite they become SQLAlchemy's stored text directly
-(:func:`~adunion.tracking.times.sqlite_text`, checked against the dialect's processor in the
-tests), elsewhere an aware datetime for the dialect's processor. The SQL is the same on SQLite and
-PostgreSQL apart from the placeholder.
-"""
+per-value type processors than SQLite spent inserting. Here a batch's values are one flat list in
+column order, row after row (SQLite takes several rows per statement: see
+:meth:`BatchStatements.insert_many`); only the columns that need it are converted, with the
+dialect's own bind processor (the same conversion SQLAlchemy applies, so the ORM reads these rows
+back unchanged) or, on SQLite, a direct equivalent (:data:`_SQLITE_DIRECT`). Event times arrive
+as integer microseconds: on SQLite they become SQLAlchemy's stored text directly
+(:func:`~adunion.tracking.times.sqlite_text`), elsewhere an aware datetime for the dialect's
+processor; both checked against the processors in the tests. The SQL is the same on SQLite and
+PostgreSQL apart from the placeholder."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from itertools import chain
 from operator import attrgetter
 from typing import Any
@@ -69,13 +71,27 @@ def _processor(table: Table, name: str, dialect: Dialect) -> Processor | None:
 def _processors(
     table: Table, columns: Sequence[str], dialect: Dialect
 ) -> list[tuple[int, Processor]]:
-    """(position, processor) for the columns whose values the dialect converts."""
+    """(position, processor) for the columns whose values need converting for the dialect."""
     found: list[tuple[int, Processor]] = []
     for position, name in enumerate(columns):
         processor = _processor(table, name, dialect)
+        if name in TIME_COLUMNS and table is EVENTS:
+            processor = time_processor(dialect)
+        elif dialect.name == "sqlite" and (table.name, name) in _SQLITE_DIRECT:
+            processor = _SQLITE_DIRECT[(table.name, name)]
         if processor is not None:
             found.append((position, processor))
     return found
+
+
+# On SQLite, values that store exactly what the dialect's processors store, without a Python
+# call per value (checked against those processors in tests/tracking/test_times.py).
+_SQLITE_DIRECT: dict[tuple[str, str], Processor | None] = {
+    # sqlite3 binds a bool as the integer 1 or 0, as the processor's int() does.
+    (EVENTS.name, "valid"): None,
+    # YYYY-MM-DD, SQLAlchemy's SQLite DATE format, from a C method.
+    (STATS.name, "day"): date.isoformat,
+}
 
 
 def time_processor(dialect: Dialect) -> Processor:
@@ -91,18 +107,6 @@ def time_processor(dialect: Dialect) -> Processor:
         return processor(moment) if processor is not None else moment
 
     return process
-
-
-def _event_processors(dialect: Dialect) -> list[tuple[int, Processor]]:
-    """The dialect's processors, the times' from :func:`time_processor` (they arrive as ints)."""
-    found = [
-        (position, processor)
-        for position, processor in _processors(EVENTS, EVENT_COLUMNS, dialect)
-        if EVENT_COLUMNS[position] not in TIME_COLUMNS
-    ]
-    times = time_processor(dialect)
-    found += [(EVENT_COLUMNS.index(name), times) for name in TIME_COLUMNS]
-    return found
 
 
 def _split_values(statement: str) -> tuple[str, str, str]:
@@ -133,7 +137,7 @@ class BatchStatements:
         # SQLite: several rows per statement (see :meth:`insert_many`).
         self.multi_row = dialect.name == "sqlite"
         self._multi: dict[tuple[str, int], str] = {}
-        self._event_processors = _event_processors(dialect)
+        self._event_processors = _processors(EVENTS, EVENT_COLUMNS, dialect)
         self._stat_processors = _processors(STATS, STAT_COLUMNS, dialect)
 
     def insert_many(self, statement: str, count: int) -> str:
