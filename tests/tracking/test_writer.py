@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import sqlite3
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -250,3 +251,24 @@ def test_sqlite_stores_the_values_sqlalchemy_would(database: Database) -> None:
         ("yes", 1, "integer", "2026-11-25 12:00:00.000000"),
     ]
     assert tuple(day) == ("2026-11-25", "text")
+
+
+def test_stat_rows_count_each_kind_once_per_day_slot_and_creative() -> None:
+    day = record("x").occurred_us
+    next_day = day + 86_400_000_000
+    events = [
+        replace(record("v1", billable=300), slot_id="s2"),
+        replace(record("v2", billable=200), slot_id="s2"),
+        replace(record("c1", "click", billable=50), slot_id="s2"),
+        replace(record("k1", "conversion"), slot_id="s2"),
+        replace(record("vv", "viewable"), slot_id="s2"),  # counted with conversions, as before
+        replace(record("bad", billable=999), slot_id="s2", valid=False),
+        replace(record("late"), slot_id="s2", occurred_us=next_day),
+        replace(record("s1"), slot_id="s1", site_id=None),
+        replace(record("tampered"), slot_id=None),
+    ]
+    assert writer_module.stat_rows(events) == [
+        (date(2026, 11, 25), "s1", "cr", "c", "", 1, 0, 0, 0, 0),
+        (date(2026, 11, 25), "s2", "cr", "c", "site", 2, 1, 2, 1, 550),
+        (date(2026, 11, 26), "s2", "cr", "c", "site", 1, 0, 0, 0, 0),
+    ]

@@ -17,8 +17,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from functools import lru_cache
 from operator import attrgetter
 from typing import Any, Protocol
@@ -26,7 +25,7 @@ from typing import Any, Protocol
 from adunion.kernel.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from adunion.kernel.logging import get_logger
 from adunion.tracking.rows import EVENT_COLUMNS, STAT_COLUMNS, BatchStatements, rows_of
-from adunion.tracking.times import utc_date
+from adunion.tracking.times import MICROS_PER_DAY, utc_date
 from adunion.tracking.writeturn import WriteTurn
 
 log = get_logger("adunion.tracking.writer")
@@ -103,38 +102,32 @@ class EventSink(Protocol):
         ...
 
 
-@dataclass(slots=True)
-class _StatDelta:
-    campaign_id: str
-    site_id: str
-    impressions: int = 0
-    clicks: int = 0
-    conversions: int = 0
-    invalid: int = 0
-    spend_micros: int = 0
-    key: tuple[date, str, str] = field(default=(date.min, "", ""))
+# Per stats key, the counts in STAT_COUNTS order after the campaign and site ids (a list, so a
+# batch adds to it in place).
+_CAMPAIGN, _SITE, _IMPRESSIONS, _CLICKS, _CONVERSIONS, _INVALID, _SPEND = range(7)
+_COUNTED = {"view": _IMPRESSIONS, "click": _CLICKS}
 
 
-def stat_deltas(records: Sequence[EventRecord]) -> list[_StatDelta]:
-    deltas: dict[tuple[date, str, str], _StatDelta] = {}
+def stat_rows(records: Sequence[EventRecord]) -> list[tuple[Any, ...]]:
+    """The stats rows the events add (:data:`~adunion.tracking.rows.STAT_COLUMNS` order), in key
+    order: one lock order for every writer."""
+    counts: dict[tuple[int, str, str], list[Any]] = {}
     for r in records:
         if r.slot_id is None or r.creative_id is None or r.campaign_id is None:
             continue  # a tampered token identifies nothing to count against
-        key = (utc_date(r.occurred_us), r.slot_id, r.creative_id)
-        delta = deltas.get(key)
-        if delta is None:
-            delta = deltas[key] = _StatDelta(r.campaign_id, r.site_id or "", key=key)
+        key = (r.occurred_us // MICROS_PER_DAY, r.slot_id, r.creative_id)
+        row = counts.get(key)
+        if row is None:
+            row = counts[key] = [r.campaign_id, r.site_id or "", 0, 0, 0, 0, 0]
         if not r.valid:
-            delta.invalid += 1
+            row[_INVALID] += 1
             continue
-        if r.event_type == "view":
-            delta.impressions += 1
-        elif r.event_type == "click":
-            delta.clicks += 1
-        else:
-            delta.conversions += 1
-        delta.spend_micros += r.billable_micros
-    return list(deltas.values())
+        row[_COUNTED.get(r.event_type, _CONVERSIONS)] += 1
+        row[_SPEND] += r.billable_micros
+    return [
+        (utc_date(day * MICROS_PER_DAY), slot, creative, *row)
+        for (day, slot, creative), row in sorted(counts.items())
+    ]
 
 
 _STATEMENTS: dict[tuple[str, str], BatchStatements] = {}
@@ -178,14 +171,13 @@ def write_batch(
             inserted = set(unique)  # the usual case: no replay in the batch
         else:
             inserted = _stored(cursor, statements, list(unique.values()))
-        deltas = stat_deltas([unique[key] for key in inserted])
-        if deltas:
-            deltas.sort(key=lambda d: d.key)  # one lock order
+        stats = stat_rows([unique[key] for key in inserted])
+        if stats:
             _execute_rows(
                 cursor,
                 statements,
                 statements.upsert_stats,
-                statements.stat_values(_stat_row(d) for d in deltas),
+                statements.stat_values(stats),
                 len(STAT_COLUMNS),
             )
         cursor.close()
@@ -207,19 +199,6 @@ def _first_of_each_key(records: Sequence[EventRecord]) -> dict[tuple[str, str], 
     for key, record in zip(keys, records, strict=True):
         unique.setdefault(key, record)
     return unique
-
-
-def _stat_row(d: _StatDelta) -> tuple[Any, ...]:
-    return (
-        *d.key,
-        d.campaign_id,
-        d.site_id,
-        d.impressions,
-        d.clicks,
-        d.conversions,
-        d.invalid,
-        d.spend_micros,
-    )
 
 
 def _execute_rows(
