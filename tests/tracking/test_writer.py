@@ -272,3 +272,6 @@ def test_stat_rows_count_each_kind_once_per_day_slot_and_creative() -> None:
         (date(2026, 11, 25), "s2", "cr", "c", "site", 2, 1, 2, 1, 550),
         (date(2026, 11, 26), "s2", "cr", "c", "site", 1, 0, 0, 0, 0),
     ]
+    unordered = writer_module.stat_rows(events, ordered=False)  # SQLite's: no row locks
+    assert sorted(unordered) == writer_module.stat_rows(events)
+    assert unordered[0][1] == "s2"  # in the order the events came
