@@ -236,7 +236,7 @@ def test_statement_sizes_are_powers_of_four_within_the_bound_values_limit() -> N
 
 
 def test_sqlite_stores_the_values_sqlalchemy_would(database: Database) -> None:
-    """Booleans bound by sqlite3 itself and days formatted by date.isoformat store as
+    """Booleans made integers with int() and days formatted by date.isoformat store as
     SQLAlchemy's processors do: the integer 1 or 0, and YYYY-MM-DD text."""
     if not database.is_sqlite:
         pytest.skip("SQLite's own storage classes")

@@ -87,8 +87,9 @@ def _processors(
 # On SQLite, values that store exactly what the dialect's processors store, without a Python
 # call per value (checked against those processors in tests/tracking/test_times.py).
 _SQLITE_DIRECT: dict[tuple[str, str], Processor | None] = {
-    # sqlite3 binds a bool as the integer 1 or 0, as the processor's int() does.
-    (EVENTS.name, "valid"): None,
+    # The integer 1 or 0, as the processor's int() makes it (sqlite3 binds a bool as that too,
+    # but through its adapter look-up: 0.3 us a value against 0.05 for an int).
+    (EVENTS.name, "valid"): int,
     # YYYY-MM-DD, SQLAlchemy's SQLite DATE format, from a C method.
     (STATS.name, "day"): date.isoformat,
 }
