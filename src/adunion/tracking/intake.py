@@ -207,7 +207,7 @@ class Intake:
 
     def count_spend(self, committed: Sequence[EventRecord]) -> None:
         """Add newly committed billable events to their campaign's spend on its local day."""
-        spend: dict[tuple[str, str], int] = {}
+        spend: dict[str, dict[str, int]] = {}  # day -> campaign id -> micros
         # A campaign's local day is its time zone's date in that minute: worked out once per
         # zone and minute in the batch, not once per campaign (the engine caches it so too).
         days: dict[tuple[str, int], str] = {}
@@ -220,9 +220,10 @@ class Intake:
             if day is None:
                 day = self.engine.campaign_day(campaign, to_datetime(first_us))
                 days[(campaign.timezone, minute)] = day
-            spend[(campaign.id, day)] = spend.get((campaign.id, day), 0) + spent
-        for (campaign_id, day), micros_spent in spend.items():
-            self.counters.add_spend(campaign_id, day, micros_spent)
+            on_day = spend.setdefault(day, {})
+            on_day[campaign.id] = on_day.get(campaign.id, 0) + spent
+        for day, amounts in spend.items():
+            self.counters.add_spends(day, amounts)
 
     async def _has_click(self, offer_id: str) -> bool:
         if self.writer.has_pending(offer_id, CLICK):
