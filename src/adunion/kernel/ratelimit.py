@@ -38,26 +38,20 @@ class Counter(Protocol):
     def clear(self, key: str, window_seconds: int) -> None: ...
 
 
-_EVICT_ABOVE = 100_000
-
-
 def _window_start(now: float, window_seconds: int) -> int:
     return int(now) // window_seconds * window_seconds
 
 
 class MemoryCounter:
+    """Counts in one dict per window (its length and end), keyed by the caller's own key: no
+    tuple per count (the intake counts twice per event), and a window's counts go all at once,
+    dropped as a later window opens."""
+
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._counts: dict[tuple[str, int], int] = {}
-        self._evicted_at = -1
-
-    def _slot(self, key: str, window_seconds: int) -> tuple[tuple[str, int], int, int]:
-        """The counter's key — (key, end of its window) —, the seconds until that end, and now
-        in whole seconds."""
-        now = self._clock()
-        end = _window_start(now, window_seconds) + window_seconds
-        return (key, end), max(1, end - int(now)), int(now)
+        self._windows: dict[tuple[int, int], dict[str, int]] = {}  # (length, end) -> counts
+        self._open: dict[int, tuple[int, dict[str, int]]] = {}  # length -> (end, counts)
 
     def add(self, key: str, window_seconds: int) -> Window:
         now = self._clock()
@@ -68,33 +62,46 @@ class MemoryCounter:
         return self._add(key, window_seconds, int(self._clock()))
 
     def _add(self, key: str, window_seconds: int, now: int) -> int:
-        # _slot inlined, _evict called only when due: every tracked event counts twice here.
-        slot = (key, now // window_seconds * window_seconds + window_seconds)
-        counts = self._counts
         with self._lock:
-            if len(counts) > _EVICT_ABOVE and now != self._evicted_at:
-                self._evict(now)
-            count = counts.get(slot, 0) + 1
-            counts[slot] = count
+            counts = self._window(window_seconds, now)
+            count = counts.get(key, 0) + 1
+            counts[key] = count
         return count
 
     def peek(self, key: str, window_seconds: int) -> Window:
-        slot, retry, _ = self._slot(key, window_seconds)
+        now = self._clock()
+        end = _window_start(now, window_seconds) + window_seconds
         with self._lock:
-            return Window(self._counts.get(slot, 0), retry)
+            counts = self._windows.get((window_seconds, end))
+            return Window(counts.get(key, 0) if counts else 0, max(1, end - int(now)))
 
     def clear(self, key: str, window_seconds: int) -> None:
-        slot, _, _ = self._slot(key, window_seconds)
+        end = _window_start(self._clock(), window_seconds) + window_seconds
         with self._lock:
-            self._counts.pop(slot, None)
+            counts = self._windows.get((window_seconds, end))
+            if counts:
+                counts.pop(key, None)
 
-    def _evict(self, now: int) -> None:
-        """Past 100,000 counters, drop those whose window has ended — at most once a second, so a
-        minute with more live counters than that does not rescan them all on every event. The
-        caller holds the lock and has checked both."""
-        self._evicted_at = now
-        for old in [s for s in self._counts if s[1] <= now]:
-            del self._counts[old]
+    def _window(self, window_seconds: int, now: int) -> dict[str, int]:
+        """The counts of the window of this length that ``now`` falls in. The caller holds the
+        lock."""
+        end = now // window_seconds * window_seconds + window_seconds
+        current = self._open.get(window_seconds)
+        if current is not None and current[0] == end:
+            return current[1]
+        counts = self._windows.get((window_seconds, end))
+        if counts is None:
+            self._drop_ended(now)
+            counts = self._windows[(window_seconds, end)] = {}
+        self._open[window_seconds] = (end, counts)
+        return counts
+
+    def _drop_ended(self, now: int) -> None:
+        """Every window that has ended (a new one is opening): nothing reads it any more."""
+        for window in [w for w in self._windows if w[1] <= now]:
+            del self._windows[window]
+        for length in [n for n, (end, _) in self._open.items() if end <= now]:
+            del self._open[length]
 
 
 class RedisCounter:
