@@ -212,16 +212,17 @@ class Intake:
         # zone and minute in the batch, not once per campaign (the engine caches it so too).
         days: dict[tuple[str, int], str] = {}
         campaigns = self.holder.current.campaigns
-        for (campaign_id, minute), (first_us, spent) in _spend_by_minute(committed).items():
-            campaign = campaigns.get(campaign_id)
-            if campaign is None:
-                continue
-            day = days.get((campaign.timezone, minute))
-            if day is None:
-                day = self.engine.campaign_day(campaign, to_datetime(first_us))
-                days[(campaign.timezone, minute)] = day
-            on_day = spend.setdefault(day, {})
-            on_day[campaign.id] = on_day.get(campaign.id, 0) + spent
+        for minute, (first_us, amounts) in _spend_by_minute(committed).items():
+            for campaign_id, spent in amounts.items():
+                campaign = campaigns.get(campaign_id)
+                if campaign is None:
+                    continue
+                day = days.get((campaign.timezone, minute))
+                if day is None:
+                    day = self.engine.campaign_day(campaign, to_datetime(first_us))
+                    days[(campaign.timezone, minute)] = day
+                on_day = spend.setdefault(day, {})
+                on_day[campaign_id] = on_day.get(campaign_id, 0) + spent
         for day, amounts in spend.items():
             self.counters.add_spends(day, amounts)
 
@@ -231,16 +232,16 @@ class Intake:
         return await asyncio.to_thread(repository.has_event, self.writer.database, offer_id, CLICK)
 
 
-def _spend_by_minute(committed: Sequence[EventRecord]) -> dict[tuple[str, int], list[int]]:
-    """Billable micros per campaign and minute, with the minute's first event time: a campaign's
+def _spend_by_minute(committed: Sequence[EventRecord]) -> dict[int, tuple[int, dict[str, int]]]:
+    """Per minute, its first event's time and each campaign's billable micros: a campaign's
     local day is the same all minute long, so it is worked out once per minute, not per event."""
-    by_minute: dict[tuple[str, int], list[int]] = {}
+    by_minute: dict[int, tuple[int, dict[str, int]]] = {}
     for record in committed:
-        if record.billable_micros and record.campaign_id is not None:
-            key = (record.campaign_id, record.occurred_us // MICROS_PER_MINUTE)
-            total = by_minute.get(key)
-            if total is None:
-                by_minute[key] = [record.occurred_us, record.billable_micros]
-            else:
-                total[1] += record.billable_micros
+        spent, campaign_id = record.billable_micros, record.campaign_id
+        if spent and campaign_id is not None:
+            minute = record.occurred_us // MICROS_PER_MINUTE
+            entry = by_minute.get(minute)
+            if entry is None:
+                entry = by_minute[minute] = (record.occurred_us, {})
+            entry[1][campaign_id] = entry[1].get(campaign_id, 0) + spent
     return by_minute
