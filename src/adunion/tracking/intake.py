@@ -67,6 +67,10 @@ def _outcome(recorded: bool, valid: bool, reason: str | None) -> Outcome:
     return Outcome(recorded, valid, reason)
 
 
+# A valid event's, picked by a look-up on ``recorded`` alone: most of the traffic.
+_VALID = {recorded: Outcome(recorded, True, None) for recorded in (True, False)}
+
+
 class Intake:
     def __init__(
         self,
@@ -198,7 +202,7 @@ class Intake:
             if valid:
                 self.reach.add(offer.campaign_id, utc_day(when), offer.visitor_id)
         if event_type != CLICK:
-            return _outcome(recorded, valid, reason)
+            return _VALID[recorded] if valid else _outcome(recorded, valid, reason)
         # Looked up for clicks only: a look-up in an index of many creatives misses the CPU's
         # caches, and views are most of the traffic.
         creative = index.creatives.get(offer.creative_id)
