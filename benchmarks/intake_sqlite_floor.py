@@ -22,27 +22,27 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from adunion.kernel import migrate
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
-from adunion.tracking.rows import BatchStatements
+from adunion.tracking.rows import EVENT_COLUMNS, STAT_COLUMNS, BatchStatements, rows_of
+from adunion.tracking.times import micros, utc_date
 from adunion.tracking.writer import EventRecord
 
 
 def records(count: int) -> list[EventRecord]:
-    now = datetime.now(UTC)
+    now = micros(time.time())
     return [
         EventRecord(
             id=new_id(),
             offer_id=new_id(),
             event_type="view",
-            occurred_at=now,
+            occurred_us=now,
             valid=True,
-            issued_at=now,
+            issued_us=now,
             slot_id=new_id(),
             site_id=new_id(),
             campaign_id=new_id(),
@@ -69,16 +69,15 @@ def measure(
     prepared = []
     for _ in range(batches):
         rows = records(batch)
-        events = [statements.event_row(r) for r in rows]
-        stat_rows = [
-            statements.stat_row(
-                (
-                    *(r.occurred_at.date(), r.slot_id, r.creative_id, r.campaign_id, r.site_id),
-                    *(1, 0, 0, 0, r.billable_micros),  # impressions ... spend
-                )
+        events = rows_of(statements.event_values(rows), len(EVENT_COLUMNS))
+        stat_values = statements.stat_values(
+            (
+                *(utc_date(r.occurred_us), r.slot_id, r.creative_id, r.campaign_id, r.site_id),
+                *(1, 0, 0, 0, r.billable_micros),  # impressions ... spend
             )
             for r in rows
-        ]
+        )
+        stat_rows = rows_of(stat_values, len(STAT_COLUMNS))
         prepared.append((events, stat_rows))
     cpu, wall = time.process_time(), time.perf_counter()
     for events, stat_rows in prepared:

@@ -39,6 +39,15 @@ def test_counters_spend_and_frequency(counters: ServingCounters) -> None:
     assert counters.frequency("v") == {frequency_key("c", "2026-11-25"): 2}
 
 
+def test_add_spends_adds_several_campaigns_at_once(counters: ServingCounters) -> None:
+    counters.add_spend("a", "2026-11-25", 5)
+    assert counters.spent("a", "2026-11-25") == 5  # read: Redis's cached copy is kept up to date
+    counters.add_spends("2026-11-25", {"a": 10, "b": 20})
+    counters.add_spends("2026-11-25", {"b": 1})
+    assert (counters.spent("a", "2026-11-25"), counters.spent("b", "2026-11-25")) == (15, 21)
+    assert counters.spent("a", "2026-11-26") == 0
+
+
 def test_redis_counters_are_shared_between_processes(redis_url: str) -> None:
     namespace = f"test:{new_id()}"
     now = [0.0]

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.tracking.models import TrackingEvent
+from adunion.tracking.times import from_datetime
 from adunion.tracking.writer import EventRecord
 
 T = TypeVar("T")
@@ -30,7 +31,7 @@ def record(offer_id: str, event_type: str = "view", billable: int = 0) -> EventR
         id=new_id(),
         offer_id=offer_id,
         event_type=event_type,
-        occurred_at=datetime(2026, 11, 25, 12, tzinfo=UTC),
+        occurred_us=from_datetime(datetime(2026, 11, 25, 12, tzinfo=UTC)),
         valid=True,
         slot_id="s",
         site_id="site",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import replace
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
@@ -15,11 +18,14 @@ from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.serving.engine import build_index
 from adunion.serving.fastpath import ServingFastPath
+from adunion.tracking import intake as intake_module
 from adunion.tracking.models import ServingStat, TrackingEvent
+from adunion.tracking.times import from_datetime
 from adunion.tracking.tokens import Offer
 
 from ..factories import drain_events, make_user, web_login
 from .conftest import CPC, SLOT, UA
+from .helpers import record
 
 
 def serve(client: TestClient, visitor: str = "vis-1") -> dict[str, Any]:
@@ -67,6 +73,19 @@ def test_view_then_click_recorded_once_and_billed(client: TestClient, database: 
     assert rows[0].billable_micros == 0  # CPC: the view is free
     assert click_row.advertiser_id == "advertiser-1"
     assert click_row.publisher_id == "publisher-1"
+    assert (click_row.slot_id, click_row.site_id, click_row.campaign_id) == (
+        "slot-1",
+        "site-1",
+        "camp-1",
+    )
+    assert (click_row.creative_id, click_row.visitor_id, click_row.offer_id) == (
+        "cr-1",
+        "vis-1",
+        ad["offer"],
+    )
+    assert click_row.issued_at is not None
+    assert click_row.issued_at <= click_row.occurred_at < click_row.issued_at + timedelta(minutes=1)
+    assert click_row.value_micros is None and click_row.country is None
     with database.transaction(write=False) as session:
         stat = session.scalars(select(ServingStat)).one()
     assert (stat.impressions, stat.clicks, stat.spend_micros) == (1, 1, click_row.billable_micros)
@@ -291,3 +310,45 @@ def test_a_conversion_value_too_large_for_the_column_is_refused(
         answer = send(conversion, params={"value_micros": 10**30})
         assert answer.status_code == 422
     assert events(client, database) == []
+
+
+def test_spend_is_counted_on_the_campaign_s_local_day_across_midnight(app: Any) -> None:
+    """Spend is summed per campaign and minute before its day is looked up (once per time zone
+    and minute): events a minute apart around the campaign's local midnight land on two days,
+    and a campaign in another zone in the same minute on its own day."""
+    intake = app.state.ctx.serving.intake
+    auckland = replace(CPC, timezone="Pacific/Auckland")
+    utc = replace(CPC, id="camp-2", timezone="UTC")
+    intake.holder.current = build_index("test", [SLOT], [auckland, utc])
+    midnight = datetime(2026, 12, 5, tzinfo=ZoneInfo("Pacific/Auckland"))  # 11:00 UTC
+    times = [midnight - timedelta(seconds=30), midnight - timedelta(seconds=1), midnight]
+    committed = [
+        replace(record(f"o-{n}", billable=100 + n), campaign_id="camp-1", occurred_us=us)
+        for n, us in enumerate(from_datetime(t) for t in times)
+    ]
+    committed.append(replace(record("o-free"), campaign_id="camp-1"))  # not billable
+    committed.append(
+        replace(
+            record("o-utc", billable=7), campaign_id="camp-2", occurred_us=committed[2].occurred_us
+        )
+    )
+    committed.append(replace(record("o-gone", billable=5), campaign_id="deleted"))
+    intake.count_spend(committed)
+    assert intake.counters.spent("camp-1", "2026-12-04") == 100 + 101
+    assert intake.counters.spent("camp-1", "2026-12-05") == 102
+    assert intake.counters.spent("camp-2", "2026-12-04") == 7  # 11:00 UTC
+    assert intake.counters.spent("camp-2", "2026-12-05") == 0
+
+
+def test_the_ip_hash_is_kept_per_address_within_a_bound(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    intake = app.state.ctx.serving.intake
+    monkeypatch.setattr(intake_module, "_IP_HASHES_KEPT", 3)
+    first = [intake.ip_hash(f"198.51.100.{n}") for n in range(7)]
+    assert len(set(first)) == 7 and all(len(h) == 32 for h in first)
+    assert len(intake._ip_hashes) <= 3  # cleared when full, never grown past the bound
+    assert [intake.ip_hash(f"198.51.100.{n}") for n in range(7)] == first
+    key = hashlib.sha256(b"adunion.ip-hash|" + app.state.ctx.secret_key.encode())
+    expected = hashlib.blake2b(b"198.51.100.1", key=key.digest()[:32], digest_size=16)
+    assert first[1] == expected.hexdigest()

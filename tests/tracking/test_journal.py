@@ -7,6 +7,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -107,7 +108,6 @@ def test_the_drain_runs_by_itself(journal_db: Database) -> None:
 
 _JOURNALING = """
 import asyncio, sys
-from datetime import UTC, datetime
 from adunion.kernel.db import Database
 from adunion.tracking.journal import JournaledEventWriter, journal_directory
 from adunion.tracking.writer import EventRecord
@@ -125,7 +125,7 @@ async def main():
         answers = await asyncio.gather(*(
             writer.submit(EventRecord(
                 id=offer, offer_id=offer, event_type="view",
-                occurred_at=datetime(2026, 11, 25, 12, tzinfo=UTC), valid=True, slot_id="s",
+                occurred_us=1_795_608_000_000_000, valid=True, slot_id="s",
                 site_id="site", campaign_id="c", creative_id="cr", pricing="cpm",
                 billable_micros=7,
             ))
@@ -303,3 +303,77 @@ def test_two_processes_journaling_the_same_events_store_each_once(journal_db: Da
     run(main())
     assert count(journal_db) == 200
     assert stats(journal_db) == (200, 400)
+
+
+def test_a_failed_journal_write_fails_its_requests_and_their_retry_is_new(
+    journal_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An event is pending (a replay of it refused) only once its write succeeded: the requests
+    of a failed write, a replay in the same turn included, hear the error, and the client's
+    retry is journaled as new."""
+    offer = new_id()
+    real_write = journal.os.write
+
+    def failing_write(fd: int, data: bytes) -> int:
+        raise OSError("disk full")
+
+    async def main() -> list[bool]:
+        writer = writer_for(journal_db, drain_seconds=60)
+        writer.start()
+        monkeypatch.setattr(journal.os, "write", failing_write)
+        both = asyncio.gather(
+            writer.submit(record(offer)), writer.submit(record(offer)), return_exceptions=True
+        )
+        buffered = writer.has_pending(offer, "view")
+        failed = await both
+        assert not buffered  # not journaled yet: a conversion must not count it
+        assert [type(e) for e in failed] == [OSError, OSError]
+        assert not writer.has_pending(offer, "view")
+        monkeypatch.setattr(journal.os, "write", real_write)
+        answers = [await writer.submit(record(offer)), await writer.submit(record(offer))]
+        await writer.stop()
+        return answers
+
+    assert run(main()) == [True, False]
+    assert count(journal_db) == 1
+
+
+def test_a_failed_fdatasync_fails_its_requests_and_the_event_is_drained_once(
+    journal_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The fdatasync runs in the journal's own thread: its error reaches every request of that
+    write; the events were written, so they drain with the segment and a retry is a replay."""
+    offer = new_id()
+    real_sync = journal.os.fdatasync
+    calls: list[int] = []
+
+    def failing_once(fd: int) -> None:
+        calls.append(fd)
+        if len(calls) == 1:
+            raise OSError("I/O error")
+        real_sync(fd)
+
+    async def main() -> tuple[list[type], bool, list[str]]:
+        writer = writer_for(journal_db, drain_seconds=60)
+        writer.start()
+        monkeypatch.setattr(journal.os, "fdatasync", failing_once)
+        failed = await asyncio.gather(
+            writer.submit(record(offer)), writer.submit(record(offer)), return_exceptions=True
+        )
+        retry = await writer.submit(record(offer))
+        threads = [t.name for t in threading.enumerate()]
+        await writer.stop()
+        return [type(e) for e in failed], retry, threads
+
+    failed, retry, threads = run(main())
+    assert failed == [OSError, OSError]
+    assert retry is False  # in the segment already: a replay
+    assert len(calls) == 1  # a write of replays only is not synced again
+    assert "event-journal-sync" in threads
+    assert count(journal_db) == 1
+    for _ in range(100):  # the thread ends once the writer has stopped
+        if "event-journal-sync" not in [t.name for t in threading.enumerate()]:
+            break
+        time.sleep(0.01)
+    else:
+        raise AssertionError("the journal's sync thread outlived its writer")

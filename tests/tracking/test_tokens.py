@@ -6,7 +6,19 @@ import base64
 import hashlib
 import hmac
 
-from adunion.tracking.tokens import EXPIRED, TAMPERED, Offer, TokenSigner, safe_visitor_id
+from hypothesis import given
+from hypothesis import strategies as st
+
+from adunion.tracking.tokens import (
+    EXPIRED,
+    TAMPERED,
+    Offer,
+    TokenSigner,
+    Verified,
+    _b64,
+    _unb64,
+    safe_visitor_id,
+)
 
 OFFER = Offer("off1", "slot1", "cr1", "camp1", "cpc", 150_000, "visitor-1", 1_000_000)
 
@@ -64,3 +76,17 @@ def test_the_mac_is_hmac_sha256_of_the_payload_under_the_derived_key() -> None:
         payload, _, mac = token.partition(".")
         expected = hmac.new(key, payload.encode(), hashlib.sha256).digest()
         assert mac == base64.urlsafe_b64encode(expected).rstrip(b"=").decode()
+
+
+@given(st.binary(max_size=300))
+def test_base64url_round_trip_without_padding(data: bytes) -> None:
+    encoded = _b64(data)
+    assert encoded == base64.urlsafe_b64encode(data).rstrip(b"=")
+    assert _unb64(encoded) == data
+
+
+def test_a_token_that_is_not_ascii_is_tampered() -> None:
+    signer = TokenSigner("secret", ttl_seconds=3600)
+    token = signer.sign(OFFER)
+    assert signer.verify("é" + token, 1_000_010) == Verified(None, TAMPERED)
+    assert signer.verify(token + "é", 1_000_010) == Verified(None, TAMPERED)

@@ -47,9 +47,9 @@ class Limits:
 
 def rate_limited(counter: Counter, limits: Limits, ip: str, visitor_id: str) -> str | None:
     """Count this event for its address and visitor; over either limit it is invalid."""
-    if counter.add(f"ivt:ip:{ip}", 60).count > limits.ip_per_minute:
+    if counter.tally(f"ivt:ip:{ip}", 60) > limits.ip_per_minute:
         return IP_RATE
-    if counter.add(f"ivt:visitor:{visitor_id}", 60).count > limits.visitor_per_minute:
+    if counter.tally(f"ivt:visitor:{visitor_id}", 60) > limits.visitor_per_minute:
         return VISITOR_RATE
     return None
 
@@ -65,4 +65,4 @@ def click_timing(view_at: float | None, click_at: float, limits: Limits) -> str 
 def duplicate_click(counter: Counter, limits: Limits, visitor_id: str, campaign_id: str) -> bool:
     """A second click by one visitor on one campaign within the window (a new offer each time)."""
     key = f"ivt:click:{visitor_id}:{campaign_id}"
-    return counter.add(key, limits.duplicate_click_window_seconds).count > 1
+    return counter.tally(key, limits.duplicate_click_window_seconds) > 1

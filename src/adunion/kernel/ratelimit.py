@@ -26,6 +26,11 @@ class Counter(Protocol):
         """Count one event for ``key`` in the current window; return the count so far."""
         ...
 
+    def tally(self, key: str, window_seconds: int) -> int:
+        """:meth:`add`, returning the count alone (the intake's rules, twice per event, need
+        no retry time)."""
+        ...
+
     def peek(self, key: str, window_seconds: int) -> Window:
         """The count so far in the current window, without adding."""
         ...
@@ -38,43 +43,65 @@ def _window_start(now: float, window_seconds: int) -> int:
 
 
 class MemoryCounter:
+    """Counts in one dict per window (its length and end), keyed by the caller's own key: no
+    tuple per count (the intake counts twice per event), and a window's counts go all at once,
+    dropped as a later window opens."""
+
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        self._counts: dict[tuple[str, int], int] = {}
-        self._evicted_at = -1
-
-    def _slot(self, key: str, window_seconds: int) -> tuple[tuple[str, int], int, int]:
-        """The counter's key — (key, end of its window) —, the seconds until that end, and now
-        in whole seconds."""
-        now = self._clock()
-        end = _window_start(now, window_seconds) + window_seconds
-        return (key, end), max(1, end - int(now)), int(now)
+        self._windows: dict[tuple[int, int], dict[str, int]] = {}  # (length, end) -> counts
+        self._open: dict[int, tuple[int, dict[str, int]]] = {}  # length -> (end, counts)
 
     def add(self, key: str, window_seconds: int) -> Window:
-        slot, retry, now = self._slot(key, window_seconds)
+        now = self._clock()
+        count = self._add(key, window_seconds, int(now))
+        return Window(count, max(1, _window_start(now, window_seconds) + window_seconds - int(now)))
+
+    def tally(self, key: str, window_seconds: int) -> int:
+        return self._add(key, window_seconds, int(self._clock()))
+
+    def _add(self, key: str, window_seconds: int, now: int) -> int:
         with self._lock:
-            self._evict(now)
-            self._counts[slot] = self._counts.get(slot, 0) + 1
-            return Window(self._counts[slot], retry)
+            counts = self._window(window_seconds, now)
+            count = counts.get(key, 0) + 1
+            counts[key] = count
+        return count
 
     def peek(self, key: str, window_seconds: int) -> Window:
-        slot, retry, _ = self._slot(key, window_seconds)
+        now = self._clock()
+        end = _window_start(now, window_seconds) + window_seconds
         with self._lock:
-            return Window(self._counts.get(slot, 0), retry)
+            counts = self._windows.get((window_seconds, end))
+            return Window(counts.get(key, 0) if counts else 0, max(1, end - int(now)))
 
     def clear(self, key: str, window_seconds: int) -> None:
-        slot, _, _ = self._slot(key, window_seconds)
+        end = _window_start(self._clock(), window_seconds) + window_seconds
         with self._lock:
-            self._counts.pop(slot, None)
+            counts = self._windows.get((window_seconds, end))
+            if counts:
+                counts.pop(key, None)
 
-    def _evict(self, now: int) -> None:
-        """Past 100,000 counters, drop those whose window has ended — at most once a second, so a
-        minute with more live counters than that does not rescan them all on every event."""
-        if len(self._counts) > 100_000 and now != self._evicted_at:
-            self._evicted_at = now
-            for old in [s for s in self._counts if s[1] <= now]:
-                del self._counts[old]
+    def _window(self, window_seconds: int, now: int) -> dict[str, int]:
+        """The counts of the window of this length that ``now`` falls in. The caller holds the
+        lock."""
+        end = now // window_seconds * window_seconds + window_seconds
+        current = self._open.get(window_seconds)
+        if current is not None and current[0] == end:
+            return current[1]
+        counts = self._windows.get((window_seconds, end))
+        if counts is None:
+            self._drop_ended(now)
+            counts = self._windows[(window_seconds, end)] = {}
+        self._open[window_seconds] = (end, counts)
+        return counts
+
+    def _drop_ended(self, now: int) -> None:
+        """Every window that has ended (a new one is opening): nothing reads it any more."""
+        for window in [w for w in self._windows if w[1] <= now]:
+            del self._windows[window]
+        for length in [n for n, (end, _) in self._open.items() if end <= now]:
+            del self._open[length]
 
 
 class RedisCounter:
@@ -89,11 +116,17 @@ class RedisCounter:
 
     def add(self, key: str, window_seconds: int) -> Window:
         name, retry = self._key(key, window_seconds)
+        return Window(self._incr(name, window_seconds), retry)
+
+    def tally(self, key: str, window_seconds: int) -> int:
+        return self._incr(self._key(key, window_seconds)[0], window_seconds)
+
+    def _incr(self, name: str, window_seconds: int) -> int:
         pipe = self._client.pipeline()
         pipe.incr(name)
         pipe.expire(name, window_seconds + 1)
         count, _ = pipe.execute()
-        return Window(int(count), retry)
+        return int(count)
 
     def peek(self, key: str, window_seconds: int) -> Window:
         name, retry = self._key(key, window_seconds)

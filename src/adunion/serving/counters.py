@@ -41,6 +41,11 @@ class ServingCounters(Protocol):
 
     def add_spend(self, campaign_id: str, day: str, micros: int) -> int: ...
 
+    def add_spends(self, day: str, micros: Mapping[str, int]) -> None:
+        """:meth:`add_spend` for several campaigns at once (a drained batch of events): one lock,
+        or one Redis round trip."""
+        ...
+
     def seed_spend(self, campaign_id: str, day: str, micros: int) -> None:
         """Raise the day's spend to at least ``micros`` (the durable stats after a restart)."""
         ...
@@ -78,6 +83,12 @@ class MemoryServingCounters:
             spend = self._day(day)
             value = spend[campaign_id] = spend.get(campaign_id, 0) + micros
             return value
+
+    def add_spends(self, day: str, micros: Mapping[str, int]) -> None:
+        with self._lock:
+            spend = self._day(day)
+            for campaign_id, amount in micros.items():
+                spend[campaign_id] = spend.get(campaign_id, 0) + amount
 
     def seed_spend(self, campaign_id: str, day: str, micros: int) -> None:
         with self._lock:
@@ -166,6 +177,19 @@ class RedisServingCounters:
             if cached is not None:
                 cached[1][campaign_id] = int(value)
         return int(value)
+
+    def add_spends(self, day: str, micros: Mapping[str, int]) -> None:
+        key = self._spend_key(day)
+        pipe = self._client.pipeline()
+        for campaign_id, amount in micros.items():
+            pipe.hincrby(key, campaign_id, amount)
+        pipe.expire(key, SPEND_TTL_SECONDS)
+        values = pipe.execute()[:-1]
+        with self._lock:
+            cached = self._spend_cache.get(day)
+            if cached is not None:
+                for campaign_id, value in zip(micros, values, strict=True):
+                    cached[1][campaign_id] = int(value)
 
     def seed_spend(self, campaign_id: str, day: str, micros: int) -> None:
         self._seed(keys=[self._spend_key(day)], args=[campaign_id, micros, SPEND_TTL_SECONDS])

@@ -159,7 +159,7 @@ class ServingFastPath:
         peer: str = client[0] if client else "unknown"
         if peer in self._trusted:
             peer = forwarded_client(peer, forwarded_for or "", self._trusted)
-        return Hit(token=token, ip=peer, user_agent=user_agent or "", now=time.time())
+        return Hit(token, peer, user_agent or "", time.time())
 
 
 class AdunionApp(FastAPI):

@@ -10,39 +10,31 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
-from adunion.tracking.rows import EVENT_COLUMNS, event_values
+from adunion.tracking.rows import EVENT_COLUMNS, TIME_COLUMNS, event_values
 from adunion.tracking.writer import EventRecord
 
 _FRAME_HEADER = struct.Struct(">II")
 _MAX_BODY = 1024 * 1024
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
-_TIME_COLUMNS = frozenset({"occurred_at", "issued_at"})
-_TIME_POSITIONS = tuple(i for i, name in enumerate(EVENT_COLUMNS) if name in _TIME_COLUMNS)
+_TIME_POSITIONS = tuple(EVENT_COLUMNS.index(name) for name in TIME_COLUMNS)
 
 
-def encode_record(record: EventRecord) -> list[Any]:
-    """The event's column values as JSON-safe values (times as integer microseconds: exact)."""
-    values = list(event_values(record))
-    for position in _TIME_POSITIONS:
-        if values[position] is not None:
-            values[position] = (values[position] - _EPOCH) // _MICROSECOND
+def encode_record(record: EventRecord) -> tuple[Any, ...]:
+    """The event's column values, JSON-safe as they are (times are integer microseconds)."""
+    values: tuple[Any, ...] = event_values(record)
     return values
 
 
 def decode_record(values: list[Any]) -> EventRecord:
     if len(values) != len(EVENT_COLUMNS):
         raise ValueError("an event with the wrong number of columns")
-    fields = dict(zip(EVENT_COLUMNS, values, strict=True))
-    for name in _TIME_COLUMNS:
-        if fields[name] is not None:
-            fields[name] = _EPOCH + int(fields[name]) * _MICROSECOND
-    return EventRecord(**fields)
+    for position in _TIME_POSITIONS:
+        if values[position] is not None:
+            values[position] = int(values[position])
+    return EventRecord(*values)
 
 
 def frame(record: EventRecord) -> bytes:

@@ -8,21 +8,24 @@ events table's unique (offer id, event type); expiry is checked here against the
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 _VERSION = "1"
+_TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
+_FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_BLOCK = hashlib.sha256().block_size
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TAMPERED = "tampered_token"
 EXPIRED = "expired_token"
 
 
-@dataclass(frozen=True, slots=True)
-class Offer:
+# Offer and Verified are named tuples: immutable like frozen dataclasses, and made in a third of
+# the time (each view beacon makes one of each).
+class Offer(NamedTuple):
     offer_id: str
     slot_id: str
     creative_id: str
@@ -33,22 +36,19 @@ class Offer:
     issued_at: int  # unix seconds
 
 
-@dataclass(frozen=True, slots=True)
-class Verified:
+class Verified(NamedTuple):
     offer: Offer | None
     reason: str | None  # None, TAMPERED or EXPIRED (an expired offer is still identified)
 
 
-_URLSAFE = bytes.maketrans(b"+/", b"-_")
+def _b64(data: bytes) -> bytes:
+    """Unpadded base64url, straight from binascii (``base64``'s wrappers cost as much again)."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URLSAFE).rstrip(b"=")
 
 
-def _b64(data: bytes) -> str:
-    """URL-safe base64 without padding (``base64.urlsafe_b64encode`` in fewer steps)."""
-    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode("ascii")
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+def _unb64(data: bytes) -> bytes:
+    # Non-strict decoding, as base64.urlsafe_b64decode: padding beyond what is missing is ignored.
+    return binascii.a2b_base64(data.translate(_FROM_URLSAFE) + b"==")
 
 
 def safe_visitor_id(value: str) -> str:
@@ -61,16 +61,17 @@ def safe_visitor_id(value: str) -> str:
 class TokenSigner:
     def __init__(self, secret_key: str, *, ttl_seconds: int) -> None:
         self._key = hashlib.sha256(b"adunion.offer-token|" + secret_key.encode()).digest()
-        # HMAC's two keyed hash states, made once; each MAC copies them (C level) instead of
-        # re-keying: half the cost of hmac.new, and the largest step of a beacon's own work.
-        block = self._key.ljust(64, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        # HMAC-SHA256 (RFC 2104) from its two keyed SHA-256 states, made once: each MAC copies
+        # them (C level) instead of re-keying, and skips hmac.HMAC's Python wrapper around the
+        # same copies (1.2 -> 0.8 us). Checked against hmac.new in the tests.
+        padded = self._key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in padded))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in padded))
         self.ttl_seconds = ttl_seconds
 
-    def _mac(self, payload: str) -> str:
+    def _mac(self, payload: bytes) -> bytes:
         inner = self._inner.copy()  # the keyed states themselves are never updated
-        inner.update(payload.encode("ascii"))
+        inner.update(payload)
         outer = self._outer.copy()
         outer.update(inner.digest())
         return _b64(outer.digest())
@@ -104,13 +105,13 @@ class TokenSigner:
             f"{_VERSION}|{offer_id}|{slot_id}|{creative_id}|{campaign_id}|{pricing}|"
             f"{price_micros}|{safe_visitor_id(visitor_id)}|{issued_at}".encode("ascii")
         )
-        return f"{payload}.{self._mac(payload)}"
+        return f"{payload.decode('ascii')}.{self._mac(payload).decode('ascii')}"
 
     def verify(self, token: str, now: float) -> Verified:
-        payload, dot, mac = token.partition(".")
-        if not dot or len(token) > 1024:
+        if len(token) > 1024 or not token.isascii():
             return Verified(None, TAMPERED)
-        if not hmac.compare_digest(mac, self._mac(payload)):
+        payload, dot, mac = token.encode("ascii").partition(b".")
+        if not dot or not hmac.compare_digest(mac, self._mac(payload)):
             return Verified(None, TAMPERED)
         try:
             parts = _unb64(payload).decode("ascii").split("|")
