@@ -29,10 +29,18 @@ def journal_db(database: Database) -> Database:
     return database
 
 
-def writer_for(database: Database, **options: float) -> JournaledEventWriter:
+@pytest.fixture(params=[True, False], ids=["fsynced", "written"])
+def sync(request: pytest.FixtureRequest) -> bool:
+    """Both kinds of acknowledgement: after the journal's fdatasync (``ADUNION_TRACKING_SQLITE_SYNC
+    =full``), or once the event is written to it (``normal``: one write per event, no turn of
+    the loop)."""
+    return bool(request.param)
+
+
+def writer_for(database: Database, sync: bool = True, **options: float) -> JournaledEventWriter:
     directory = journal_directory(database)
     assert directory is not None
-    return JournaledEventWriter(database, directory, **options)  # type: ignore[arg-type]
+    return JournaledEventWriter(database, directory, sync=sync, **options)  # type: ignore[arg-type]
 
 
 def stats(database: Database) -> tuple[int, int]:
@@ -43,7 +51,7 @@ def stats(database: Database) -> tuple[int, int]:
     return int(row[0] or 0), int(row[1] or 0)
 
 
-def test_new_then_replay_before_and_after_the_drain(journal_db: Database) -> None:
+def test_new_then_replay_before_and_after_the_drain(journal_db: Database, sync: bool) -> None:
     """A replay of an event journaled here is refused at once; one of an event already drained
     is journaled again, and the drain's commit listener hears of neither."""
     committed: list[tuple[str, int]] = []
@@ -51,7 +59,7 @@ def test_new_then_replay_before_and_after_the_drain(journal_db: Database) -> Non
     offer = new_id()
 
     async def main() -> list[bool]:
-        writer = writer_for(journal_db, drain_seconds=60)
+        writer = writer_for(journal_db, sync, drain_seconds=60)
         writer.on_commit = lambda events: committed.extend(
             (e.offer_id, e.billable_micros) for e in events
         )
@@ -78,9 +86,11 @@ def test_new_then_replay_before_and_after_the_drain(journal_db: Database) -> Non
     assert directory is not None and list(directory.iterdir()) == []  # drained and deleted
 
 
-def test_stop_commits_everything_accepted_and_then_refuses(journal_db: Database) -> None:
+def test_stop_commits_everything_accepted_and_then_refuses(
+    journal_db: Database, sync: bool
+) -> None:
     async def main() -> None:
-        writer = writer_for(journal_db, drain_seconds=60)
+        writer = writer_for(journal_db, sync, drain_seconds=60)
         writer.start()
         await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(300)))
         await writer.stop()
@@ -91,9 +101,9 @@ def test_stop_commits_everything_accepted_and_then_refuses(journal_db: Database)
     assert count(journal_db) == 300
 
 
-def test_the_drain_runs_by_itself(journal_db: Database) -> None:
+def test_the_drain_runs_by_itself(journal_db: Database, sync: bool) -> None:
     async def main() -> None:
-        writer = writer_for(journal_db, drain_seconds=0.02)
+        writer = writer_for(journal_db, sync, drain_seconds=0.02)
         writer.start()
         await writer.submit(record(new_id()))
         for _ in range(250):
@@ -115,7 +125,8 @@ from adunion.tracking.writer import EventRecord
 async def main():
     database = Database(sys.argv[1])
     writer = JournaledEventWriter(
-        database, journal_directory(database), drain_seconds=float(sys.argv[2])
+        database, journal_directory(database), drain_seconds=float(sys.argv[2]),
+        sync=sys.argv[4] == "sync",
     )
     writer.start()
     n = 0
@@ -138,11 +149,14 @@ asyncio.run(main())
 """
 
 
-def _acknowledged_then_killed(database: Database, drain_seconds: float, seconds: float) -> set[str]:
+def _acknowledged_then_killed(
+    database: Database, drain_seconds: float, seconds: float, sync: bool
+) -> set[str]:
     """Run a journaling process, kill -9 it after ``seconds``; the offers it acknowledged."""
     url = database.url.render_as_string(hide_password=False)
+    mode = "sync" if sync else "write"
     process = subprocess.Popen(
-        [sys.executable, "-c", _JOURNALING, url, str(drain_seconds), new_id()],
+        [sys.executable, "-c", _JOURNALING, url, str(drain_seconds), new_id(), mode],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -163,13 +177,15 @@ def _acknowledged_then_killed(database: Database, drain_seconds: float, seconds:
 
 @pytest.mark.parametrize("drain_seconds", [60.0, 0.005])
 def test_kill_9_loses_nothing_acknowledged_and_counts_nothing_twice(
-    journal_db: Database, drain_seconds: float
+    journal_db: Database, drain_seconds: float, sync: bool
 ) -> None:
     """kill -9 mid-stream: with drains off (all in the journal) and with drains every few ms
     (killed anywhere: mid-write, mid-commit, between a commit and the segment's deletion). The
     next process drains the dead one's journal: every acknowledged event is stored once, and
     the stats count exactly the stored rows."""
-    acknowledged = _acknowledged_then_killed(journal_db, drain_seconds, random.uniform(0.3, 0.8))
+    acknowledged = _acknowledged_then_killed(
+        journal_db, drain_seconds, random.uniform(0.3, 0.8), sync
+    )
     stored_before = count(journal_db)
     heard: list[EventRecord] = []
 
@@ -198,10 +214,10 @@ def test_kill_9_loses_nothing_acknowledged_and_counts_nothing_twice(
     assert [p for p in directory.iterdir() if p.suffix == ".journal"] == []
 
 
-def test_a_live_writer_s_journal_is_not_taken(journal_db: Database) -> None:
+def test_a_live_writer_s_journal_is_not_taken(journal_db: Database, sync: bool) -> None:
     async def main() -> tuple[int, int]:
-        alive = writer_for(journal_db, drain_seconds=60)
-        other = writer_for(journal_db, drain_seconds=60)
+        alive = writer_for(journal_db, sync, drain_seconds=60)
+        other = writer_for(journal_db, sync, drain_seconds=60)
         alive.start()
         await alive.submit(record(new_id()))
         taken = await asyncio.to_thread(other.recover_orphans)
@@ -214,7 +230,7 @@ def test_a_live_writer_s_journal_is_not_taken(journal_db: Database) -> None:
 
 
 def test_a_drain_that_fails_after_its_commit_is_retried_and_counted_once(
-    journal_db: Database, monkeypatch: pytest.MonkeyPatch
+    journal_db: Database, sync: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The first drain commits, then fails (as a lost connection would after COMMIT): the
     segment is kept, the retry finds every event recorded, and the stats count them once."""
@@ -231,7 +247,7 @@ def test_a_drain_that_fails_after_its_commit_is_retried_and_counted_once(
     heard: list[EventRecord] = []
 
     async def main() -> None:
-        writer = writer_for(journal_db, drain_seconds=60)
+        writer = writer_for(journal_db, sync, drain_seconds=60)
         writer.on_commit = heard.extend
         writer.start()
         await asyncio.gather(*(writer.submit(record(new_id(), billable=3)) for _ in range(10)))
@@ -250,12 +266,14 @@ def test_a_drain_that_fails_after_its_commit_is_retried_and_counted_once(
     assert heard == []  # the lost commit's events are never counted twice (here: not at all)
 
 
-def test_a_failing_commit_listener_does_not_fail_the_drain(journal_db: Database) -> None:
+def test_a_failing_commit_listener_does_not_fail_the_drain(
+    journal_db: Database, sync: bool
+) -> None:
     def listener(_events: object) -> None:
         raise ConnectionError("the counters' Redis is down")
 
     async def main() -> None:
-        writer = writer_for(journal_db, drain_seconds=60)
+        writer = writer_for(journal_db, sync, drain_seconds=60)
         writer.on_commit = listener
         writer.start()
         await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(4)))
@@ -269,9 +287,9 @@ def test_a_failing_commit_listener_does_not_fail_the_drain(journal_db: Database)
     assert directory is not None and list(directory.glob("*.journal")) == []
 
 
-def test_a_full_backlog_refuses_new_events(journal_db: Database) -> None:
+def test_a_full_backlog_refuses_new_events(journal_db: Database, sync: bool) -> None:
     async def main() -> None:
-        writer = writer_for(journal_db, drain_seconds=60, max_pending=3)
+        writer = writer_for(journal_db, sync, drain_seconds=60, max_pending=3)
         writer.start()
         await asyncio.gather(*(writer.submit(record(new_id())) for _ in range(3)))
         with pytest.raises(WriterClosed, match="backlog is full"):
@@ -284,13 +302,15 @@ def test_a_full_backlog_refuses_new_events(journal_db: Database) -> None:
     assert count(journal_db) == 4
 
 
-def test_two_processes_journaling_the_same_events_store_each_once(journal_db: Database) -> None:
+def test_two_processes_journaling_the_same_events_store_each_once(
+    journal_db: Database, sync: bool
+) -> None:
     """Two serving processes' journals (two writers, each with its own segment and lock): the
     same offers sent to both are stored once, and the stats count each once."""
 
     async def main() -> None:
-        first = writer_for(journal_db, drain_seconds=0.01)
-        second = writer_for(journal_db, drain_seconds=0.01)
+        first = writer_for(journal_db, sync, drain_seconds=0.01)
+        second = writer_for(journal_db, sync, drain_seconds=0.01)
         first.start()
         second.start()
         offers = [new_id() for _ in range(200)]
@@ -306,7 +326,7 @@ def test_two_processes_journaling_the_same_events_store_each_once(journal_db: Da
 
 
 def test_a_failed_journal_write_fails_its_requests_and_their_retry_is_new(
-    journal_db: Database, monkeypatch: pytest.MonkeyPatch
+    journal_db: Database, sync: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An event is pending (a replay of it refused) only once its write succeeded: the requests
     of a failed write, a replay in the same turn included, hear the error, and the client's
@@ -318,7 +338,7 @@ def test_a_failed_journal_write_fails_its_requests_and_their_retry_is_new(
         raise OSError("disk full")
 
     async def main() -> list[bool]:
-        writer = writer_for(journal_db, drain_seconds=60)
+        writer = writer_for(journal_db, sync, drain_seconds=60)
         writer.start()
         monkeypatch.setattr(journal.os, "write", failing_write)
         both = asyncio.gather(

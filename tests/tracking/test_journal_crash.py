@@ -34,9 +34,10 @@ def _free_port() -> int:
         return port
 
 
-def _start(database: Database, tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
+def _start(database: Database, tmp_path: Path, port: int, sync: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
+        "ADUNION_TRACKING_SQLITE_SYNC": sync,
         "ADUNION_DATA_DIR": str(tmp_path / "data"),
         "ADUNION_DATABASE_URL": database.url.render_as_string(hide_password=False),
         "ADUNION_SECRET_KEY": SECRET,
@@ -55,13 +56,18 @@ def _start(database: Database, tmp_path: Path, port: int) -> subprocess.Popen[by
     )
 
 
-def test_kill_9_of_the_server_loses_no_answered_beacon(database: Database, tmp_path: Path) -> None:
+@pytest.mark.parametrize("sync", ["full", "normal"])
+def test_kill_9_of_the_server_loses_no_answered_beacon(
+    database: Database, tmp_path: Path, sync: str
+) -> None:
+    """Acknowledged after the journal's fdatasync (full) or once written to it (normal): kill -9
+    of the processes loses neither (the written journal outlives them in the page cache)."""
     if not database.is_sqlite:
         pytest.skip("the journal is SQLite's: on PostgreSQL every process commits its events")
     signer = TokenSigner(SECRET, ttl_seconds=3600)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    server = _start(database, tmp_path, port)
+    server = _start(database, tmp_path, port, sync)
     answered: list[str] = []
     try:
         deadline = time.monotonic() + 60
