@@ -15,8 +15,8 @@ another ad server's decision URLs (a server started beforehand, e.g. EthicalAds:
 docs/benchmarks.md), and the JSON gains ``peer_*`` keys and our/their ratios.
 
 Usage: ``python benchmarks/serving_http.py [--quick] [--peer-url URL ...] [--only intake]
-[--tracking-sync normal] [--intake-connections 16]`` (needs ``wrk`` and ``hey``; ``--only intake``
-runs the empty endpoint and the intake only). The last line printed is one JSON object.
+[--tracking-sync normal|full] [--intake-connections 16]`` (needs ``wrk`` and ``hey``; ``--only
+intake`` runs the empty endpoint and the intake only). The last line printed is one JSON object.
 """
 
 from __future__ import annotations
@@ -414,8 +414,9 @@ def main() -> None:
     parser.add_argument(
         "--tracking-sync",
         choices=("full", "normal"),
-        default="full",
-        help="ADUNION_TRACKING_SQLITE_SYNC of the server (full: fsync per event batch)",
+        default="normal",
+        help="ADUNION_TRACKING_SQLITE_SYNC of the server (default normal, as served; full: "
+        "fdatasync per journal write)",
     )
     parser.add_argument(
         "--peer-url",

@@ -62,11 +62,12 @@ class Settings(BaseSettings):
     serving_explore_z: float = Field(default=1.0, ge=0)
     tracking_token_ttl_seconds: int = Field(default=4 * 3600, gt=0)
     tracking_batch_max: int = Field(default=1000, gt=0)
-    # SQLite only: "full" fsyncs every journal write (or event batch) before answering (survives
-    # power loss); "normal" answers once the event is written (survives a process crash; a power
-    # loss undoes the events since the last drain, or without the journal those not yet written
-    # out) and spends no fsync per answer. See docs/serving.md.
-    tracking_sqlite_sync: Literal["full", "normal"] = "full"
+    # SQLite only: "normal" (the default) answers once the event is written to the journal: it
+    # survives a crash of the process (kill -9); the drain commits with fsync every
+    # tracking_drain_seconds, so a power loss undoes at most the events acknowledged since (none
+    # of them billed yet). "full" fdatasyncs every journal write (or event batch) before
+    # answering, and survives a power loss too, at about half the intake. See docs/serving.md.
+    tracking_sqlite_sync: Literal["full", "normal"] = "normal"
     # SQLite only: write an event batch on the event loop's thread when the write lock is free
     # (no thread hand-off; the loop waits for the commit's fsync). Off: always in a thread, for
     # disks whose fsync takes milliseconds. See docs/serving.md.

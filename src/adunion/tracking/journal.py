@@ -1,18 +1,21 @@
-"""The event journal: an event is acknowledged once it is in an fsynced append-only file.
+"""The event journal: an event is acknowledged once it is in an append-only file.
 
 On an SQLite file a commit is one transaction at a time for the whole host, and a request that
 waits for its event's commit waits for every other process's batch too. Here each serving process
-appends its events to its own journal file instead — one write and one ``fdatasync`` per turn of
-the event loop, however many events arrived in it — and answers as soon as that returns. A
+appends its events to its own journal file instead and answers as soon as the event is written
+(``sync=False``, the default setting: it then survives a crash of the process), or, with
+``sync=True``, once the ``fdatasync`` of the write that carried it returns (one write and one
+``fdatasync`` per turn of the event loop, however many events arrived in it). A
 background drain moves the journaled events into the database in large batches (the same
 :func:`~adunion.tracking.writer.write_batch`, ON CONFLICT DO NOTHING, stats only for new rows),
 then deletes the journal segment they were in.
 
-Crash safety: a segment is deleted only after its events are committed, and a replay of a
-committed event inserts nothing, so a crash at any point loses nothing acknowledged and counts
-nothing twice. Each segment is held under an exclusive ``flock`` for its writer's life; a segment
-nobody holds belongs to a process that died, and any process of the host drains it (at start and
-every few seconds). A frame torn by the crash was never acknowledged and is dropped.
+Crash safety: a segment is deleted only after its events are committed (with fsync), and a replay
+of a committed event inserts nothing, so a crash of the process at any point loses nothing
+acknowledged and counts nothing twice; without ``sync`` a power loss may undo what was acknowledged
+since the last drain. Each segment is held under an exclusive ``flock`` for its writer's life; a
+segment nobody holds belongs to a process that died, and any process of the host drains it (at
+start and every few seconds). A frame torn by the crash was never acknowledged and is dropped.
 
 New or replay: :meth:`JournaledEventWriter.submit` answers "replay" for an event this process
 journaled and has not drained yet; the table decides the rest at the drain (ON CONFLICT DO
