@@ -20,7 +20,7 @@ from adunion.serving.engine import build_index
 from adunion.serving.fastpath import ServingFastPath
 from adunion.tracking import intake as intake_module
 from adunion.tracking.models import ServingStat, TrackingEvent
-from adunion.tracking.times import from_datetime
+from adunion.tracking.times import from_datetime, utc_day
 from adunion.tracking.tokens import Offer
 
 from ..factories import drain_events, make_user, web_login
@@ -352,3 +352,19 @@ def test_the_ip_hash_is_kept_per_address_within_a_bound(
     key = hashlib.sha256(b"adunion.ip-hash|" + app.state.ctx.secret_key.encode())
     expected = hashlib.blake2b(b"198.51.100.1", key=key.digest()[:32], digest_size=16)
     assert first[1] == expected.hexdigest()
+
+
+def test_the_live_reach_counts_the_valid_views_a_commit_added(app: Any) -> None:
+    intake = app.state.ctx.serving.intake
+    day = utc_day(record("x").occurred_us)
+    intake.committed(
+        [
+            replace(record("v1"), campaign_id="camp-1", visitor_id="a"),
+            replace(record("v2"), campaign_id="camp-1", visitor_id="b"),
+            replace(record("v3"), campaign_id="camp-1", visitor_id="a"),  # the same visitor
+            replace(record("bad"), campaign_id="camp-1", visitor_id="c", valid=False),
+            replace(record("k", "click"), campaign_id="camp-1", visitor_id="d"),
+            replace(record("t"), campaign_id=None, visitor_id="e"),  # a tampered token's
+        ]
+    )
+    assert intake.reach.count(["camp-1"], day) == 2

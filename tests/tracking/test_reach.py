@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -63,3 +64,33 @@ def test_live_sketch_turns_dense_past_the_sparse_limit_and_counts_on() -> None:
         full.add(f"visitor-{m}")
     assert live.sketch().registers == full.registers
     assert abs(live.sketch().estimate() - (n + 5_000)) < (n + 5_000) * 0.03
+
+
+@pytest.fixture(params=["memory", "redis"])
+def two_reaches(
+    request: pytest.FixtureRequest,
+) -> tuple[MemoryLiveReach | RedisLiveReach, MemoryLiveReach | RedisLiveReach]:
+    if request.param == "memory":
+        return MemoryLiveReach(), MemoryLiveReach()
+    url: str = request.getfixturevalue("redis_url")
+    namespace = f"test-reach-{new_id()}"
+    return (
+        RedisLiveReach(redis.Redis.from_url(url), f"{namespace}-one"),
+        RedisLiveReach(redis.Redis.from_url(url), f"{namespace}-many"),
+    )
+
+
+def test_add_many_adds_as_add_does(
+    two_reaches: tuple[MemoryLiveReach | RedisLiveReach, MemoryLiveReach | RedisLiveReach],
+) -> None:
+    one, many = two_reaches
+    views = [
+        (f"c{n % 3}", DAY if n % 5 else "2026-11-24", f"visitor-{n % 700}") for n in range(2_000)
+    ]
+    for view in views:
+        one.add(*view)
+    many.add_many(iter(views))
+    many.add_many([])  # nothing to add: no round trip
+    for campaigns in (["c0"], ["c1", "c2"], ["c0", "c1", "c2"]):
+        for day in (DAY, "2026-11-24"):
+            assert many.count(campaigns, day) == one.count(campaigns, day) > 0

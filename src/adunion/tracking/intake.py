@@ -3,8 +3,8 @@
 Every hit becomes at most one row per (offer, event type); an invalid hit is stored with its
 reason and never billed. The request is answered once the event is durable: committed
 (:mod:`adunion.tracking.writer`) or journaled (:mod:`adunion.tracking.journal`). Spend reaches
-the pacing counters when the row is committed, from the writer's ``on_commit``: only rows the
-table took count, so a replay never does.
+the pacing counters, and a valid view the live reach, when the row is committed, from the
+writer's ``on_commit``: only rows the table took count, so a replay never does.
 """
 
 from __future__ import annotations
@@ -101,7 +101,7 @@ class Intake:
         self._recorded_view_at = recorded_view_at
         self._landing_url = landing_url
         self.reach = reach if reach is not None else MemoryLiveReach()
-        writer.on_commit = self.count_spend
+        writer.on_commit = self.committed
 
     def ip_hash(self, ip: str) -> str:
         # Remembered per address: a visitor's view, viewable beacon and click come from one, and
@@ -199,8 +199,6 @@ class Intake:
         recorded = await self.writer.submit(record)
         if recorded and event_type == VIEW:
             self.view_log.remember(offer.offer_id, hit.now)
-            if valid:
-                self.reach.add(offer.campaign_id, utc_day(when), offer.visitor_id)
         if event_type != CLICK:
             return _VALID[recorded] if valid else _outcome(recorded, valid, reason)
         # Looked up for clicks only: a look-up in an index of many creatives misses the CPU's
@@ -208,6 +206,16 @@ class Intake:
         creative = index.creatives.get(offer.creative_id)
         landing = creative.landing_url if creative else self._landing_url(offer.creative_id)
         return Outcome(recorded, valid, reason, landing)
+
+    def committed(self, events: Sequence[EventRecord]) -> None:
+        """What a commit added (the writer's listener): their spend and, for valid views, the
+        live reach. Counted there, a batch at a time, so a replay never counts twice."""
+        self.count_spend(events)
+        self.reach.add_many(
+            (r.campaign_id, utc_day(r.occurred_us), r.visitor_id)
+            for r in events
+            if r.event_type == VIEW and r.valid and r.campaign_id and r.visitor_id is not None
+        )
 
     def count_spend(self, committed: Sequence[EventRecord]) -> None:
         """Add newly committed billable events to their campaign's spend on its local day."""

@@ -1,7 +1,8 @@
 """Live unique reach: distinct visitors who saw a campaign's ads today, as a mergeable sketch.
 
 The reports' reach comes from rollups (HyperLogLog sketches per campaign and hour/day, built from
-the events table). This is the live counterpart, fed by each recorded valid view: in-process
+the events table). This is the live counterpart, fed by each valid view once its row is
+committed (a batch at a time, from the event writer's commit listener): in-process
 HyperLogLogs by default, Redis HyperLogLogs (PFADD / PFCOUNT) when ``ADUNION_REDIS_URL`` is set, so
 every serving process adds to, and counts from, the same sketch. Counting several campaigns at
 once counts their union (a visitor who saw two campaigns is one visitor).
@@ -29,8 +30,16 @@ KEEP_SECONDS = 40 * 86400
 SPARSE_REGISTERS = 200
 
 
+# A view to count: campaign id, UTC day, visitor id.
+View = tuple[str, str, str]
+
+
 class LiveReach(Protocol):
     def add(self, campaign_id: str, day: str, visitor_id: str) -> None: ...
+
+    def add_many(self, views: Iterable[View]) -> None:
+        """:meth:`add` for each view (a committed batch's): one lock, or one Redis round trip."""
+        ...
 
     def count(self, campaign_ids: Iterable[str], day: str) -> int: ...
 
@@ -81,13 +90,22 @@ class MemoryLiveReach:
 
     def add(self, campaign_id: str, day: str, visitor_id: str) -> None:
         with self._lock:
-            sketch = self._sketches.get((campaign_id, day))
-            if sketch is None:
-                if len(self._sketches) >= self._max:  # forget the oldest (insertion order)
-                    for key in list(self._sketches)[: self._max // 10]:
-                        del self._sketches[key]
-                sketch = self._sketches[(campaign_id, day)] = LiveSketch()
-            sketch.add(visitor_id)
+            self._sketch(campaign_id, day).add(visitor_id)
+
+    def add_many(self, views: Iterable[View]) -> None:
+        with self._lock:
+            for campaign_id, day, visitor_id in views:
+                self._sketch(campaign_id, day).add(visitor_id)
+
+    def _sketch(self, campaign_id: str, day: str) -> LiveSketch:
+        """The campaign's sketch for the day, made if new. The caller holds the lock."""
+        sketch = self._sketches.get((campaign_id, day))
+        if sketch is None:
+            if len(self._sketches) >= self._max:  # forget the oldest (insertion order)
+                for key in list(self._sketches)[: self._max // 10]:
+                    del self._sketches[key]
+            sketch = self._sketches[(campaign_id, day)] = LiveSketch()
+        return sketch
 
     def count(self, campaign_ids: Iterable[str], day: str) -> int:
         union = HyperLogLog()
@@ -112,6 +130,18 @@ class RedisLiveReach:
         pipe = self._client.pipeline()
         pipe.pfadd(key, visitor_id)
         pipe.expire(key, KEEP_SECONDS)
+        pipe.execute()
+
+    def add_many(self, views: Iterable[View]) -> None:
+        visitors: dict[str, list[str]] = {}
+        for campaign_id, day, visitor_id in views:
+            visitors.setdefault(self._key(campaign_id, day), []).append(visitor_id)
+        if not visitors:
+            return
+        pipe = self._client.pipeline()
+        for key, ids in visitors.items():
+            pipe.pfadd(key, *ids)
+            pipe.expire(key, KEEP_SECONDS)
         pipe.execute()
 
     def count(self, campaign_ids: Iterable[str], day: str) -> int:
