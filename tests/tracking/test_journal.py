@@ -32,8 +32,7 @@ def journal_db(database: Database) -> Database:
 @pytest.fixture(params=[True, False], ids=["fsynced", "written"])
 def sync(request: pytest.FixtureRequest) -> bool:
     """Both kinds of acknowledgement: after the journal's fdatasync (``ADUNION_TRACKING_SQLITE_SYNC
-    =full``), or once the event is written to it (``normal``: one write per event, no turn of
-    the loop)."""
+    =full``), or once the event is written to it (``normal``, the default)."""
     return bool(request.param)
 
 

@@ -206,8 +206,6 @@ class JournaledEventWriter:
         if len(self._pending) >= self.max_pending:
             raise WriterClosed("the event journal's backlog is full: the database is not draining")
         key = (record.offer_id, record.event_type)
-        if not self.sync:
-            return self._write_now(record, key)
         fresh = key not in self._pending and key not in self._buffered
         if fresh:
             self._buffered.add(key)
@@ -219,20 +217,6 @@ class JournaledEventWriter:
         self._waiting.append(future)
         await future
         return fresh
-
-    def _write_now(self, record: EventRecord, key: tuple[str, str]) -> bool:
-        """Without fdatasync an event is as durable as it will be once written (it survives a
-        crash of this process): written at once, with no future and no turn of the loop."""
-        if key in self._pending:
-            return False
-        segment = self._segment()
-        self._append(segment, frame(record))
-        segment.records.append(record)
-        self._pending.add(key)
-        self.batches += 1
-        if len(segment.records) >= self.drain_batch:
-            self._wake.set()
-        return True
 
     def has_pending(self, offer_id: str, event_type: str) -> bool:
         """Journaled in this process and not yet in the table (a look-up must count it)."""
