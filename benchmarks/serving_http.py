@@ -7,21 +7,25 @@ minimal Starlette app with one empty JSON endpoint. Then, in the same run:
 
 1. ``wrk -t2 -c16`` on the empty endpoint and on the decision endpoint (random slots);
 2. ``hey -z 10s -c 10 -q 100`` (10 workers x 100 req/s = 1,000 req/s) on the decision: p99;
-3. ``wrk -t2 -c16`` on the view beacon, each request with a distinct signed token; afterwards
-   the events table must hold exactly as many rows as requests were sent.
+3. ``wrk -t2 -c16`` on the view beacon, each request with a distinct signed token for a slot
+   drawn as views fall on a real network (a slot's share falls as 1/rank; ``--intake-traffic
+   sequential``: every slot in turn); afterwards the events table must hold exactly as many rows
+   as requests were sent.
 
 With ``--peer-url URL`` (repeatable), step 1's decision load is also run, right after ours, on
 another ad server's decision URLs (a server started beforehand, e.g. EthicalAds: see
 docs/benchmarks.md), and the JSON gains ``peer_*`` keys and our/their ratios.
 
 Usage: ``python benchmarks/serving_http.py [--quick] [--peer-url URL ...] [--only intake]
-[--tracking-sync normal|full] [--intake-connections 16]`` (needs ``wrk`` and ``hey``; ``--only
-intake`` runs the empty endpoint and the intake only). The last line printed is one JSON object.
+[--tracking-sync normal|full] [--intake-traffic zipf|sequential] [--intake-connections 16]``
+(needs ``wrk`` and ``hey``; ``--only intake`` runs the empty endpoint and the intake only).
+The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import random
@@ -351,6 +355,19 @@ end
 """
 
 
+def intake_slots(slots: list[dict[str, Any]], count: int, traffic: str) -> list[dict[str, Any]]:
+    """The slot of each beacon. A view's stats row (day, slot, creative) is updated in the same
+    transaction as the event, so where the views fall decides which pages of ``serving_stats``
+    the drain writes: in slot order they are neighbours, spread as real traffic is they are not."""
+    if traffic == "sequential":
+        return [slots[n % len(slots)] for n in range(count)]
+    rng = random.Random(13)
+    ranked = list(slots)
+    rng.shuffle(ranked)
+    cumulative = list(itertools.accumulate(1.0 / rank for rank in range(1, len(ranked) + 1)))
+    return rng.choices(ranked, cum_weights=cumulative, k=count)
+
+
 def count_events(database: Database) -> int:
     with database.transaction(write=False) as session:
         return int(session.scalar(select(func.count()).select_from(TrackingEvent)) or 0)
@@ -431,6 +448,14 @@ def main() -> None:
         choices=("all", "intake"),
         default="all",
         help="intake: run only the empty endpoint and the intake (skip the decision phases)",
+    )
+    parser.add_argument(
+        "--intake-traffic",
+        choices=("zipf", "sequential"),
+        default="zipf",
+        help="which slots the beacons are for: zipf (default: a slot's share of the views falls "
+        "as 1/rank, as on a real network) or sequential (every slot in turn: the stats rows are "
+        "updated in key order, the drain's best case)",
     )
     parser.add_argument(
         "--intake-connections",
@@ -553,8 +578,7 @@ def main() -> None:
         token_count = 40_000 * seconds
         tokens = work / "tokens.txt"
         with tokens.open("w") as out:
-            for n in range(token_count):
-                s = slots[n % len(slots)]
+            for n, s in enumerate(intake_slots(slots, token_count, options.intake_traffic)):
                 offer = Offer(
                     new_id(), s["slot"], s["creative"], s["campaign"], "cpm", 1000, f"v{n}",
                     issued_at,
@@ -597,6 +621,7 @@ def main() -> None:
             "http_p99_ms_at_1000rps": round(float(p99.group(1)) * 1000, 2) if p99 else None,
             "hey_rps": float(hey_rps.group(1)) if hey_rps else None,
             "intake_connections": options.intake_connections,
+            "intake_traffic": options.intake_traffic,
             "tracking_events_per_s": round(intake_rps),
             "intake_vs_empty": round(intake_rps / empty_rps, 3) if empty_rps else None,
             "intake_non_2xx": non_2xx(intake_out),
