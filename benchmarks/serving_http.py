@@ -368,6 +368,14 @@ def intake_slots(slots: list[dict[str, Any]], count: int, traffic: str) -> list[
     return rng.choices(ranked, cum_weights=cumulative, k=count)
 
 
+def requests_sent(wrk_output: str) -> int:
+    """The requests the intake script sent, from the count its ``done`` prints (-1 if none).
+    Before the run wrk calls ``request()`` once on its first thread to check the script
+    (``script_verify_request`` in wrk.c): that request is counted and never sent."""
+    match = re.search(r"ISSUED (\d+)", wrk_output)
+    return int(match.group(1)) - 1 if match else -1
+
+
 def count_events(database: Database) -> int:
     with database.transaction(write=False) as session:
         return int(session.scalar(select(func.count()).select_from(TrackingEvent)) or 0)
@@ -590,10 +598,7 @@ def main() -> None:
         intake_out = wrk(
             base, seconds, intake_lua, [str(tokens), "2"], connections=options.intake_connections
         )
-        issued_match = re.search(r"ISSUED (\d+)", intake_out)
-        # Before the run, wrk calls request() once on its first thread to check the script
-        # (script_verify_request in wrk.c): that request is counted and never sent.
-        issued = int(issued_match.group(1)) - 1 if issued_match else -1
+        issued = requests_sent(intake_out)
         # Requests still in flight at wrk's cut-off finish on the server: wait until the count
         # has not moved for three seconds (at most a minute).
         stored, still, deadline = -1, 0, time.monotonic() + 60

@@ -1,10 +1,10 @@
-"""Which slots benchmarks/serving_http.py's intake beacons are for."""
+"""benchmarks/serving_http.py's intake: which slots its beacons are for, how many it sent."""
 
 from __future__ import annotations
 
 from collections import Counter
 
-from benchmarks.serving_http import intake_slots
+from benchmarks.serving_http import intake_slots, requests_sent
 
 SLOTS = [{"slot": f"s{n}"} for n in range(1000)]
 
@@ -24,3 +24,8 @@ def test_zipf_is_repeatable_and_falls_as_one_over_rank() -> None:
     assert 0.12 < counts[0] / len(picked) < 0.15
     assert 8 < counts[0] / counts[9] < 12
     assert len(counts) > 900  # the long tail is reached, not only the head
+
+
+def test_sent_leaves_out_the_request_wrk_builds_to_check_its_script() -> None:
+    assert requests_sent("Requests/sec: 24088.77\nISSUED 122700\n") == 122699
+    assert requests_sent("Requests/sec: 0.00\n") == -1
