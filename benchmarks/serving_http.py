@@ -598,7 +598,7 @@ def main() -> None:
         intake_out = wrk(
             base, seconds, intake_lua, [str(tokens), "2"], connections=options.intake_connections
         )
-        issued = requests_sent(intake_out)
+        sent = requests_sent(intake_out)
         # Requests still in flight at wrk's cut-off finish on the server: wait until the count
         # has not moved for three seconds (at most a minute).
         stored, still, deadline = -1, 0, time.monotonic() + 60
@@ -639,7 +639,7 @@ def main() -> None:
             # Sent: requests wrk wrote; acknowledged: responses it read before its cut-off (the
             # rest were in flight, and the server still records them). Nothing is lost when
             # stored = sent.
-            "events_sent": issued,
+            "events_sent": sent,
             "events_acknowledged": completed(intake_out) - non_2xx(intake_out),
             "events_stored": stored,
             "tokens_available": token_count,
