@@ -152,29 +152,24 @@ def view_answer(
     return status, decision_body(base, slot_id, served)
 
 
-def _serve_request(request: Request, slot_id: str, params: Mapping[str, Any]) -> Served:
+def _view_headers(request: Request) -> dict[str, str]:
+    """The request headers a slot view reads (:func:`serve_view`'s keyword arguments)."""
     headers = request.headers
-    return serve_view(
-        _runtime(request),
-        slot_id,
-        params,
-        user_agent=headers.get("user-agent", ""),
-        cookie_header=headers.get("cookie", ""),
-        referer=headers.get("referer", ""),
-    )
+    return {
+        "user_agent": headers.get("user-agent", ""),
+        "cookie_header": headers.get("cookie", ""),
+        "referer": headers.get("referer", ""),
+    }
+
+
+def _serve_request(request: Request, slot_id: str, params: Mapping[str, Any]) -> Served:
+    return serve_view(_runtime(request), slot_id, params, **_view_headers(request))
 
 
 def answer(request: Request, slot_id: str, params: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
     """The decision API's status and JSON body for one slot view."""
-    headers = request.headers
     return view_answer(
-        _runtime(request),
-        base_url(request),
-        slot_id,
-        params,
-        user_agent=headers.get("user-agent", ""),
-        cookie_header=headers.get("cookie", ""),
-        referer=headers.get("referer", ""),
+        _runtime(request), base_url(request), slot_id, params, **_view_headers(request)
     )
 
 
