@@ -143,6 +143,19 @@ def test_even_pacing_throttles_fast_does_not() -> None:
     assert winner(run([even], counters=counters2)) == "a"
 
 
+def test_even_pacing_line_is_exact_when_the_day_share_is_fractional() -> None:
+    # At 12:00 UTC an odd daily budget's elapsed share is 500,000,000.5 micros: whole spend up to
+    # 500,000,000 (plus one charge and five minutes of even spend) passes, one micro more pauses.
+    daily = 1_000_000_001
+    even = campaign("a", daily_budget_micros=daily, pacing="even")
+    line = 500_000_000 + even.max_charge_micros() + daily // 288
+    at_line, past_line = MemoryServingCounters(), MemoryServingCounters()
+    at_line.add_spend("a", "2026-11-25", line)
+    past_line.add_spend("a", "2026-11-25", line + 1)
+    assert winner(run([even], counters=at_line)) == "a"
+    assert run([even], counters=past_line).reason == "paused_by_pacing"
+
+
 def test_frequency_cap_per_visitor_per_day() -> None:
     counters = MemoryServingCounters()
     s = slot()

@@ -54,10 +54,11 @@ static int dict_mask(PyObject *dict, PyObject *key, PyObject **out) {
     return 0;
 }
 
-/* mapping.get(key, 0) as an int64; a dict takes the fast path. */
-static int get_int(PyObject *mapping, PyObject *key, int64_t *out) {
+/* mapping.get(key) as a new reference in *out (NULL when absent); a dict takes the fast path.
+   Returns -1 on error. */
+static int lookup(PyObject *mapping, PyObject *key, PyObject **out) {
     PyObject *value;
-    *out = 0;
+    *out = NULL;
     if (PyDict_CheckExact(mapping)) {
         value = PyDict_GetItemWithError(mapping, key);
         if (value == NULL) return PyErr_Occurred() ? -1 : 0;
@@ -72,6 +73,16 @@ static int get_int(PyObject *mapping, PyObject *key, int64_t *out) {
             return -1;
         }
     }
+    *out = value;
+    return 0;
+}
+
+/* mapping.get(key, 0) as an int64. */
+static int get_int(PyObject *mapping, PyObject *key, int64_t *out) {
+    PyObject *value;
+    *out = 0;
+    if (lookup(mapping, key, &value) < 0) return -1;
+    if (value == NULL) return 0;
     long long v = PyLong_AsLongLong(value);
     Py_DECREF(value);
     if (v == -1 && PyErr_Occurred()) return -1;
@@ -79,24 +90,12 @@ static int get_int(PyObject *mapping, PyObject *key, int64_t *out) {
     return 0;
 }
 
-/* dict.get(key) as a double; *found = 0 when absent. */
+/* mapping.get(key) as a double; *found = 0 when absent. */
 static int get_float(PyObject *mapping, PyObject *key, double *out, int *found) {
     PyObject *value;
     *found = 0;
-    if (PyDict_CheckExact(mapping)) {
-        value = PyDict_GetItemWithError(mapping, key);
-        if (value == NULL) return PyErr_Occurred() ? -1 : 0;
-        Py_INCREF(value);
-    } else {
-        value = PyObject_GetItem(mapping, key);
-        if (value == NULL) {
-            if (PyErr_ExceptionMatches(PyExc_KeyError)) {
-                PyErr_Clear();
-                return 0;
-            }
-            return -1;
-        }
-    }
+    if (lookup(mapping, key, &value) < 0) return -1;
+    if (value == NULL) return 0;
     double v = PyFloat_AsDouble(value);
     Py_DECREF(value);
     if (v == -1.0 && PyErr_Occurred()) return -1;
@@ -281,8 +280,6 @@ static PyTypeObject PlanType = {
 
 /* --- Gates: the campaigns of one index, with this minute's gates -------------------------- */
 
-enum { LIMIT_NONE, LIMIT_INT, LIMIT_FLOAT };
-
 typedef struct {
     PyObject_HEAD
     Py_ssize_t n;
@@ -292,9 +289,9 @@ typedef struct {
     int64_t *bid;
     /* The gate cache: valid where stamp == the minute asked for. */
     int64_t *stamp;
-    double *opens, *closes, *limit_float;
-    unsigned char *limit_kind, *has_budget;
-    int64_t *limit_int, *budget, *cap; /* cap < 0: no frequency cap */
+    double *opens, *closes;
+    unsigned char *has_limit, *has_budget;
+    int64_t *limit, *budget, *cap; /* cap < 0: no frequency cap */
     PyObject **day, **frequency_key;
     /* Per-walk scratch: a campaign failed (or is shortlisted at pos) in walk number `call`. */
     uint64_t call;
@@ -316,10 +313,9 @@ static void gates_dealloc(GatesObject *self) {
     PyMem_Free(self->stamp);
     PyMem_Free(self->opens);
     PyMem_Free(self->closes);
-    PyMem_Free(self->limit_float);
-    PyMem_Free(self->limit_kind);
+    PyMem_Free(self->has_limit);
     PyMem_Free(self->has_budget);
-    PyMem_Free(self->limit_int);
+    PyMem_Free(self->limit);
     PyMem_Free(self->budget);
     PyMem_Free(self->cap);
     PyMem_Free(self->failed);
@@ -361,10 +357,9 @@ static PyObject *gates_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     self->stamp = PyMem_Malloc(size * sizeof(int64_t));
     self->opens = PyMem_Calloc(size, sizeof(double));
     self->closes = PyMem_Calloc(size, sizeof(double));
-    self->limit_float = PyMem_Calloc(size, sizeof(double));
-    self->limit_kind = PyMem_Calloc(size, 1);
+    self->has_limit = PyMem_Calloc(size, 1);
     self->has_budget = PyMem_Calloc(size, 1);
-    self->limit_int = PyMem_Calloc(size, sizeof(int64_t));
+    self->limit = PyMem_Calloc(size, sizeof(int64_t));
     self->budget = PyMem_Calloc(size, sizeof(int64_t));
     self->cap = PyMem_Calloc(size, sizeof(int64_t));
     self->day = PyMem_Calloc(size, sizeof(PyObject *));
@@ -372,8 +367,8 @@ static PyObject *gates_new(PyTypeObject *type, PyObject *args, PyObject *kwds) {
     self->failed = PyMem_Calloc(size, sizeof(uint64_t));
     self->listed = PyMem_Calloc(size, sizeof(uint64_t));
     self->pos = PyMem_Calloc(size, sizeof(int32_t));
-    if (!self->stamp || !self->opens || !self->closes || !self->limit_float ||
-        !self->limit_kind || !self->has_budget || !self->limit_int || !self->budget ||
+    if (!self->stamp || !self->opens || !self->closes || !self->has_limit ||
+        !self->has_budget || !self->limit || !self->budget ||
         !self->cap || !self->day || !self->frequency_key || !self->failed || !self->listed ||
         !self->pos) {
         PyErr_NoMemory();
@@ -427,25 +422,16 @@ static int load_gate(GatesObject *g, Py_ssize_t c, PyObject *gate_fn, PyObject *
         goto done;
     double o = PyFloat_AsDouble(opens), e = PyFloat_AsDouble(closes);
     if (PyErr_Occurred()) goto done;
-    unsigned char limit_kind = LIMIT_NONE, has_budget, has_cap;
-    int64_t limit_int = 0, budget_value = 0, cap_value = 0;
-    double limit_float = 0.0;
-    if (PyFloat_Check(limit)) {
-        limit_kind = LIMIT_FLOAT;
-        limit_float = PyFloat_AS_DOUBLE(limit);
-    } else if (limit != Py_None) {
-        limit_int = PyLong_AsLongLong(limit);
-        if (limit_int == -1 && PyErr_Occurred()) goto done;
-        limit_kind = LIMIT_INT;
-    }
-    if (optional_int(budget, &has_budget, &budget_value) < 0 ||
+    unsigned char has_limit, has_budget, has_cap;
+    int64_t limit_value = 0, budget_value = 0, cap_value = 0;
+    if (optional_int(limit, &has_limit, &limit_value) < 0 ||
+        optional_int(budget, &has_budget, &budget_value) < 0 ||
         optional_int(cap, &has_cap, &cap_value) < 0)
         goto done;
     g->opens[c] = o;
     g->closes[c] = e;
-    g->limit_kind[c] = limit_kind;
-    g->limit_int[c] = limit_int;
-    g->limit_float[c] = limit_float;
+    g->has_limit[c] = has_limit;
+    g->limit[c] = limit_value;
     g->has_budget[c] = has_budget;
     g->budget[c] = budget_value;
     g->cap[c] = has_cap ? (cap_value < 0 ? 0 : cap_value) : -1;
@@ -654,14 +640,12 @@ static int walk_candidates(WalkArgs *a, WalkResult *r) {
                 if (!(g->opens[c] <= a->moment && a->moment < g->closes[c])) {
                     reason = OUTSIDE_SCHEDULE;
                 } else {
-                    if (g->limit_kind[c] != LIMIT_NONE) {
+                    if (g->has_limit[c]) {
                         PyObject *spend = spend_for(&days, a->spend_on, g->day[c]);
                         int64_t spent;
                         if (spend == NULL || get_int(spend, PyTuple_GET_ITEM(g->ids, c), &spent) < 0)
                             goto done;
-                        int over = g->limit_kind[c] == LIMIT_INT ? spent > g->limit_int[c]
-                                                                 : (double)spent > g->limit_float[c];
-                        if (over)
+                        if (spent > g->limit[c])
                             reason = g->has_budget[c] && spent > g->budget[c] ? BUDGET_EXHAUSTED
                                                                               : PAUSED_BY_PACING;
                     }

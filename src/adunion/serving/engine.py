@@ -21,6 +21,7 @@ said).
 
 from __future__ import annotations
 
+import math
 import random
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
@@ -367,7 +368,7 @@ class _Gate:
     day: str
     opens: float
     closes: float
-    spend_limit: float | None
+    spend_limit: int | None
     budget_limit: int | None
     frequency_cap: int | None
     frequency_key: str
@@ -432,15 +433,16 @@ class DecisionEngine:
         if total is not None:
             limits.append(total - campaign.spent_before_today_micros - charge)
         # Even pacing: spent share may not run ahead of the day's elapsed share by more than one
-        # charge plus five minutes of even spend (so traffic is not stuttered).
+        # charge plus five minutes of even spend (so traffic is not stuttered). Whole micros:
+        # spend is an integer, so "spent > x" and "spent > floor(x)" pass the same campaigns.
         pacing = (
-            daily * clock.elapsed + charge + daily // 288
+            math.floor(daily * clock.elapsed) + charge + daily // 288
             if daily is not None and campaign.pacing == "even"
             else None
         )
         opens = campaign.starts_at.timestamp() if campaign.starts_at is not None else -_NEVER
         budget_limit = min(limits) if limits else None
-        spend_limit: float | None = budget_limit
+        spend_limit = budget_limit
         if pacing is not None:
             spend_limit = pacing if budget_limit is None else min(pacing, budget_limit)
         return _Gate(
