@@ -21,7 +21,6 @@ said).
 
 from __future__ import annotations
 
-import math
 import random
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
@@ -41,6 +40,7 @@ from adunion.serving.snapshots import (
     SlotSnapshot,
     format_fits,
 )
+from adunion.tracking.times import MICROS_PER_DAY
 
 # No-fill reasons, in the order used to break a tie between equally common causes.
 NO_CANDIDATES = "no_candidates"
@@ -349,7 +349,7 @@ class _Clock:
     hour: int
     weekday: int
     day: str
-    elapsed: float
+    elapsed_us: int  # since local midnight
 
 
 @dataclass(slots=True)
@@ -408,8 +408,10 @@ class DecisionEngine:
         if clock is None:
             local = now.astimezone(ZoneInfo(campaign.timezone))
             midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-            elapsed = (local - midnight).total_seconds() / 86400.0
-            clock = _Clock(minute, local.hour, local.weekday(), local.date().isoformat(), elapsed)
+            elapsed_us = (local - midnight) // timedelta(microseconds=1)
+            clock = _Clock(
+                minute, local.hour, local.weekday(), local.date().isoformat(), elapsed_us
+            )
             if len(self._clocks) > 4096:
                 self._clocks.clear()
             self._clocks[key] = clock
@@ -433,10 +435,11 @@ class DecisionEngine:
         if total is not None:
             limits.append(total - campaign.spent_before_today_micros - charge)
         # Even pacing: spent share may not run ahead of the day's elapsed share by more than one
-        # charge plus five minutes of even spend (so traffic is not stuttered). Whole micros:
-        # spend is an integer, so "spent > x" and "spent > floor(x)" pass the same campaigns.
+        # charge plus five minutes of even spend (so traffic is not stuttered). Whole micros,
+        # in integers: spend is an integer, so "spent > x" and "spent > floor(x)" pass the same
+        # campaigns.
         pacing = (
-            math.floor(daily * clock.elapsed) + charge + daily // 288
+            daily * clock.elapsed_us // MICROS_PER_DAY + charge + daily // 288
             if daily is not None and campaign.pacing == "even"
             else None
         )
