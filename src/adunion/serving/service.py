@@ -51,8 +51,7 @@ def serve(
     campaign = decision.campaign
     creative = decision.creative
     if creative is not None and campaign is not None:
-        if campaign.frequency_cap is not None:
-            engine.record_served(decision, view)
+        engine.record_served(decision, view)
         offer_id = new_id()
         token = runtime.signer.sign_fields(
             offer_id,

@@ -89,8 +89,7 @@ class MemoryLiveReach:
         self._max = max_sketches
 
     def add(self, campaign_id: str, day: str, visitor_id: str) -> None:
-        with self._lock:
-            self._sketch(campaign_id, day).add(visitor_id)
+        self.add_many(((campaign_id, day, visitor_id),))
 
     def add_many(self, views: Iterable[View]) -> None:
         with self._lock:
@@ -126,11 +125,7 @@ class RedisLiveReach:
         return f"{self._namespace}:{campaign_id}:{day}"
 
     def add(self, campaign_id: str, day: str, visitor_id: str) -> None:
-        key = self._key(campaign_id, day)
-        pipe = self._client.pipeline()
-        pipe.pfadd(key, visitor_id)
-        pipe.expire(key, KEEP_SECONDS)
-        pipe.execute()
+        self.add_many(((campaign_id, day, visitor_id),))
 
     def add_many(self, views: Iterable[View]) -> None:
         visitors: dict[str, list[str]] = {}
