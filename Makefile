@@ -43,7 +43,7 @@ lint: setup
 	$(BIN)/mypy
 
 check-migrations: setup
-	$(BIN)/python -m adunion.kernel.drift_check
+	$(BIN)/python -m adunion.drift_check
 
 # serving.py runs decision.py and serving_http.py itself.
 BENCHMARKS := ledger serving decision_asgi decision_pinned intake_cpu intake_sqlite_floor billing reports revenue_quality

@@ -26,12 +26,12 @@ LAG_LIMIT_SECONDS = 5.0
 
 
 def _setup(url: str, advertisers: int) -> list[tuple[str, str, str, str]]:
+    from adunion import migrate
     from adunion.accounts.models import User
     from adunion.campaigns import service as campaigns
     from adunion.campaigns.models import Pricing
     from adunion.campaigns.schemas import CampaignIn
     from adunion.config import Settings
-    from adunion.kernel import migrate
     from adunion.kernel.db import Database
     from adunion.kernel.ids import new_id
     from adunion.ledger import AccountFlags, get_or_create_account, transfer

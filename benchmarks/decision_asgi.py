@@ -29,9 +29,9 @@ from typing import Any
 
 import uvloop
 
+from adunion import migrate
 from adunion.app import create_app
 from adunion.config import Settings
-from adunion.kernel import migrate
 from adunion.kernel.db import Database
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adunion.kernel import migrate
+from adunion import migrate
 from adunion.kernel.db import Database
 
 sys.path.insert(0, str(Path(__file__).parent))

@@ -30,10 +30,10 @@ from typing import Any
 import uvloop
 from sqlalchemy import func, select
 
+from adunion import migrate
 from adunion.app import create_app
 from adunion.config import Settings
 from adunion.fraud import rules
-from adunion.kernel import migrate
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.serving.device import device_class

@@ -25,11 +25,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from adunion.kernel import migrate
+from adunion import migrate
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
+from adunion.kernel.times import micros, utc_date
 from adunion.tracking.rows import EVENT_COLUMNS, STAT_COLUMNS, BatchStatements, rows_of
-from adunion.tracking.times import micros, utc_date
 from adunion.tracking.writer import EventRecord
 
 

@@ -57,8 +57,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, text
 
-from adunion import ledger
-from adunion.kernel import migrate
+from adunion import ledger, migrate
 from adunion.kernel.clock import utcnow
 from adunion.kernel.db import Database, normalise_url
 from adunion.ledger import TransferRequest

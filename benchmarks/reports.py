@@ -26,9 +26,9 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from adunion import migrate
 from adunion.billing.models import CampaignSpend
 from adunion.config import Settings
-from adunion.kernel import migrate
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.reporting import rollup, service

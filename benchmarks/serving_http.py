@@ -481,7 +481,7 @@ def main() -> None:
     try:
         db_path = work / "bench.db"
         database_url = f"sqlite:///{db_path}"
-        from adunion.kernel import migrate
+        from adunion import migrate
 
         database = Database(database_url)
         migrate.upgrade(database)

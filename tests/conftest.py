@@ -19,9 +19,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
+from adunion import migrate
 from adunion.app import create_app
 from adunion.config import Settings
-from adunion.kernel import migrate
 from adunion.kernel.db import Database, normalise_url
 
 POSTGRES_ENV = "ADUNION_TEST_POSTGRES_URL"

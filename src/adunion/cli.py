@@ -31,7 +31,7 @@ def serve(
 
     settings = cli_settings()
     if migrate_first:
-        from adunion.kernel import migrate
+        from adunion import migrate
 
         with cli_errors(), open_database(settings) as database:
             migrate.upgrade(database)
@@ -55,7 +55,7 @@ def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
 ) -> None:
     """Apply migrations up to REVISION (default: head)."""
-    from adunion.kernel import migrate
+    from adunion import migrate
 
     settings = cli_settings()
     with cli_errors(), open_database(settings) as database:
@@ -66,7 +66,7 @@ def db_upgrade(
 @db_app.command("check")
 def db_check() -> None:
     """Exit 1 if the models and the migrated schema differ (a migration is missing)."""
-    from adunion.kernel import migrate
+    from adunion import migrate
 
     settings = cli_settings()
     with cli_errors(), open_database(settings) as database:

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from sqlalchemy import inspect, select, text
 
+from adunion import migrate
 from adunion.billing.models import BillingQueueItem
-from adunion.kernel import migrate
 from adunion.kernel.clock import utcnow
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from adunion.kernel import migrate
+from adunion import migrate
 from adunion.kernel.db import Database, normalise_url
 from adunion.ledger import journal
 from tests.conftest import POSTGRES_ENV, skip_or_fail

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 
 from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.kernel.hll import HyperLogLog
 from adunion.reporting import rollup
-from adunion.reporting.hll import HyperLogLog
 from adunion.reporting.models import (
     DailyActive,
     DailyFacts,

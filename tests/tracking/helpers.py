@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
+from adunion.kernel.times import from_datetime
 from adunion.tracking.models import TrackingEvent
-from adunion.tracking.times import from_datetime
 from adunion.tracking.writer import EventRecord
 
 T = TypeVar("T")

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adunion.kernel.ids import new_id
+from adunion.kernel.times import from_datetime
 from adunion.tracking.frames import decode_record, encode_record, frame, read_frames
-from adunion.tracking.times import from_datetime
 from adunion.tracking.writer import EventRecord
 from tests.tracking.helpers import record
 

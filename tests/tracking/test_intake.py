@@ -16,11 +16,11 @@ from sqlalchemy import select
 
 from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.kernel.times import from_datetime, utc_day
 from adunion.serving.engine import build_index
 from adunion.serving.fastpath import ServingFastPath
 from adunion.tracking import intake as intake_module
 from adunion.tracking.models import ServingStat, TrackingEvent
-from adunion.tracking.times import from_datetime, utc_day
 from adunion.tracking.tokens import Offer
 
 from ..factories import drain_events, make_user, web_login

@@ -5,8 +5,8 @@ import redis
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from adunion.kernel.hll import HyperLogLog
 from adunion.kernel.ids import new_id
-from adunion.reporting.hll import HyperLogLog
 from adunion.tracking.reach import SPARSE_REGISTERS, LiveSketch, MemoryLiveReach, RedisLiveReach
 
 DAY = "2026-11-25"

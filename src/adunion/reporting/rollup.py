@@ -23,8 +23,8 @@ from adunion.config import Settings
 from adunion.kernel.clock import utcnow
 from adunion.kernel.db import Database
 from adunion.kernel.errors import ValidationFailed
+from adunion.kernel.hll import HyperLogLog, merged
 from adunion.reporting import repository
-from adunion.reporting.hll import HyperLogLog, merged
 from adunion.reporting.models import (
     DAY,
     HOUR,

@@ -20,9 +20,9 @@ from adunion.config import Settings
 from adunion.inventory.models import AdSlot, Site
 from adunion.kernel.clock import utcnow
 from adunion.kernel.errors import ValidationFailed
+from adunion.kernel.hll import HyperLogLog, merged
 from adunion.kernel.tenancy import get_owned
 from adunion.reporting import repository
-from adunion.reporting.hll import HyperLogLog, merged
 from adunion.reporting.models import (
     DAY,
     HOUR,

@@ -30,6 +30,7 @@ from types import MappingProxyType
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from adunion.kernel.times import MICROS_PER_DAY
 from adunion.serving.counters import ServingCounters, frequency_key
 from adunion.serving.device import DEVICE_CLASSES
 from adunion.serving.pctr import NORMAL_QUANTILES, CtrModel, Prepared
@@ -40,7 +41,6 @@ from adunion.serving.snapshots import (
     SlotSnapshot,
     format_fits,
 )
-from adunion.tracking.times import MICROS_PER_DAY
 
 # No-fill reasons, in the order used to break a tie between equally common causes.
 NO_CANDIDATES = "no_candidates"

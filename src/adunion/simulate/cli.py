@@ -11,9 +11,9 @@ import httpx2 as httpx
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+from adunion import migrate
 from adunion.clikit import cli_errors, cli_settings, fail, open_database
 from adunion.config import Settings
-from adunion.kernel import migrate
 from adunion.kernel.logging import get_logger
 from adunion.simulate.traffic import Simulator, TrafficConfig, TrafficReport, load_slots
 from adunion.simulate.world import DEMO_PASSWORD, build_demo

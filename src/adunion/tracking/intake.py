@@ -19,19 +19,19 @@ from typing import NamedTuple
 from adunion.fraud import rules
 from adunion.kernel.ids import new_id
 from adunion.kernel.ratelimit import Counter
-from adunion.serving.counters import ServingCounters
-from adunion.serving.device import device_class
-from adunion.serving.engine import DecisionEngine
-from adunion.serving.holder import IndexHolder
-from adunion.tracking import repository
-from adunion.tracking.reach import LiveReach, MemoryLiveReach
-from adunion.tracking.times import (
+from adunion.kernel.times import (
     MICROS_PER_MINUTE,
     MICROS_PER_SECOND,
     micros,
     to_datetime,
     utc_day,
 )
+from adunion.serving.counters import ServingCounters
+from adunion.serving.device import device_class
+from adunion.serving.engine import DecisionEngine
+from adunion.serving.holder import IndexHolder
+from adunion.tracking import repository
+from adunion.tracking.reach import LiveReach, MemoryLiveReach
 from adunion.tracking.tokens import TokenSigner
 from adunion.tracking.viewlog import ViewLog
 from adunion.tracking.writer import EventRecord, EventSink

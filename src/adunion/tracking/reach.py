@@ -22,7 +22,7 @@ from typing import Protocol
 
 import redis
 
-from adunion.reporting.hll import HyperLogLog, register_of
+from adunion.kernel.hll import HyperLogLog, register_of
 
 KEEP_SECONDS = 40 * 86400
 # Below this many set registers a dict is smaller than the 16,384-byte array (about 75 bytes an

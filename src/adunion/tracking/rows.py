@@ -22,8 +22,8 @@ from typing import Any
 from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 
+from adunion.kernel.times import sqlite_text, to_datetime
 from adunion.tracking.models import ServingStat, TrackingEvent
-from adunion.tracking.times import sqlite_text, to_datetime
 
 EVENTS: Table = TrackingEvent.__table__  # type: ignore[assignment]
 STATS: Table = ServingStat.__table__  # type: ignore[assignment]

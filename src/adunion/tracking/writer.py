@@ -24,8 +24,8 @@ from typing import Any, Protocol
 
 from adunion.kernel.db import SQLITE_BUSY_TIMEOUT_MS, Database
 from adunion.kernel.logging import get_logger
+from adunion.kernel.times import MICROS_PER_DAY, utc_date
 from adunion.tracking.rows import EVENT_COLUMNS, STAT_COLUMNS, BatchStatements, rows_of
-from adunion.tracking.times import MICROS_PER_DAY, utc_date
 from adunion.tracking.writeturn import WriteTurn
 
 log = get_logger("adunion.tracking.writer")

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
+from adunion.kernel.times import from_datetime, sqlite_text, to_datetime, utc_date, utc_day
 from adunion.tracking.rows import EVENTS, RECORD_FIELDS, STATS, BatchStatements, time_processor
-from adunion.tracking.times import from_datetime, sqlite_text, to_datetime, utc_date, utc_day
 from adunion.tracking.writer import EventRecord
 from tests.tracking.helpers import record
 

@@ -13,8 +13,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from adunion.kernel.db import Database
+from adunion.schema import metadata
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def alembic_config(database: Database) -> Config:
@@ -46,8 +47,6 @@ def head_revision(database: Database) -> str | None:
 
 def drift(database: Database) -> list[Any]:
     """Differences between the models and a database migrated to head (empty when in step)."""
-    from adunion.schema import metadata
-
     with database.engine.connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"compare_type": True, "render_as_batch": True}

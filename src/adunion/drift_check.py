@@ -13,7 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from adunion.kernel import migrate
+from adunion import migrate
 from adunion.kernel.db import Database, normalise_url
 
 

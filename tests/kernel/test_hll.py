@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from adunion.reporting.hll import HyperLogLog, M, merge_registers, merged
+from adunion.kernel.hll import HyperLogLog, M, merge_registers, merged
 
 
 @pytest.mark.parametrize("n", [10_000, 30_000, 60_000, 100_000])
