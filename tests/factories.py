@@ -8,9 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from adunion.accounts import service
-from adunion.accounts.models import ApiToken, Role, User
+from adunion.accounts.models import ApiToken, User
 from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from adunion.wallet import service as wallet
 
 DEFAULT_PASSWORD = "correct horse battery"

@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 
 from adunion import __version__
+from adunion.accounts import pages as accounts_pages
 from adunion.accounts.endpoints import router as accounts_router
 from adunion.background import job_runner
 from adunion.campaigns import endpoints as campaigns_endpoints
@@ -27,6 +28,7 @@ from adunion.inventory import pages as inventory_pages
 from adunion.kernel.db import Database
 from adunion.kernel.logging import configure_logging
 from adunion.reporting import endpoints as reporting_endpoints
+from adunion.reporting import overview
 from adunion.reporting import pages as reporting_pages
 from adunion.serving import pages as serving_pages
 from adunion.serving.endpoints import router as serving_router
@@ -35,7 +37,6 @@ from adunion.tracking.endpoints import router as tracking_router
 from adunion.wallet.endpoints import router as wallet_router
 from adunion.wallet.pages import router as wallet_pages
 from adunion.web.render import STATIC_DIR
-from adunion.web.routes import router as web_router
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -86,7 +87,8 @@ def create_app(
     app.include_router(tracking_router)
     app.include_router(fraud_router)
     app.include_router(wallet_router)
-    app.include_router(web_router)
+    app.include_router(overview.router)
+    app.include_router(accounts_pages.router)
     app.include_router(wallet_pages)
     app.include_router(inventory_endpoints.router)
     app.include_router(inventory_endpoints.public_router)

@@ -124,8 +124,8 @@ def _create_user(
     email: str, password: str | None, name: str, roles: list[str], *, operator: bool
 ) -> None:
     from adunion.accounts import service
-    from adunion.accounts.models import CUSTOMER_ROLES, OPERATOR_ROLES, Role
     from adunion.accounts.schemas import SignUpIn
+    from adunion.kernel.principal import CUSTOMER_ROLES, OPERATOR_ROLES, Role
 
     allowed = OPERATOR_ROLES if operator else CUSTOMER_ROLES
     names = sorted(r.value for r in allowed)
@@ -171,7 +171,7 @@ def user_set_roles(
 ) -> None:
     """Replace a user's roles."""
     from adunion.accounts import repository, service
-    from adunion.accounts.models import Role
+    from adunion.kernel.principal import Role
 
     valid = {r.value for r in Role}
     for value in role:

@@ -4,10 +4,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 
-from adunion.accounts.models import ApiToken, Role, User
+from adunion.accounts.models import ApiToken, User
 from adunion.app import create_app
 from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from tests.factories import user_with_token
 
 SIGNUP = {

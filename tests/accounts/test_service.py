@@ -4,9 +4,10 @@ import pytest
 from sqlalchemy import select, text
 
 from adunion.accounts import service
-from adunion.accounts.models import ApiToken, Role, User
+from adunion.accounts.models import ApiToken, User
 from adunion.kernel.db import Database
 from adunion.kernel.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from adunion.kernel.principal import Role
 from tests.factories import DEFAULT_PASSWORD, make_token, make_user
 
 

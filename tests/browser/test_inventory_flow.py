@@ -15,11 +15,11 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from adunion.accounts import service
-from adunion.accounts.models import Role
 from adunion.fraud import service as fraud
 from adunion.inventory import repository as inventory
 from adunion.inventory.models import SiteStatus
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from tests.fraud.helpers import serving_stat
 from tests.inventory.conftest import SiteServer
 

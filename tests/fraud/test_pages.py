@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from adunion.accounts.models import Role
 from adunion.inventory.models import SiteStatus
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from tests.factories import csrf_of, make_user, web_login
 from tests.fraud.helpers import flag_and_site, flagged_site
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from adunion.accounts.models import Role
 from adunion.fraud import repository, service
 from adunion.fraud.models import FlagStatus
 from adunion.inventory.models import Site, SiteStatus
 from adunion.kernel.db import Database
 from adunion.kernel.errors import Conflict, NotFound, ValidationFailed
 from adunion.kernel.paging import PageRequest
+from adunion.kernel.principal import Role
 from tests.factories import make_user, user_with_token
 from tests.fraud.helpers import flag_and_site, flagged_site
 from tests.inventory.helpers import advertiser, operator, webmaster

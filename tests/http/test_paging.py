@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pytest
 from fastapi.testclient import TestClient
 
-from adunion.accounts.models import Role
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from tests.factories import user_with_token
 from tests.inventory.helpers import (
     CAMPAIGN,

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from adunion.accounts.models import Role
 from adunion.inventory.formats import SlotFormat
 from adunion.inventory.models import AdSlot, Site, SiteStatus
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from tests.factories import user_with_token
 
 WEBMASTER_SCOPES = ("inventory:read", "inventory:write")

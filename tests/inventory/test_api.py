@@ -3,9 +3,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from adunion.accounts.models import Role
 from adunion.inventory.models import AdSlot, Site
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from tests.factories import user_with_token
 from tests.inventory.helpers import (
     SLOT,

@@ -3,10 +3,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from adunion.accounts.models import Role
 from adunion.campaigns.models import Campaign, Creative
 from adunion.inventory.models import AdSlot, Site
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from tests.factories import csrf_of, make_user, web_login
 from tests.inventory.helpers import image_bytes, verified_site_with_slots
 

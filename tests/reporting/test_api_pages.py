@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime, timedelta
 
 from fastapi.testclient import TestClient
 
-from adunion.accounts.models import Role
 from adunion.config import Settings
 from adunion.inventory.models import Site
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from adunion.reporting import rollup
 from adunion.reporting.export import CSV_COLUMNS
 from tests.factories import make_user, web_login

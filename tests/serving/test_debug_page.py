@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from adunion.accounts.models import Role
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from adunion.serving.engine import INVALID_TRAFFIC
 from adunion.serving.explain import NO_FILL, left_out_text
 from tests.factories import email_of, make_user, web_login

@@ -3,10 +3,10 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from adunion.accounts import service as accounts
-from adunion.accounts.models import Role
 from adunion.app import create_app
 from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from adunion.simulate.traffic import Simulator, TrafficConfig, load_slots
 from adunion.simulate.world import build_demo
 from tests.factories import user_with_token

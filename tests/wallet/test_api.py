@@ -7,10 +7,10 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from adunion.accounts.models import Role
 from adunion.app import create_app
 from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from adunion.ledger.models import LedgerTransfer
 from adunion.wallet.models import Deposit, Withdrawal
 from adunion.wallet.providers import sign

@@ -5,8 +5,8 @@ import re
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from adunion.accounts.models import Role
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from adunion.wallet.models import Deposit, Withdrawal
 from tests.factories import csrf_of, make_user, web_login
 

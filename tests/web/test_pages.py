@@ -3,8 +3,9 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from adunion.accounts.models import ApiToken, Role, User
+from adunion.accounts.models import ApiToken, User
 from adunion.kernel.db import Database
+from adunion.kernel.principal import Role
 from adunion.web.render import NavItem, current_section
 from tests.factories import csrf_of, make_user, web_login
 

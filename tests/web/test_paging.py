@@ -10,11 +10,11 @@ from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from adunion.accounts.models import Role
 from adunion.config import Settings
 from adunion.fraud.models import FlagStatus, SiteFlag
 from adunion.kernel.db import Database
 from adunion.kernel.errors import ValidationFailed
+from adunion.kernel.principal import Role
 from adunion.wallet import service as wallet
 from adunion.wallet.models import Deposit
 from adunion.web.paging import PAGE_SIZE, page_number, page_url, pager

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response, status
 
 from adunion.accounts import ratelimit, repository, service
-from adunion.accounts.models import ApiToken, Role, User
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import api_requires
+from adunion.accounts.models import ApiToken, User
 from adunion.accounts.schemas import (
     LoginIn,
     ProfileIn,
@@ -19,10 +19,11 @@ from adunion.accounts.schemas import (
     TokenOut,
     UserOut,
 )
-from adunion.http.deps import Context, DbSession, api_requires, client_address
+from adunion.http.deps import Context, DbSession, client_address
 from adunion.http.paging import Paging, paged
 from adunion.kernel.errors import NotFound, Unauthorized
 from adunion.kernel.paging import fetch_page
+from adunion.kernel.principal import Principal, Role
 from adunion.kernel.tenancy import get_owned
 
 router = APIRouter(prefix="/api/v1", tags=["accounts"])

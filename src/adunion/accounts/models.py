@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 from sqlalchemy import Enum, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from adunion.kernel.models import Base, created_at_column, id_column
-
-
-class Role(enum.StrEnum):
-    WEBMASTER = "webmaster"
-    ADVERTISER = "advertiser"
-    ADMIN = "admin"
-    FINANCE = "finance"
-    RISK = "risk"
-
-    @property
-    def is_operator(self) -> bool:
-        return self in OPERATOR_ROLES
-
-
-OPERATOR_ROLES = frozenset({Role.ADMIN, Role.FINANCE, Role.RISK})
-CUSTOMER_ROLES = frozenset({Role.WEBMASTER, Role.ADVERTISER})
+from adunion.kernel.principal import OPERATOR_ROLES, Role
 
 
 class User(Base):

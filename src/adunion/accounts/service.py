@@ -8,11 +8,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from adunion.accounts import repository, security
-from adunion.accounts.models import ApiToken, Role, User, UserRole, WebSession
-from adunion.accounts.principal import Principal
+from adunion.accounts.models import ApiToken, User, UserRole, WebSession
 from adunion.accounts.scopes import unknown_scopes
 from adunion.kernel.clock import utcnow
 from adunion.kernel.errors import Conflict, FieldError, Unauthorized, ValidationFailed
+from adunion.kernel.principal import Principal, Role
 from adunion.kernel.tenancy import get_owned
 
 # Token "last used" is a write; refreshing it at most once a minute keeps reads cheap.

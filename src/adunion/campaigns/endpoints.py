@@ -13,8 +13,7 @@ from fastapi import APIRouter, Body, Depends, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import UploadFile
 
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import api_requires
 from adunion.campaigns import repository, service
 from adunion.campaigns.images import MAX_IMAGE_BYTES, too_large
 from adunion.campaigns.models import (
@@ -39,10 +38,11 @@ from adunion.campaigns.schemas import (
     TargetingOut,
     TextCreativeIn,
 )
-from adunion.http.deps import Context, DbSession, api_requires
+from adunion.http.deps import Context, DbSession
 from adunion.http.paging import Paging, paged
 from adunion.kernel.errors import FieldError, NotFound, ValidationFailed
 from adunion.kernel.paging import fetch_page
+from adunion.kernel.principal import Principal, Role
 from adunion.kernel.tenancy import get_owned
 from adunion.web.forms import validate_form
 

@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import web_requires
 from adunion.campaigns import repository, service
 from adunion.campaigns.endpoints import image_fields, parse_creative, read_upload
 from adunion.campaigns.models import Campaign, CampaignStatus
@@ -24,8 +23,8 @@ from adunion.inventory.categories import CATEGORIES
 from adunion.inventory.formats import SlotFormat
 from adunion.kernel.errors import AppError, ValidationFailed
 from adunion.kernel.money import format_amount, parse_amount
+from adunion.kernel.principal import Principal, Role
 from adunion.kernel.tenancy import get_owned
-from adunion.web.auth import web_requires
 from adunion.web.csrf import verify_csrf
 from adunion.web.forms import validate_form
 from adunion.web.paging import paged_list

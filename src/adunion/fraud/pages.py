@@ -11,13 +11,12 @@ from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from adunion.accounts import repository as accounts_repository
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import web_requires
 from adunion.fraud import repository, service
 from adunion.fraud.models import FlagStatus
 from adunion.http.deps import DbSession
 from adunion.kernel.errors import AppError
-from adunion.web.auth import web_requires
+from adunion.kernel.principal import Principal, Role
 from adunion.web.csrf import verify_csrf
 from adunion.web.paging import paged_list
 from adunion.web.render import render

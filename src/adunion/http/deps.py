@@ -1,4 +1,5 @@
-"""FastAPI dependencies shared by every domain: the context, the request's unit of work, who calls.
+"""FastAPI dependencies shared by every domain: the context, the request's unit of work, the
+client's address. Who calls (API tokens, browser sessions) is ``accounts.auth``'s.
 
 The request owns the transaction: ``DbSession`` opens one (a write transaction for unsafe methods),
 commits after the endpoint returns and before the response is sent, and rolls back on any error.
@@ -6,18 +7,13 @@ commits after the endpoint returns and before the response is sent, and rolls ba
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
-from adunion.accounts import service
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
 from adunion.context import AppContext
-from adunion.kernel.clock import utcnow
-from adunion.kernel.errors import Forbidden, Unauthorized
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -55,45 +51,3 @@ def forwarded_client(peer: str, forwarded_for: str, trusted: frozenset[str]) -> 
         if hop not in trusted:
             return hop
     return peer
-
-
-def _bearer(request: Request) -> str | None:
-    header = request.headers.get("authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def api_principal(request: Request, ctx: Context) -> Principal:
-    """The API caller, from ``Authorization: Bearer <token>``; 401 when absent or invalid."""
-    plaintext = _bearer(request)
-    if plaintext is None:
-        raise Unauthorized("send an API token: Authorization: Bearer <token>")
-    with ctx.database.transaction(write=False) as session:
-        found = service.resolve_api_token(session, plaintext)
-        if found is None:
-            raise Unauthorized("the API token is invalid or revoked")
-        user, token = found
-        principal = service.principal_for(user, token)
-        touch = service.token_needs_touch(token, utcnow())
-    if touch:
-        with ctx.database.transaction() as session:
-            fresh = service.resolve_api_token(session, plaintext)
-            if fresh is not None:
-                fresh[1].last_used_at = utcnow()
-    return principal
-
-
-ApiPrincipal = Annotated[Principal, Depends(api_principal)]
-
-
-def api_requires(scope: str, *roles: Role) -> Callable[[Principal], Principal]:
-    """A dependency: the API caller must hold ``scope`` and, if given, one of ``roles``."""
-
-    def check(principal: ApiPrincipal) -> Principal:
-        if roles and not principal.has_role(*roles):
-            raise Forbidden(f"needs one of the roles: {', '.join(sorted(r.value for r in roles))}")
-        if not principal.allows(scope):
-            raise Forbidden(f"this token lacks the scope {scope}")
-        return principal
-
-    return check

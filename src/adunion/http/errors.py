@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adunion.kernel.errors import AppError, FieldError, TooManyRequests, error_body
 from adunion.kernel.logging import get_logger
+from adunion.web.render import render_error
 
 log = get_logger("adunion.http")
 
@@ -46,8 +47,6 @@ def _respond(
         if status == 401:
             target = quote(request.url.path)
             return RedirectResponse(f"/login?next={target}", status_code=303)
-        from adunion.web.render import render_error
-
         return render_error(request, status, body["error"]["message"], headers)
     return JSONResponse(body, status_code=status, headers=headers)
 

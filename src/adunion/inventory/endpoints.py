@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import api_requires
 from adunion.config import Settings
-from adunion.http.deps import Context, DbSession, api_requires
+from adunion.http.deps import Context, DbSession
 from adunion.http.paging import Paging, paged
 from adunion.inventory import repository, service
 from adunion.inventory.categories import CATEGORIES, category_name
@@ -33,6 +32,7 @@ from adunion.inventory.schemas import (
 from adunion.inventory.verification import ads_txt_line, meta_tag
 from adunion.kernel.errors import ValidationFailed
 from adunion.kernel.paging import fetch_page
+from adunion.kernel.principal import Principal, Role
 from adunion.kernel.tenancy import get_owned
 
 router = APIRouter(prefix="/api/v1", tags=["inventory"])

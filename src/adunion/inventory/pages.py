@@ -9,8 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import web_requires
 from adunion.http.deps import Context, DbSession
 from adunion.inventory import repository, service
 from adunion.inventory.categories import CATEGORIES
@@ -22,8 +21,8 @@ from adunion.inventory.schemas import SiteIn, SlotIn
 from adunion.inventory.verification import META_NAME, ads_txt_line, meta_tag
 from adunion.kernel.errors import AppError, ValidationFailed
 from adunion.kernel.money import format_amount, parse_amount
+from adunion.kernel.principal import Principal, Role
 from adunion.kernel.tenancy import get_owned
-from adunion.web.auth import web_requires
 from adunion.web.csrf import verify_csrf
 from adunion.web.forms import validate_form
 from adunion.web.paging import page_number, page_request, paged_list, pager

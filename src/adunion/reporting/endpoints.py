@@ -15,11 +15,11 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import api_requires
 from adunion.campaigns.models import Campaign
-from adunion.http.deps import Context, DbSession, api_requires
+from adunion.http.deps import Context, DbSession
 from adunion.kernel.errors import Forbidden
+from adunion.kernel.principal import Principal, Role
 from adunion.reporting import export, service
 from adunion.reporting.schemas import HealthOut, NetworkOut, ReportOut
 from adunion.reporting.service import ReportQuery

@@ -10,17 +10,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import Viewer
 from adunion.fraud.reasons import invalid_reason_text
 from adunion.http.deps import Context, DbSession
 from adunion.kernel.errors import Forbidden, NotFound
 from adunion.kernel.money import format_amount
+from adunion.kernel.principal import Principal, Role
 from adunion.reporting import export, service
 from adunion.reporting.charts import bar_chart
 from adunion.reporting.models import DAY
 from adunion.reporting.service import Report, ReportQuery, ReportRow, Totals
-from adunion.web.auth import Viewer
 from adunion.web.forms import parse_day
 from adunion.web.render import render
 

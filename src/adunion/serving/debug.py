@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from adunion.accounts.models import Role
 from adunion.inventory.models import AdSlot
 from adunion.kernel.errors import NotFound
+from adunion.kernel.principal import Role
 from adunion.kernel.tenancy import get_owned
 
 # Who may read any slot's decisions: the operators who review traffic.

@@ -17,7 +17,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.requests import cookie_parser
 from starlette.types import Scope
 
-from adunion.http.deps import ApiPrincipal, Context, DbSession
+from adunion.accounts.auth import ApiPrincipal
+from adunion.http.deps import Context, DbSession
 from adunion.serving.debug import OPERATORS, readable_slot
 from adunion.serving.runtime import ServingRuntime
 from adunion.serving.service import Served, parse_keywords, serve

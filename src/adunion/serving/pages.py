@@ -10,11 +10,11 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from adunion.accounts.auth import Viewer
 from adunion.http.deps import Context, DbSession
 from adunion.kernel.money import format_amount
 from adunion.serving.debug import OPERATORS, readable_slot
 from adunion.serving.explain import left_out_text, no_fill_text, summarize
-from adunion.web.auth import Viewer
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)

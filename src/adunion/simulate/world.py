@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from adunion.accounts import service as accounts
-from adunion.accounts.models import Role, User
+from adunion.accounts.models import User
 from adunion.campaigns import service as campaigns
 from adunion.campaigns.models import CampaignStatus, Pricing
 from adunion.campaigns.schemas import CampaignIn, ImageCreativeFields, TargetingIn
@@ -20,6 +20,7 @@ from adunion.inventory import service as inventory
 from adunion.inventory.formats import SlotFormat
 from adunion.inventory.models import SiteStatus
 from adunion.inventory.schemas import SiteIn, SlotIn
+from adunion.kernel.principal import Role
 from adunion.simulate.banners import banner_png
 from adunion.wallet import service as wallet
 

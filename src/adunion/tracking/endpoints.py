@@ -14,12 +14,12 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from adunion.accounts import service as accounts
+from adunion.accounts.auth import SESSION_COOKIE
 from adunion.http.deps import client_address
 from adunion.kernel.money import MAX_MICROS
 from adunion.serving.runtime import ServingRuntime
 from adunion.tracking.intake import CLICK, CONVERSION, VIEW, VIEWABLE, Hit
 from adunion.tracking.writer import WriterClosed
-from adunion.web.auth import SESSION_COOKIE
 
 router = APIRouter(tags=["tracking"])
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

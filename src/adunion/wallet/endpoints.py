@@ -15,15 +15,15 @@ from fastapi import APIRouter, Depends, Header, Query, Request, status
 from fastapi.responses import JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import api_requires
 from adunion.accounts.repository import user_by_id
-from adunion.http.deps import Context, DbSession, api_requires
+from adunion.http.deps import Context, DbSession
 from adunion.http.paging import Paging, paged
 from adunion.kernel.errors import ValidationFailed
 from adunion.kernel.idempotency import Answer, request_hash, run_once
 from adunion.kernel.money import format_plain, parse_amount
 from adunion.kernel.paging import fetch_page
+from adunion.kernel.principal import Principal, Role
 from adunion.wallet import books, interest, repository, service, webhooks
 from adunion.wallet.models import DepositStatus, WithdrawalStatus
 from adunion.wallet.providers import SIGNATURE_HEADER

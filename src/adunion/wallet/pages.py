@@ -17,17 +17,16 @@ from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from adunion.accounts import repository as accounts_repository
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import Viewer, web_requires
 from adunion.http.deps import Context, DbSession
 from adunion.kernel.errors import AppError, ValidationFailed
 from adunion.kernel.idempotency import Answer, request_hash, run_once
 from adunion.kernel.ids import new_id
 from adunion.kernel.money import format_amount, format_plain, parse_amount
+from adunion.kernel.principal import Principal, Role
 from adunion.wallet import books, interest, repository, service
 from adunion.wallet.endpoints import day_range, statement_csv
 from adunion.wallet.models import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
-from adunion.web.auth import Viewer, web_requires
 from adunion.web.csrf import verify_csrf
 from adunion.web.forms import parse_day
 from adunion.web.paging import Pager, paged_list

@@ -10,8 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.kernel.principal import Principal, Role
 from adunion.web.csrf import CSRF_COOKIE, form_token, new_csrf_cookie
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"

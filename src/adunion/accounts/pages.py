@@ -1,4 +1,4 @@
-"""Server-rendered pages: sign-up, sign-in, overview, settings with API tokens, user admin.
+"""Account pages: sign-up, sign-in, sign-out, settings with API tokens, user admin.
 
 Pages call the same services as the API; every POST is CSRF-checked before it runs.
 """
@@ -12,8 +12,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from adunion.accounts import ratelimit, repository, service
-from adunion.accounts.models import Role
-from adunion.accounts.principal import Principal
+from adunion.accounts.auth import (
+    SESSION_COOKIE,
+    MaybeViewer,
+    Viewer,
+    clear_session_cookie,
+    set_session_cookie,
+    web_requires,
+)
 from adunion.accounts.schemas import (
     PasswordChangeIn,
     ProfileIn,
@@ -23,18 +29,8 @@ from adunion.accounts.schemas import (
 )
 from adunion.accounts.scopes import SCOPES
 from adunion.http.deps import Context, DbSession, client_address
-from adunion.kernel.clock import utcnow
 from adunion.kernel.errors import AppError, NotFound, Unauthorized, ValidationFailed
-from adunion.kernel.money import format_amount
-from adunion.web import overview
-from adunion.web.auth import (
-    SESSION_COOKIE,
-    MaybeViewer,
-    Viewer,
-    clear_session_cookie,
-    set_session_cookie,
-    web_requires,
-)
+from adunion.kernel.principal import Principal, Role
 from adunion.web.csrf import new_csrf_cookie, verify_csrf
 from adunion.web.forms import validate_form
 from adunion.web.paging import paged_list
@@ -67,27 +63,6 @@ def _safe_next(target: str | None) -> str:
 
 def _see_other(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
-
-
-@router.get("/")
-def home(request: Request, session: DbSession, ctx: Context, viewer: MaybeViewer) -> Response:
-    if viewer is None:
-        return render(request, "landing.html")
-    user = repository.user_by_id(session, viewer.user_id)
-    tokens = service.list_api_tokens(session, viewer.user_id)
-    today = utcnow().date()
-    context: dict[str, Any] = {
-        "user": user,
-        "active_tokens": sum(1 for t in tokens if t.is_active),
-        "money": format_amount,
-    }
-    if viewer.has_role(Role.WEBMASTER):
-        context["earnings"] = overview.glance(session, "webmaster", viewer.user_id, today)
-    if viewer.has_role(Role.ADVERTISER):
-        context["spending"] = overview.glance(session, "advertiser", viewer.user_id, today)
-    if viewer.has_role(Role.WEBMASTER, Role.ADVERTISER):
-        context["balances"] = overview.balances(session, ctx.settings, viewer.user_id)
-    return render(request, "home.html", context, principal=viewer)
 
 
 @router.get("/signup")

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, time, timedelta
 
 from fastapi.testclient import TestClient
 
-from adunion.accounts.models import Role
 from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.kernel.money import format_amount
+from adunion.kernel.principal import Role
 from adunion.reporting import rollup
 from tests.factories import make_user, web_login
 from tests.reporting.helpers import event, insert_events

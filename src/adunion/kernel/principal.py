@@ -1,11 +1,29 @@
-"""Who is calling: a signed-in browser or an API token, with roles and (for tokens) scopes."""
+"""Who is calling: a signed-in browser or an API token, with roles and (for tokens) scopes.
+
+Every entry point (API, pages, CLI) checks roles, so the roles and the principal live in the kernel;
+``accounts`` stores and authenticates them."""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Literal
 
-from adunion.accounts.models import OPERATOR_ROLES, Role
+
+class Role(enum.StrEnum):
+    WEBMASTER = "webmaster"
+    ADVERTISER = "advertiser"
+    ADMIN = "admin"
+    FINANCE = "finance"
+    RISK = "risk"
+
+    @property
+    def is_operator(self) -> bool:
+        return self in OPERATOR_ROLES
+
+
+OPERATOR_ROLES = frozenset({Role.ADMIN, Role.FINANCE, Role.RISK})
+CUSTOMER_ROLES = frozenset({Role.WEBMASTER, Role.ADVERTISER})
 
 
 @dataclass(frozen=True)
