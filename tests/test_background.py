@@ -10,10 +10,10 @@ from sqlalchemy import select
 from adunion.background import _scan_sites, job_runner
 from adunion.config import Settings
 from adunion.context import build_context
-from adunion.fraud import service as fraud
-from adunion.fraud.models import SiteFlag
 from adunion.kernel.db import Database
-from tests.fraud.helpers import serving_stat
+from adunion.risk import service as fraud
+from adunion.risk.models import SiteFlag
+from tests.risk.helpers import serving_stat
 
 
 def seed_today(database: Database) -> None:

@@ -17,8 +17,6 @@ from adunion.campaigns import endpoints as campaigns_endpoints
 from adunion.campaigns import pages as campaigns_pages
 from adunion.config import Settings, load_settings
 from adunion.context import AppContext, build_context
-from adunion.fraud.endpoints import router as fraud_router
-from adunion.fraud.pages import router as fraud_pages
 from adunion.http.api_docs import install_api_docs
 from adunion.http.errors import install_error_handlers
 from adunion.http.middleware import RequestLogMiddleware
@@ -30,6 +28,8 @@ from adunion.kernel.logging import configure_logging
 from adunion.reporting import endpoints as reporting_endpoints
 from adunion.reporting import overview
 from adunion.reporting import pages as reporting_pages
+from adunion.risk.endpoints import router as risk_router
+from adunion.risk.pages import router as risk_pages
 from adunion.serving import pages as serving_pages
 from adunion.serving.endpoints import router as serving_router
 from adunion.serving.fastpath import AdunionApp, ServingFastPath
@@ -85,7 +85,7 @@ def create_app(
     app.include_router(accounts_router)
     app.include_router(serving_router)
     app.include_router(tracking_router)
-    app.include_router(fraud_router)
+    app.include_router(risk_router)
     app.include_router(wallet_router)
     app.include_router(overview.router)
     app.include_router(accounts_pages.router)
@@ -98,7 +98,7 @@ def create_app(
     app.include_router(campaigns_pages.router)
     app.include_router(reporting_endpoints.router)
     app.include_router(reporting_pages.router)
-    app.include_router(fraud_pages)
+    app.include_router(risk_pages)
     app.include_router(serving_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)

@@ -11,10 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from adunion import ledger
 from adunion.billing.runner import bill_until_empty, lag_seconds
 from adunion.context import AppContext
-from adunion.fraud import service as fraud
 from adunion.kernel.jobs import Job, JobRunner
 from adunion.kernel.logging import get_logger
 from adunion.reporting.jobs import rollup_job
+from adunion.risk import service as risk
 from adunion.wallet import interest
 
 log = get_logger("adunion.jobs")
@@ -44,7 +44,7 @@ def _scan_sites(ctx: AppContext) -> None:
     settings = ctx.settings
     try:
         with ctx.database.transaction() as session:
-            result = fraud.scan(
+            result = risk.scan(
                 session,
                 window_end=datetime.now(UTC).date(),
                 days=settings.fraud_ctr_window_days,

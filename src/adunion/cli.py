@@ -205,9 +205,9 @@ def worker() -> None:
 
 def _register_domains() -> None:
     from adunion.billing.cli import billing_app
-    from adunion.fraud.cli import fraud_app
     from adunion.inventory.cli import site_app
     from adunion.reporting.cli import report_app
+    from adunion.risk.cli import fraud_app
     from adunion.simulate.cli import demo, simulate
     from adunion.wallet.cli import books_command, interest_app, ledger_app
 

@@ -15,13 +15,13 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 
 from adunion.accounts import service
-from adunion.fraud import service as fraud
 from adunion.inventory import repository as inventory
 from adunion.inventory.models import SiteStatus
 from adunion.kernel.db import Database
 from adunion.kernel.principal import Role
-from tests.fraud.helpers import serving_stat
+from adunion.risk import service as fraud
 from tests.inventory.conftest import SiteServer
+from tests.risk.helpers import serving_stat
 
 pytestmark = pytest.mark.browser
 

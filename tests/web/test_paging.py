@@ -11,16 +11,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from adunion.config import Settings
-from adunion.fraud.models import FlagStatus, SiteFlag
 from adunion.kernel.db import Database
 from adunion.kernel.errors import ValidationFailed
 from adunion.kernel.principal import Role
+from adunion.risk.models import FlagStatus, SiteFlag
 from adunion.wallet import service as wallet
 from adunion.wallet.models import Deposit
 from adunion.web.paging import PAGE_SIZE, page_number, page_url, pager
 from tests.factories import csrf_of, email_of, make_user, web_login
-from tests.fraud.helpers import flagged_site
 from tests.inventory.helpers import advertiser, create_site, webmaster
+from tests.risk.helpers import flagged_site
 
 
 def request_for(path: str, query: str) -> Request:

@@ -1,1 +1,2 @@
-"""Invalid traffic: the rules applied at intake, and the CTR anomaly review for risk staff."""
+"""Invalid traffic: the rules an event is judged by (at decision time and at intake) and the
+reasons in words. Pure code over the rate counters; the review of suspicious sites is ``risk``'s."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from adunion.fraud import rules
-from adunion.tracking.tokens import EXPIRED, TAMPERED
 
 INVALID_REASONS: dict[str, str] = {
     rules.BOT: "Bot or crawler (by its user agent)",
@@ -15,8 +14,8 @@ INVALID_REASONS: dict[str, str] = {
     rules.DUPLICATE_CLICK: "Another click on an ad already clicked",
     rules.CONVERSION_WITHOUT_CLICK: "Conversion with no recorded click",
     rules.VIEWABLE_WITHOUT_VIEW: "Viewable report with no recorded view",
-    TAMPERED: "Tracking link altered or malformed",
-    EXPIRED: "Tracking link expired",
+    rules.TAMPERED: "Tracking link altered or malformed",
+    rules.EXPIRED: "Tracking link expired",
 }
 
 

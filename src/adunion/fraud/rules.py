@@ -23,6 +23,9 @@ CLICK_TOO_FAST = "click_too_fast"
 DUPLICATE_CLICK = "duplicate_click"
 CONVERSION_WITHOUT_CLICK = "conversion_without_click"
 VIEWABLE_WITHOUT_VIEW = "viewable_without_view"
+# The offer token: altered or malformed, or past its time to live.
+TAMPERED = "tampered_token"
+EXPIRED = "expired_token"
 
 _detector = CrawlerDetect()
 _detector_lock = threading.Lock()

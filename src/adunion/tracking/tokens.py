@@ -14,13 +14,13 @@ import hmac
 import re
 from typing import NamedTuple
 
+from adunion.fraud.rules import EXPIRED, TAMPERED
+
 _VERSION = "1"
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _BLOCK = hashlib.sha256().block_size
 _SAFE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
-TAMPERED = "tampered_token"
-EXPIRED = "expired_token"
 
 
 # Offer and Verified are named tuples: immutable like frozen dataclasses, and made in a third of

@@ -8,7 +8,7 @@ from adunion.inventory.models import SiteStatus
 from adunion.kernel.db import Database
 from adunion.kernel.principal import Role
 from tests.factories import csrf_of, make_user, web_login
-from tests.fraud.helpers import flag_and_site, flagged_site
+from tests.risk.helpers import flag_and_site, flagged_site
 
 XSS = "<script>alert(1)</script>"
 

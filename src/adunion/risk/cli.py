@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from adunion.clikit import cli_day, cli_errors, cli_settings, open_database
-from adunion.fraud import service
+from adunion.risk import service
 
 fraud_app = typer.Typer(help="Invalid-traffic review.", no_args_is_help=True)
 

@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from adunion.accounts import repository as accounts_repository
 from adunion.accounts.auth import web_requires
-from adunion.fraud import repository, service
-from adunion.fraud.models import FlagStatus
 from adunion.http.deps import DbSession
 from adunion.kernel.errors import AppError
 from adunion.kernel.principal import Principal, Role
+from adunion.risk import repository, service
+from adunion.risk.models import FlagStatus
 from adunion.web.csrf import verify_csrf
 from adunion.web.paging import paged_list
 from adunion.web.render import render

@@ -6,9 +6,9 @@ from datetime import date
 
 from fastapi.testclient import TestClient
 
-from adunion.fraud import service
 from adunion.kernel.db import Database
-from tests.fraud.helpers import serving_stat
+from adunion.risk import service
+from tests.risk.helpers import serving_stat
 from tests.serving.network import decide, go_live, runtime, setup_network
 
 

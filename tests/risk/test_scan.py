@@ -10,13 +10,13 @@ from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from adunion.cli import app as cli
-from adunion.fraud import service
-from adunion.fraud.models import FlagStatus
 from adunion.kernel.db import Database
 from adunion.kernel.paging import PageRequest
+from adunion.risk import service
+from adunion.risk.models import FlagStatus
 from adunion.tracking.models import ServingStat
-from tests.fraud.helpers import serving_stat
 from tests.inventory.helpers import advertiser, operator
+from tests.risk.helpers import serving_stat
 
 DAY = date(2026, 11, 25)
 

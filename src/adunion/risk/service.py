@@ -20,14 +20,14 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from adunion.fraud import repository
-from adunion.fraud.models import FlagStatus, SiteFlag
 from adunion.inventory import repository as inventory_repository
 from adunion.inventory import service as inventory_service
 from adunion.inventory.models import SiteStatus
 from adunion.kernel.clock import utcnow
 from adunion.kernel.errors import Conflict, NotFound, ValidationFailed
 from adunion.kernel.paging import Page, PageRequest, fetch_page
+from adunion.risk import repository
+from adunion.risk.models import FlagStatus, SiteFlag
 from adunion.tracking.models import ServingStat
 
 PPM = 1_000_000

@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from adunion.fraud import repository, service
-from adunion.fraud.models import FlagStatus
 from adunion.inventory.models import Site, SiteStatus
 from adunion.kernel.db import Database
 from adunion.kernel.errors import Conflict, NotFound, ValidationFailed
 from adunion.kernel.paging import PageRequest
 from adunion.kernel.principal import Role
+from adunion.risk import repository, service
+from adunion.risk.models import FlagStatus
 from tests.factories import make_user, user_with_token
-from tests.fraud.helpers import flag_and_site, flagged_site
 from tests.inventory.helpers import advertiser, operator, webmaster
+from tests.risk.helpers import flag_and_site, flagged_site
 
 
 def reviewer(database: Database) -> str:

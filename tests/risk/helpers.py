@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from adunion.fraud import service
-from adunion.fraud.models import SiteFlag
 from adunion.inventory import service as inventory_service
 from adunion.inventory.models import Site, SiteStatus
 from adunion.inventory.schemas import SiteIn
 from adunion.kernel.db import Database
+from adunion.risk import service
+from adunion.risk.models import SiteFlag
 from adunion.tracking.models import ServingStat
 from tests.factories import make_user
 

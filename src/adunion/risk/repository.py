@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import CursorResult, Select, select, update
 from sqlalchemy.orm import Session
 
-from adunion.fraud.models import FlagStatus, SiteFlag
+from adunion.risk.models import FlagStatus, SiteFlag
 
 
 def flag_by_id(session: Session, flag_id: str) -> SiteFlag | None:

@@ -8,12 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Response
 
 from adunion.accounts.auth import api_requires
-from adunion.fraud import service
-from adunion.fraud.models import FlagStatus, SiteFlag
-from adunion.fraud.schemas import ResolveFlagIn, SiteFlagOut
 from adunion.http.deps import DbSession
 from adunion.http.paging import Paging, paged
 from adunion.kernel.principal import Principal, Role
+from adunion.risk import service
+from adunion.risk.models import FlagStatus, SiteFlag
+from adunion.risk.schemas import ResolveFlagIn, SiteFlagOut
 
 router = APIRouter(prefix="/api/v1", tags=["operators"])
 RiskReviewer = Annotated[Principal, Depends(api_requires("moderation", Role.RISK, Role.ADMIN))]
