@@ -20,7 +20,7 @@ $(UV):
 	$(PYTHON) -m venv .uv
 	.uv/bin/pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 
-$(SYNCED): pyproject.toml uv.lock setup.py $(wildcard src/adunion/*/*.c) | $(UV)
+$(SYNCED): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen --python $(PYTHON)
 	@touch $@
 

@@ -18,12 +18,14 @@ from datetime import UTC, datetime
 
 from adunion.serving.counters import MemoryServingCounters
 from adunion.serving.device import device_class
-from adunion.serving.engine import DecisionEngine, ServingIndex, SlotView, build_index, hours_mask
+from adunion.serving.engine import DecisionEngine, hours_mask
+from adunion.serving.index import ServingIndex, build_index
 from adunion.serving.pctr import CtrModel, CtrStats
 from adunion.serving.snapshots import (
     CampaignSnapshot,
     CreativeSnapshot,
     SlotSnapshot,
+    SlotView,
     Targeting,
 )
 
@@ -148,7 +150,6 @@ def generate_campaigns(rng: random.Random, count: int, sites: int) -> list[Campa
                 creatives=creatives,
                 daily_budget_micros=daily,
                 total_budget_micros=daily * 30 if rng.random() < 0.5 else None,
-                timezone=rng.choice(TIMEZONES),
                 dayparts=(business_hours,) * 5 + (0, 0) if rng.random() < 0.2 else None,
                 pacing="even" if rng.random() < 0.7 else "fast",
                 frequency_cap=rng.randint(1, 10) if rng.random() < 0.4 else None,
@@ -225,7 +226,7 @@ def main() -> None:
     # Some campaigns have spent part of today, so budget and pacing rules are exercised.
     for campaign in rng.sample(campaigns, 3000):
         if campaign.daily_budget_micros:
-            day = DecisionEngine(counters).campaign_day(campaign, now)
+            day = DecisionEngine(counters).day(now)
             counters.add_spend(campaign.id, day, int(campaign.daily_budget_micros * rng.random()))
     engine = DecisionEngine(counters, rng=random.Random(3))
     views = generate_views(rng, slots, count + 5_000, now)

@@ -50,7 +50,7 @@ async def drive(app: Any, paths: list[str], count: int, concurrency: int) -> int
 
 async def measure(settings: Settings, paths: list[str], options: argparse.Namespace) -> Any:
     app = create_app(settings)
-    runtime = app.state.ctx.serving
+    runtime = app.state.serving
     await runtime.start()
     deadline = time.monotonic() + 300
     while not runtime.holder.current.slots and time.monotonic() < deadline:

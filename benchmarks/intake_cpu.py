@@ -37,11 +37,11 @@ from adunion.fraud import rules
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.serving.device import device_class
-from adunion.serving.engine import build_index
+from adunion.serving.index import build_index
 from adunion.serving.snapshots import CampaignSnapshot, CreativeSnapshot, SlotSnapshot
+from adunion.serving.tokens import Offer, TokenSigner
 from adunion.tracking.journal import JournaledEventWriter
 from adunion.tracking.models import TrackingEvent
-from adunion.tracking.tokens import Offer, TokenSigner
 
 sys.path.insert(0, str(Path(__file__).parent))
 from asgi_client import count_answered
@@ -90,7 +90,7 @@ async def drive(app: Any, batch: list[str], concurrency: int) -> int:
 
 async def run_app(settings: Settings, database: Database, options: argparse.Namespace) -> Any:
     app = create_app(settings, database=database)
-    runtime = app.state.ctx.serving
+    runtime = app.state.serving
     await runtime.start()
     runtime.holder.loader = None
     await runtime.holder.stop()

@@ -43,19 +43,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from adunion.serving.counters import MemoryServingCounters
-from adunion.serving.engine import (
-    DEFAULT_SHORTLIST,
-    Decision,
-    DecisionEngine,
-    ServingIndex,
-    SlotView,
-    build_index,
-)
+from adunion.serving.engine import DEFAULT_SHORTLIST, Decision, DecisionEngine
+from adunion.serving.index import ServingIndex, build_index
 from adunion.serving.pctr import Counts, CtrModel, CtrStats, Prepared
 from adunion.serving.snapshots import (
     CampaignSnapshot,
     CreativeSnapshot,
     SlotSnapshot,
+    SlotView,
     Targeting,
     format_fits,
 )

@@ -49,8 +49,8 @@ from adunion.campaigns.models import Campaign, Creative, CreativeAsset
 from adunion.inventory.models import AdSlot, Site
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
+from adunion.serving.tokens import Offer, TokenSigner
 from adunion.tracking.models import TrackingEvent
-from adunion.tracking.tokens import Offer, TokenSigner
 
 sys.path.insert(0, str(Path(__file__).parent))
 from decision import USER_AGENTS, generate_campaigns, generate_slots

@@ -91,7 +91,7 @@ def web_login(client: TestClient, email: str, password: str = DEFAULT_PASSWORD) 
 def drain_events(client: TestClient) -> None:
     """Wait until every event the app accepted is in the table (the journal drains in the
     background: an answered event is durable, not yet visible to a query)."""
-    writer = client.app.state.ctx.serving.writer  # type: ignore[attr-defined]
+    writer = client.app.state.intake.writer  # type: ignore[attr-defined]
     client.portal.call(writer.drain)  # type: ignore[union-attr]
 
 

@@ -13,10 +13,11 @@ from adunion import __version__
 from adunion.accounts import pages as accounts_pages
 from adunion.accounts.endpoints import router as accounts_router
 from adunion.background import job_runner
+from adunion.bootstrap import Runtime, build_runtime
 from adunion.campaigns import endpoints as campaigns_endpoints
 from adunion.campaigns import pages as campaigns_pages
 from adunion.config import Settings, load_settings
-from adunion.context import AppContext, build_context
+from adunion.fastpath import AdunionApp, ServingFastPath
 from adunion.http.api_docs import install_api_docs
 from adunion.http.errors import install_error_handlers
 from adunion.http.middleware import RequestLogMiddleware
@@ -32,7 +33,6 @@ from adunion.risk.endpoints import router as risk_router
 from adunion.risk.pages import router as risk_pages
 from adunion.serving import pages as serving_pages
 from adunion.serving.endpoints import router as serving_router
-from adunion.serving.fastpath import AdunionApp, ServingFastPath
 from adunion.tracking.endpoints import router as tracking_router
 from adunion.wallet.endpoints import router as wallet_router
 from adunion.wallet.pages import router as wallet_pages
@@ -48,23 +48,23 @@ def create_app(
     settings: Settings | None = None,
     *,
     database: Database | None = None,
-    context: AppContext | None = None,
+    runtime: Runtime | None = None,
 ) -> FastAPI:
     settings = settings or load_settings()
     configure_logging(settings.log_level, json=settings.log_json)
-    ctx = context or build_context(settings, database)
+    parts = runtime or build_runtime(settings, database)
+    ctx = parts.ctx
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        await ctx.serving.start()
+        parts.start()
         jobs = job_runner(ctx) if settings.run_jobs else None
         if jobs is not None:
             jobs.start()
         yield
         if jobs is not None:
             jobs.stop()
-        await ctx.serving.stop()  # writes every accepted event before the process ends
-        ctx.close()
+        await parts.stop()  # commits every accepted event before the process ends
 
     app = AdunionApp(
         title="adunion",
@@ -78,7 +78,11 @@ def create_app(
         # native telemetry would still look the global providers up on every request.
         telemetry={"tracing": False, "metrics": False, "logs": False},
     )
+    # The long-lived parts, for the endpoints' dependencies (http.deps.get_context,
+    # serving.runtime.serving_runtime, tracking.endpoints.tracking_intake).
     app.state.ctx = ctx
+    app.state.serving = parts.serving
+    app.state.intake = parts.intake
     install_error_handlers(app)
     install_api_docs(app)  # before the /static mount, which would take /static/api-docs
     app.include_router(system_router)
@@ -102,5 +106,5 @@ def create_app(
     app.include_router(serving_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
-    app.fast_path = ServingFastPath(ctx)  # asked first: the hot path skips the rest
+    app.fast_path = ServingFastPath(ctx, parts.serving, parts.intake)  # asked first
     return app

@@ -61,21 +61,15 @@ class Settings(BaseSettings):
     serving_ctr_prior_strength: float = Field(default=1000.0, gt=0)
     serving_explore_z: float = Field(default=1.0, ge=0)
     tracking_token_ttl_seconds: int = Field(default=4 * 3600, gt=0)
-    tracking_batch_max: int = Field(default=1000, gt=0)
-    # SQLite only: "normal" (the default) answers once the event is written to the journal: it
-    # survives a crash of the process (kill -9); the drain commits with fsync every
-    # tracking_drain_seconds, so a power loss undoes at most the events acknowledged since (none
-    # of them billed yet). "full" fdatasyncs every journal write (or event batch) before
+    # "normal" (the default) answers once the event is written to the serving process's event
+    # journal: it survives a crash of the process (kill -9); the drain commits it to the
+    # database every tracking_drain_seconds, so a power loss undoes at most the events
+    # acknowledged since (none of them billed yet). "full" fdatasyncs every journal write before
     # answering, and survives a power loss too, at about half the intake. See docs/serving.md.
-    tracking_sqlite_sync: Literal["full", "normal"] = "normal"
-    # SQLite only: write an event batch on the event loop's thread when the write lock is free
-    # (no thread hand-off; the loop waits for the commit's fsync). Off: always in a thread, for
-    # disks whose fsync takes milliseconds. See docs/serving.md.
-    tracking_write_on_loop: bool = True
-    # SQLite file only: answer once the event is in this process's fsynced journal and move
-    # journaled events into the database in the background, every tracking_drain_seconds. Off:
-    # answer after the commit, one writer per host. See docs/serving.md.
-    tracking_journal: bool = True
+    tracking_journal_sync: Literal["full", "normal"] = "normal"
+    # Where the event journals live (default: beside an SQLite file, else
+    # <data dir>/event-journal/<database>). Every serving process of a host must see the same one.
+    tracking_journal_dir: Path | None = None
     tracking_drain_seconds: float = Field(default=0.05, gt=0, le=60)
     fraud_ip_events_per_minute: int = Field(default=600, gt=0)
     fraud_visitor_events_per_minute: int = Field(default=120, gt=0)
@@ -92,7 +86,8 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    # Campaign schedules (day-parting) are read in this IANA time zone.
+    # The network's IANA time zone: its day counts daily budgets, pacing and billing (one day
+    # everywhere, kernel/days.py) and campaign schedules (day-parting) are read in it.
     timezone: str = "UTC"
     # Inventory: the ads.txt line's certification authority id (optional 4th field) and the
     # sellers.json contact.

@@ -1,14 +1,15 @@
-"""The one place where the app's long-lived parts are built and wired together."""
+"""What every entry point shares: settings, the database, rate counters, metrics, the secret key
+and the network's day. Built by ``adunion.bootstrap``; domains receive it, never build it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from adunion.config import Settings
+from adunion.kernel.days import NetworkDays
 from adunion.kernel.db import Database
 from adunion.kernel.metrics import Metrics, create_metrics
 from adunion.kernel.ratelimit import Counter, counter_for
-from adunion.serving.runtime import ServingRuntime, build_serving
 
 
 @dataclass
@@ -18,21 +19,19 @@ class AppContext:
     counters: Counter
     metrics: Metrics
     secret_key: str
-    serving: ServingRuntime
+    days: NetworkDays
 
     def close(self) -> None:
         self.database.dispose()
 
 
 def build_context(settings: Settings, database: Database | None = None) -> AppContext:
-    database = database or Database(settings.database_url)
-    counters = counter_for(settings.redis_url)
-    secret_key = settings.ensure_secret_key()
+    """The shared parts, for the app, ``adunion worker`` and the CLI's jobs."""
     return AppContext(
         settings=settings,
-        database=database,
-        counters=counters,
+        database=database or Database(settings.database_url),
+        counters=counter_for(settings.redis_url),
         metrics=create_metrics(),
-        secret_key=secret_key,
-        serving=build_serving(settings, database, secret_key, counters),
+        secret_key=settings.ensure_secret_key(),
+        days=NetworkDays(settings.timezone),
     )

@@ -11,7 +11,7 @@ from adunion.kernel.models import Base
 from adunion.ledger import models as ledger_models  # noqa: F401 - registers the tables
 from adunion.reporting import models as reporting_models  # noqa: F401 - registers the tables
 from adunion.risk import models as risk_models  # noqa: F401 - registers the tables
-from adunion.serving import fill as serving_fill_models  # noqa: F401 - registers the table
+from adunion.serving import models as serving_models  # noqa: F401 - registers the table
 from adunion.tracking import models as tracking_models  # noqa: F401 - registers the tables
 from adunion.wallet import models as wallet_models  # noqa: F401
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from adunion.fraud import rules
 from adunion.fraud.reasons import INVALID_REASONS, invalid_reason_text
-from adunion.tracking import tokens
+from adunion.serving import tokens
 
 
 def test_every_stored_reason_has_words() -> None:

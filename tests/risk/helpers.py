@@ -11,7 +11,7 @@ from adunion.inventory.schemas import SiteIn
 from adunion.kernel.db import Database
 from adunion.risk import service
 from adunion.risk.models import SiteFlag
-from adunion.tracking.models import ServingStat
+from adunion.serving.models import ServingStat
 from tests.factories import make_user
 
 DAY = date(2026, 11, 25)

@@ -14,7 +14,7 @@ from adunion.kernel.db import Database
 from adunion.kernel.paging import PageRequest
 from adunion.risk import service
 from adunion.risk.models import FlagStatus
-from adunion.tracking.models import ServingStat
+from adunion.serving.models import ServingStat
 from tests.inventory.helpers import advertiser, operator
 from tests.risk.helpers import serving_stat
 

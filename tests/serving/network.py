@@ -15,7 +15,7 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 
 
 def runtime(client: TestClient) -> ServingRuntime:
-    serving: ServingRuntime = client.app.state.ctx.serving  # type: ignore[attr-defined]
+    serving: ServingRuntime = client.app.state.serving  # type: ignore[attr-defined]
     return serving
 
 

@@ -25,7 +25,9 @@ from adunion.serving.decision_log import (
     encode,
     note,
 )
-from adunion.serving.engine import BELOW_FLOOR, Decision, DecisionEngine, SlotView, build_index
+from adunion.serving.engine import BELOW_FLOOR, Decision, DecisionEngine
+from adunion.serving.index import build_index
+from adunion.serving.snapshots import SlotView
 from tests.factories import email_of, web_login
 from tests.serving.helpers import NOW, campaign, slot
 from tests.serving.network import decide, go_live, runtime, setup_network

@@ -8,22 +8,14 @@ from datetime import timedelta
 
 import pytest
 
+from adunion.kernel.days import NetworkDays
 from adunion.serving.counters import MemoryServingCounters
-from adunion.serving.engine import (
-    ALL_HOURS,
-    Decision,
-    DecisionEngine,
-    SlotView,
-    build_index,
-    hours_mask,
-)
+from adunion.serving.engine import ALL_HOURS, Decision, DecisionEngine, hours_mask
+from adunion.serving.index import build_index
 from adunion.serving.pctr import CtrModel
-from adunion.serving.snapshots import Booking, CampaignSnapshot, SlotSnapshot, Targeting
+from adunion.serving.snapshots import Booking, CampaignSnapshot, SlotSnapshot, SlotView, Targeting
 
 from .helpers import NOW, campaign, slot
-
-# Each rule holds on both candidate walks (tests/serving/conftest.py).
-pytestmark = pytest.mark.usefixtures("walk")
 
 
 def run(
@@ -31,11 +23,14 @@ def run(
     the_slot: SlotSnapshot | None = None,
     counters: MemoryServingCounters | None = None,
     bookings: tuple[Booking, ...] = (),
+    timezone: str = "UTC",
     **view: object,
 ) -> Decision:
     s = the_slot or slot()
     index = build_index("v", [s], campaigns, CtrModel(), bookings)
-    engine = DecisionEngine(counters or MemoryServingCounters(), rng=random.Random(0))
+    engine = DecisionEngine(
+        counters or MemoryServingCounters(), days=NetworkDays(timezone), rng=random.Random(0)
+    )
     args: dict[str, object] = {"slot_id": s.id, "visitor_id": "vis", "now": NOW, **view}
     return engine.decide(index, SlotView(**args))  # type: ignore[arg-type]
 
@@ -99,16 +94,16 @@ def test_schedule_edges() -> None:
     assert winner(run([replace(ends, ends_at=NOW + timedelta(seconds=1))])) == "a"
 
 
-def test_dayparts_in_the_campaign_time_zone() -> None:
+def test_dayparts_in_the_network_time_zone() -> None:
     # NOW is Wednesday 12:00 UTC = 07:00 in New York, 21:00 in Tokyo.
     morning = (hours_mask(7),) * 7
-    assert winner(run([campaign("a", dayparts=morning, timezone="America/New_York")])) == "a"
-    assert run([campaign("a", dayparts=morning, timezone="Asia/Tokyo")]).reason == (
+    a = campaign("a", dayparts=morning)
+    assert winner(run([a], timezone="America/New_York")) == "a"
+    assert run([a], timezone="Asia/Tokyo").reason == "outside_schedule"
+    # The hour's edges: 06:59:59 local is outside, 07:00:00 inside.
+    assert run([a], timezone="America/New_York", now=NOW - timedelta(seconds=1)).reason == (
         "outside_schedule"
     )
-    # The hour's edges: 06:59:59 local is outside, 07:00:00 inside.
-    ny = campaign("a", dayparts=morning, timezone="America/New_York")
-    assert run([ny], now=NOW - timedelta(seconds=1)).reason == "outside_schedule"
     weekend_only = (0, 0, 0, 0, 0, ALL_HOURS, ALL_HOURS)
     assert run([campaign("a", dayparts=weekend_only)]).reason == "outside_schedule"
 

@@ -14,7 +14,9 @@ import redis
 
 from adunion.kernel.ids import new_id
 from adunion.serving.counters import MemoryServingCounters, RedisServingCounters, ServingCounters
-from adunion.serving.engine import DecisionEngine, SlotView, build_index
+from adunion.serving.engine import DecisionEngine
+from adunion.serving.index import build_index
+from adunion.serving.snapshots import SlotView
 
 from .helpers import NOW, campaign, slot
 

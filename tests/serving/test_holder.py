@@ -5,8 +5,8 @@ from __future__ import annotations
 import gc
 import weakref
 
-from adunion.serving.engine import ServingIndex, build_index
 from adunion.serving.holder import IndexHolder
+from adunion.serving.index import ServingIndex, build_index
 from tests.tracking.conftest import CPC, SLOT
 
 

@@ -18,7 +18,8 @@ from adunion.config import Settings
 from adunion.inventory.models import AdSlot
 from adunion.kernel.db import Database
 from adunion.serving.index_loader import dayparts
-from adunion.tracking.models import ServingStat, TrackingEvent
+from adunion.serving.models import ServingStat
+from adunion.tracking.models import TrackingEvent
 from tests.factories import drain_events
 from tests.serving.network import UA, decide, go_live, runtime, setup_network
 
@@ -98,8 +99,7 @@ def test_spend_in_the_stats_counts_against_the_budget(
     serving = runtime(client)
     serving.holder.refresh()
     assert decide(client, net["slot"]["id"])["filled"] is True
-    index = serving.holder.current
-    today = serving.engine.campaign_day(index.campaigns[campaign_id], _now())
+    today = serving.engine.day(_now())
     with database.transaction() as session:
         session.add(
             ServingStat(

@@ -6,7 +6,8 @@ import pytest
 from benchmarks.revenue_quality import Network, simulate
 
 from adunion.serving.counters import MemoryServingCounters
-from adunion.serving.engine import DecisionEngine, SlotView, build_index
+from adunion.serving.engine import DecisionEngine
+from adunion.serving.index import build_index
 from adunion.serving.pctr import (
     MAX_EXPLORED_PRIOR_CLICKS,
     MAX_PRIOR_CLICKS,
@@ -14,10 +15,8 @@ from adunion.serving.pctr import (
     CtrStats,
     prior_clicks,
 )
+from adunion.serving.snapshots import SlotView
 from tests.serving.helpers import NOW, campaign, slot
-
-# Each rule holds on both candidate walks (tests/serving/conftest.py).
-pytestmark = pytest.mark.usefixtures("walk")
 
 CATEGORY = {"s1": "IAB1", "s2": "IAB1", "s3": "IAB2"}
 

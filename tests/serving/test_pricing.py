@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adunion.serving.auction import gsp_price
 from adunion.serving.counters import MemoryServingCounters
-from adunion.serving.engine import DecisionEngine, SlotView, build_index, gsp_price
+from adunion.serving.engine import DecisionEngine
+from adunion.serving.index import build_index
 from adunion.serving.pctr import CtrModel, CtrStats
+from adunion.serving.snapshots import SlotView
 
 from .helpers import NOW, campaign, slot
-
-# Each rule holds on both candidate walks (tests/serving/conftest.py).
-pytestmark = pytest.mark.usefixtures("walk")
 
 
 def decide(slots: list, campaigns: list, ctr: CtrModel | None = None, seed: int = 1):  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from adunion.app import create_app
 from adunion.config import Settings
 from adunion.kernel.db import Database
-from adunion.serving.engine import build_index
+from adunion.serving.index import build_index
 from adunion.serving.snapshots import CampaignSnapshot, CreativeSnapshot, SlotSnapshot
 
 SLOT = SlotSnapshot(
@@ -39,7 +39,7 @@ UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chr
 @pytest.fixture
 def app(settings: Settings, database: Database) -> FastAPI:
     app = create_app(settings, database=database)
-    holder = app.state.ctx.serving.holder
+    holder = app.state.serving.holder
     holder.loader = None  # a fixed index: no refresh from the (empty) inventory tables
     holder.current = build_index("test", [SLOT], [CPC])
     return app

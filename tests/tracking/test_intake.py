@@ -15,13 +15,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from adunion.config import Settings
+from adunion.fastpath import ServingFastPath
+from adunion.kernel.days import NetworkDays
 from adunion.kernel.db import Database
 from adunion.kernel.times import from_datetime, utc_day
-from adunion.serving.engine import build_index
-from adunion.serving.fastpath import ServingFastPath
+from adunion.serving.index import build_index
+from adunion.serving.models import ServingStat
+from adunion.serving.tokens import Offer
 from adunion.tracking import intake as intake_module
-from adunion.tracking.models import ServingStat, TrackingEvent
-from adunion.tracking.tokens import Offer
+from adunion.tracking.models import TrackingEvent
 
 from ..factories import drain_events, make_user, web_login
 from .conftest import CPC, SLOT, UA
@@ -48,7 +50,7 @@ def events(client: TestClient, database: Database) -> list[TrackingEvent]:
 
 
 def backdate_view(client: TestClient, offer_id: str, seconds: float) -> None:
-    log = client.app.state.ctx.serving.intake.view_log  # type: ignore[attr-defined]
+    log = client.app.state.intake.view_log  # type: ignore[attr-defined]
     log.remember(offer_id, time.time() - seconds)
 
 
@@ -89,16 +91,14 @@ def test_view_then_click_recorded_once_and_billed(client: TestClient, database: 
     with database.transaction(write=False) as session:
         stat = session.scalars(select(ServingStat)).one()
     assert (stat.impressions, stat.clicks, stat.spend_micros) == (1, 1, click_row.billable_micros)
-    ctx = client.app.state.ctx  # type: ignore[attr-defined]
-    day = ctx.serving.engine.campaign_day(
-        ctx.serving.holder.current.campaigns["camp-1"], rows[1].occurred_at
-    )
-    assert ctx.serving.counters.spent("camp-1", day) == click_row.billable_micros
+    serving = client.app.state.serving  # type: ignore[attr-defined]
+    day = serving.engine.day(rows[1].occurred_at)
+    assert serving.counters.spent("camp-1", day) == click_row.billable_micros
     # A replay after the drain (the journal no longer knows the click) is answered, stored
     # nowhere and adds no spend: spend is counted from what each commit inserted.
     assert client.get(path(ad["click_url"]), follow_redirects=False).status_code == 302
     assert len(events(client, database)) == 2
-    assert ctx.serving.counters.spent("camp-1", day) == click_row.billable_micros
+    assert serving.counters.spent("camp-1", day) == click_row.billable_micros
 
 
 def test_click_rules(client: TestClient, database: Database) -> None:
@@ -139,7 +139,7 @@ def test_the_site_owner_clicking_their_own_ad_is_invalid(
         owner = make_user(session, email="owner@example.org")
         make_user(session, email="reader@example.org")
         owner_id = owner.id
-    holder = client.app.state.ctx.serving.holder  # type: ignore[attr-defined]
+    holder = client.app.state.serving.holder  # type: ignore[attr-defined]
     holder.current = build_index("owned", [replace(SLOT, owner_id=owner_id)], [CPC])
     clicked: list[str | None] = []
     for email in ("owner@example.org", "reader@example.org"):
@@ -174,7 +174,7 @@ def test_tampered_and_expired_tokens(client: TestClient, database: Database) -> 
     forged = token[:-2] + ("AA" if not token.endswith("AA") else "BB")
     assert client.post(f"/t/v/{forged}").status_code == 204
     assert client.get(f"/t/c/{forged}", follow_redirects=False).status_code == 400
-    signer = client.app.state.ctx.serving.signer  # type: ignore[attr-defined]
+    signer = client.app.state.serving.signer  # type: ignore[attr-defined]
     old = signer.sign(Offer("off-old", "slot-1", "cr-1", "camp-1", "cpc", 1, "v", 1_000))
     client.post(f"/t/v/{old}")
     client.post(f"/t/v/{old}")
@@ -269,7 +269,7 @@ def test_viewable_beacon_counts_once_and_only_after_a_view(
 def test_valid_views_feed_the_live_reach(client: TestClient, database: Database) -> None:
     for visitor in ("reach-1", "reach-2", "reach-1"):
         client.post(path(serve(client, visitor)["view_url"]))
-    reach = client.app.state.ctx.serving.intake.reach  # type: ignore[attr-defined]
+    reach = client.app.state.intake.reach  # type: ignore[attr-defined]
     today = events(client, database)[0].occurred_at.date().isoformat()
     assert reach.count(["camp-1"], today) == 2  # two distinct visitors
 
@@ -279,10 +279,10 @@ def test_view_beacon_fast_path_address_headers_and_503(
 ) -> None:
     """The raw-scope beacon applies the proxy rule of every endpoint (the last untrusted
     X-Forwarded-For hop), answers with the endpoint's own headers, and 503 once stopping."""
-    fast = app.state.ctx.serving.intake
+    fast = app.state.intake
     with TestClient(app, headers={"user-agent": UA}) as client:
         settings.trusted_proxies = "testclient"
-        app.fast_path = ServingFastPath(app.state.ctx)  # as built at start, proxy now trusted
+        app.fast_path = ServingFastPath(app.state.ctx, app.state.serving, app.state.intake)
         ad = serve(client)
         beacon = client.post(
             path(ad["view_url"]), headers={"x-forwarded-for": "203.0.113.9, testclient"}
@@ -293,7 +293,7 @@ def test_view_beacon_fast_path_address_headers_and_503(
         (row,) = events(client, database)
         assert row.ip_hash == fast.ip_hash("203.0.113.9")
         assert row.device == "desktop"
-        client.portal.call(app.state.ctx.serving.writer.stop)  # type: ignore[union-attr]
+        client.portal.call(app.state.intake.writer.stop)  # type: ignore[union-attr]
         stopped = client.post(path(serve(client, "vis-2")["view_url"]))
         assert stopped.status_code == 503
         assert stopped.headers["retry-after"] == "1"
@@ -312,14 +312,14 @@ def test_a_conversion_value_too_large_for_the_column_is_refused(
     assert events(client, database) == []
 
 
-def test_spend_is_counted_on_the_campaign_s_local_day_across_midnight(app: Any) -> None:
-    """Spend is summed per campaign and minute before its day is looked up (once per time zone
-    and minute): events a minute apart around the campaign's local midnight land on two days,
-    and a campaign in another zone in the same minute on its own day."""
-    intake = app.state.ctx.serving.intake
-    auckland = replace(CPC, timezone="Pacific/Auckland")
-    utc = replace(CPC, id="camp-2", timezone="UTC")
-    intake.holder.current = build_index("test", [SLOT], [auckland, utc])
+def test_spend_is_counted_on_the_network_s_day_across_local_midnight(app: Any) -> None:
+    """Spend is summed per campaign and minute before its day is looked up (once per minute):
+    events a minute apart around the network's local midnight land on two days, whatever UTC's
+    date is."""
+    intake = app.state.intake
+    intake.days = NetworkDays("Pacific/Auckland")
+    other = replace(CPC, id="camp-2")
+    intake.holder.current = build_index("test", [SLOT], [CPC, other])
     midnight = datetime(2026, 12, 5, tzinfo=ZoneInfo("Pacific/Auckland"))  # 11:00 UTC
     times = [midnight - timedelta(seconds=30), midnight - timedelta(seconds=1), midnight]
     committed = [
@@ -329,21 +329,22 @@ def test_spend_is_counted_on_the_campaign_s_local_day_across_midnight(app: Any) 
     committed.append(replace(record("o-free"), campaign_id="camp-1"))  # not billable
     committed.append(
         replace(
-            record("o-utc", billable=7), campaign_id="camp-2", occurred_us=committed[2].occurred_us
+            record("o-two", billable=7), campaign_id="camp-2", occurred_us=committed[2].occurred_us
         )
     )
     committed.append(replace(record("o-gone", billable=5), campaign_id="deleted"))
     intake.count_spend(committed)
     assert intake.counters.spent("camp-1", "2026-12-04") == 100 + 101
     assert intake.counters.spent("camp-1", "2026-12-05") == 102
-    assert intake.counters.spent("camp-2", "2026-12-04") == 7  # 11:00 UTC
-    assert intake.counters.spent("camp-2", "2026-12-05") == 0
+    assert intake.counters.spent("camp-2", "2026-12-05") == 7  # 11:00 UTC on 4 December
+    assert intake.counters.spent("camp-2", "2026-12-04") == 0
+    assert intake.counters.spent("deleted", "2026-12-05") == 0
 
 
 def test_the_ip_hash_is_kept_per_address_within_a_bound(
     app: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    intake = app.state.ctx.serving.intake
+    intake = app.state.intake
     monkeypatch.setattr(intake_module, "_IP_HASHES_KEPT", 3)
     first = [intake.ip_hash(f"198.51.100.{n}") for n in range(7)]
     assert len(set(first)) == 7 and all(len(h) == 32 for h in first)
@@ -355,7 +356,7 @@ def test_the_ip_hash_is_kept_per_address_within_a_bound(
 
 
 def test_the_live_reach_counts_the_valid_views_a_commit_added(app: Any) -> None:
-    intake = app.state.ctx.serving.intake
+    intake = app.state.intake
     day = utc_day(record("x").occurred_us)
     intake.committed(
         [

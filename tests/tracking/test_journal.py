@@ -1,4 +1,5 @@
-"""The event journal: acknowledged once fsynced, drained exactly once, recovered after kill -9."""
+"""The event journal: acknowledged once written (or fsynced), drained exactly once, recovered
+after kill -9 — on SQLite and PostgreSQL, where every serving process records events this way."""
 
 from __future__ import annotations
 
@@ -9,37 +10,46 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from adunion.kernel.days import NetworkDays
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
+from adunion.serving.models import ServingStat
 from adunion.tracking import journal
-from adunion.tracking.journal import JournaledEventWriter, journal_directory
-from adunion.tracking.models import ServingStat, TrackingEvent
-from adunion.tracking.writer import EventRecord, WriterClosed
+from adunion.tracking.journal import EventJournal, WriterClosed, journal_directory
+from adunion.tracking.models import TrackingEvent
+from adunion.tracking.writer import EventRecord
 from tests.tracking.helpers import count, record, run
+
+DAYS = NetworkDays("UTC")
+_data_dir: list[Path] = []  # this test's data directory (a PostgreSQL journal's home)
 
 
 @pytest.fixture
-def journal_db(database: Database) -> Database:
-    if not database.is_sqlite:
-        pytest.skip("the journal is SQLite's: on PostgreSQL every process commits its events")
-    return database
+def journal_db(database: Database, tmp_path: Path) -> Iterator[Database]:
+    _data_dir.append(tmp_path)
+    yield database
+    _data_dir.pop()
+
+
+def directory_of(database: Database) -> Path:
+    return journal_directory(database, _data_dir[-1])
 
 
 @pytest.fixture(params=[True, False], ids=["fsynced", "written"])
 def sync(request: pytest.FixtureRequest) -> bool:
-    """Both kinds of acknowledgement: after the journal's fdatasync (``ADUNION_TRACKING_SQLITE_SYNC
+    """Both kinds of acknowledgement: after the journal's fdatasync (``ADUNION_TRACKING_JOURNAL_SYNC
     =full``), or once the event is written to it (``normal``, the default)."""
     return bool(request.param)
 
 
-def writer_for(database: Database, sync: bool = True, **options: float) -> JournaledEventWriter:
-    directory = journal_directory(database)
-    assert directory is not None
-    return JournaledEventWriter(database, directory, sync=sync, **options)  # type: ignore[arg-type]
+def writer_for(database: Database, sync: bool = True, **options: float) -> EventJournal:
+    return EventJournal(database, directory_of(database), DAYS, sync=sync, **options)  # type: ignore[arg-type]
 
 
 def stats(database: Database) -> tuple[int, int]:
@@ -81,8 +91,8 @@ def test_new_then_replay_before_and_after_the_drain(journal_db: Database, sync: 
     assert committed == [(offer, 500), ("o2", 0)]
     assert count(journal_db) == 2
     assert stats(journal_db) == (2, 500)
-    directory = journal_directory(journal_db)
-    assert directory is not None and list(directory.iterdir()) == []  # drained and deleted
+    directory = directory_of(journal_db)
+    assert list(directory.iterdir()) == []  # drained and deleted
 
 
 def test_stop_commits_everything_accepted_and_then_refuses(
@@ -118,13 +128,15 @@ def test_the_drain_runs_by_itself(journal_db: Database, sync: bool) -> None:
 _JOURNALING = """
 import asyncio, sys
 from adunion.kernel.db import Database
-from adunion.tracking.journal import JournaledEventWriter, journal_directory
+from pathlib import Path
+from adunion.kernel.days import NetworkDays
+from adunion.tracking.journal import EventJournal
 from adunion.tracking.writer import EventRecord
 
 async def main():
     database = Database(sys.argv[1])
-    writer = JournaledEventWriter(
-        database, journal_directory(database), drain_seconds=float(sys.argv[2]),
+    writer = EventJournal(
+        database, Path(sys.argv[5]), NetworkDays("UTC"), drain_seconds=float(sys.argv[2]),
         sync=sys.argv[4] == "sync",
     )
     writer.start()
@@ -155,7 +167,16 @@ def _acknowledged_then_killed(
     url = database.url.render_as_string(hide_password=False)
     mode = "sync" if sync else "write"
     process = subprocess.Popen(
-        [sys.executable, "-c", _JOURNALING, url, str(drain_seconds), new_id(), mode],
+        [
+            sys.executable,
+            "-c",
+            _JOURNALING,
+            url,
+            str(drain_seconds),
+            new_id()[-20:],  # with "-<n>", an offer id fits the column's 36 characters
+            mode,
+            str(directory_of(database)),
+        ],
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -208,8 +229,7 @@ def test_kill_9_loses_nothing_acknowledged_and_counts_nothing_twice(
     # The recovering process is told of exactly the rows it added (the dead one never counted
     # them: it counts at its own commits).
     assert len(heard) == len({e.offer_id for e in heard}) == len(stored) - stored_before
-    directory = journal_directory(journal_db)
-    assert directory is not None
+    directory = directory_of(journal_db)
     assert [p for p in directory.iterdir() if p.suffix == ".journal"] == []
 
 
@@ -236,8 +256,10 @@ def test_a_drain_that_fails_after_its_commit_is_retried_and_counted_once(
     real_write = journal.write_batch
     failures = [RuntimeError("the connection went away after COMMIT")]
 
-    def commit_then_fail(database: Database, records: list[EventRecord]) -> set[tuple[str, str]]:
-        inserted = real_write(database, records)
+    def commit_then_fail(
+        database: Database, records: list[EventRecord], days: NetworkDays
+    ) -> set[tuple[str, str]]:
+        inserted = real_write(database, records, days)
         if failures:
             raise failures.pop()
         return inserted
@@ -253,8 +275,8 @@ def test_a_drain_that_fails_after_its_commit_is_retried_and_counted_once(
         with pytest.raises(RuntimeError, match="after COMMIT"):
             await writer.drain()
         assert count(journal_db) == 10  # committed, and the segment is kept all the same
-        directory = journal_directory(journal_db)
-        assert directory is not None and len(list(directory.glob("*.journal"))) == 1
+        directory = directory_of(journal_db)
+        assert len(list(directory.glob("*.journal"))) == 1
         await writer.drain()
         await writer.stop()
 
@@ -282,8 +304,8 @@ def test_a_failing_commit_listener_does_not_fail_the_drain(
 
     run(main())
     assert count(journal_db) == 4
-    directory = journal_directory(journal_db)
-    assert directory is not None and list(directory.glob("*.journal")) == []
+    directory = directory_of(journal_db)
+    assert list(directory.glob("*.journal")) == []
 
 
 def test_a_full_backlog_refuses_new_events(journal_db: Database, sync: bool) -> None:

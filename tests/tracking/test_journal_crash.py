@@ -18,13 +18,13 @@ from sqlalchemy import select
 
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
-from adunion.tracking.journal import journal_directory
+from adunion.serving.tokens import Offer, TokenSigner
+from adunion.tracking.journal import EventJournal, journal_directory
 from adunion.tracking.models import TrackingEvent
-from adunion.tracking.tokens import Offer, TokenSigner
 from tests.tracking.helpers import run
 
 from .conftest import UA
-from .test_journal import stats, writer_for
+from .test_journal import DAYS, stats
 
 SECRET = "crash-test-secret-key-crash-test-secret-key"
 
@@ -39,7 +39,7 @@ def _free_port() -> int:
 def _start(database: Database, tmp_path: Path, port: int, sync: str) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "ADUNION_TRACKING_SQLITE_SYNC": sync,
+        "ADUNION_TRACKING_JOURNAL_SYNC": sync,
         "ADUNION_DATA_DIR": str(tmp_path / "data"),
         "ADUNION_DATABASE_URL": database.url.render_as_string(hide_password=False),
         "ADUNION_SECRET_KEY": SECRET,
@@ -64,8 +64,6 @@ def test_kill_9_of_the_server_loses_no_answered_beacon(
 ) -> None:
     """Acknowledged after the journal's fdatasync (full) or once written to it (normal): kill -9
     of the processes loses neither (the written journal outlives them in the page cache)."""
-    if not database.is_sqlite:
-        pytest.skip("the journal is SQLite's: on PostgreSQL every process commits its events")
     signer = TokenSigner(SECRET, ttl_seconds=3600)
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
@@ -119,16 +117,16 @@ def test_kill_9_of_the_server_loses_no_answered_beacon(
         server.wait()
     assert len(answered) > 20, "too few beacons answered before the kill to prove anything"
 
+    directory = journal_directory(database, tmp_path / "data")  # the server's
+
     async def recover() -> None:  # a process starting on the same database drains the orphans
-        writer = writer_for(database, drain_seconds=60)
+        writer = EventJournal(database, directory, DAYS, drain_seconds=60)
         writer.start()
         await writer.stop()
 
     # A killed worker holds its segment's lock until the kernel has torn it down, which on a
     # busy machine may be after the server's parent has been reaped: until then its segment
     # counts as a live writer's. A serving process looks again every 5 s; so does this, sooner.
-    directory = journal_directory(database)
-    assert directory is not None
     deadline = time.monotonic() + 30
     run(recover())
     while list(directory.glob("*.journal")) and time.monotonic() < deadline:

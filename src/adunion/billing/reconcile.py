@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from adunion.billing.models import BillingQueueItem, CampaignSpend
 from adunion.ledger.models import LedgerTransfer
-from adunion.tracking.models import ServingStat
+from adunion.serving.models import ServingStat
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.types import Scope
 
 from adunion.context import AppContext
 
@@ -37,11 +38,24 @@ DbSession = Annotated[Session, Depends(_unit_of_work, scope="function")]
 
 def client_address(request: Request) -> str:
     """The client's address; behind a trusted reverse proxy, the last hop it did not add."""
-    peer = request.client.host if request.client else "unknown"
-    trusted: frozenset[str] = get_context(request).settings.trusted_proxy_set
+    return scope_client_address(request.scope, get_context(request).settings.trusted_proxy_set)
+
+
+def scope_client_address(scope: Scope, trusted: frozenset[str]) -> str:
+    """:func:`client_address` from the ASGI scope (the serving fast path has no Request)."""
+    client = scope.get("client")
+    peer: str = client[0] if client else "unknown"
     if peer not in trusted:
         return peer
-    return forwarded_client(peer, request.headers.get("x-forwarded-for", ""), trusted)
+    return forwarded_client(peer, first_header(scope, b"x-forwarded-for"), trusted)
+
+
+def first_header(scope: Scope, name: bytes) -> str:
+    """The first value of a (lower-case) header, as Starlette's ``Headers.get`` reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return ""
 
 
 def forwarded_client(peer: str, forwarded_for: str, trusted: frozenset[str]) -> str:

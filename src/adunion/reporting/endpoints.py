@@ -23,6 +23,8 @@ from adunion.kernel.principal import Principal, Role
 from adunion.reporting import export, service
 from adunion.reporting.schemas import HealthOut, NetworkOut, ReportOut
 from adunion.reporting.service import ReportQuery
+from adunion.tracking.endpoints import tracking_intake
+from adunion.tracking.intake import Intake
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 
@@ -253,7 +255,9 @@ class LiveReachOut(BaseModel):
 
 
 @router.get("/reach/live", operation_id="live_reach")
-def live_reach(session: DbSession, ctx: Context, principal: Reader) -> LiveReachOut:
+def live_reach(
+    session: DbSession, intake: Annotated[Intake, Depends(tracking_intake)], principal: Reader
+) -> LiveReachOut:
     """Distinct visitors who saw your campaigns today (UTC), from the live sketch every serving
     process adds to (Redis when configured): advertisers see their campaigns, operators the
     network. Rolled-up reach per day and campaign is in the advertiser report."""
@@ -266,5 +270,5 @@ def live_reach(session: DbSession, ctx: Context, principal: Reader) -> LiveReach
     else:
         raise Forbidden("live reach is for advertisers and operators")
     today = datetime.now(UTC).date()
-    visitors = ctx.serving.intake.reach.count(ids, today.isoformat())
+    visitors = intake.reach.count(ids, today.isoformat())
     return LiveReachOut(day=today, campaigns=len(ids), visitors=visitors)

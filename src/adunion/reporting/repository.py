@@ -41,7 +41,7 @@ from adunion.reporting.models import (
     RollupRun,
     SlotDailyFacts,
 )
-from adunion.serving.fill import ServingFill
+from adunion.serving.models import ServingFill
 from adunion.tracking.models import TrackingEvent
 
 E = TrackingEvent

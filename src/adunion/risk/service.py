@@ -28,7 +28,7 @@ from adunion.kernel.errors import Conflict, NotFound, ValidationFailed
 from adunion.kernel.paging import Page, PageRequest, fetch_page
 from adunion.risk import repository
 from adunion.risk.models import FlagStatus, SiteFlag
-from adunion.tracking.models import ServingStat
+from adunion.serving.models import ServingStat
 
 PPM = 1_000_000
 

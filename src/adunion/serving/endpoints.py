@@ -10,17 +10,18 @@ import html
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, NamedTuple
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.requests import cookie_parser
 from starlette.types import Scope
 
 from adunion.accounts.auth import ApiPrincipal
-from adunion.http.deps import Context, DbSession
+from adunion.http.deps import DbSession
 from adunion.serving.debug import OPERATORS, readable_slot
-from adunion.serving.runtime import ServingRuntime
+from adunion.serving.runtime import ServingRuntime, serving_runtime
 from adunion.serving.service import Served, parse_keywords, serve
 from adunion.serving.snapshots import CreativeSnapshot
 
@@ -28,24 +29,51 @@ router = APIRouter(tags=["serving"])
 TAG_JS = (Path(__file__).parent / "static" / "tag.js").read_text()
 CORS = {"Access-Control-Allow-Origin": "*", "Cache-Control": "no-store"}
 VISITOR_COOKIE = "adunion_vid"
-
-
-def _runtime(request: Request) -> ServingRuntime:
-    runtime: ServingRuntime = request.app.state.ctx.serving
-    return runtime
+Serving = Annotated[ServingRuntime, Depends(serving_runtime)]
 
 
 _bases: dict[tuple[str, str, str], str] = {}
 
 
-def base_url(request: Request) -> str:
-    """The platform's URL as the browser reached it (tracking links point back to it)."""
-    return scope_base_url(request.scope, request.headers.get("host", ""))
+class ViewHeaders(NamedTuple):
+    """The request headers a slot view reads (the first of each, as Starlette reads them)."""
+
+    user_agent: str = ""
+    cookie: str = ""
+    referer: str = ""
+    host: str = ""
 
 
-def scope_base_url(scope: Scope, host: str) -> str:
-    """:func:`base_url` from the ASGI scope and its Host header, worked out once per scheme,
-    host and root path, as every decision needs it."""
+_VIEW_HEADERS = {b"user-agent": 0, b"cookie": 1, b"referer": 2, b"host": 3}
+
+
+def view_headers(scope: Scope) -> ViewHeaders:
+    found = ["", "", "", ""]
+    for name, value in scope["headers"]:
+        place = _VIEW_HEADERS.get(name)
+        if place is not None and not found[place]:
+            found[place] = value.decode("latin-1")
+    return ViewHeaders(*found)
+
+
+def query_params(raw: bytes) -> dict[str, str]:
+    """The query string as a dict (the last of a repeated name wins, blank values kept, as
+    Starlette's QueryParams reads it into a dict); a plain ``name=value&...`` string, the usual
+    decision request, is split directly (a tenth of parse_qsl's time)."""
+    text = raw.decode("latin-1")
+    if "%" in text or "+" in text:
+        return dict(parse_qsl(text, keep_blank_values=True))
+    params: dict[str, str] = {}
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            params[name] = value
+    return params
+
+
+def base_url(scope: Scope, host: str) -> str:
+    """The platform's URL as the browser reached it (tracking links point back to it), worked
+    out once per scheme, host and root path, as every decision needs it."""
     key = (scope["scheme"], host, scope.get("root_path", ""))
     base = _bases.get(key)
     if base is None:
@@ -103,18 +131,12 @@ def decision_body(base: str, slot_id: str, served: Served) -> dict[str, Any]:
 
 
 def serve_view(
-    runtime: ServingRuntime,
-    slot_id: str,
-    params: Mapping[str, Any],
-    *,
-    user_agent: str,
-    cookie_header: str,
-    referer: str,
+    runtime: ServingRuntime, slot_id: str, params: Mapping[str, Any], headers: ViewHeaders
 ) -> Served:
-    """One slot view from a request's parts: the query (or JSON body) parameters and three
+    """One slot view from a request's parts: the query (or JSON body) parameters and its
     headers. The visitor is the ``visitor`` parameter, else the visitor cookie."""
     visitor = params.get("visitor") or (
-        cookie_parser(cookie_header).get(VISITOR_COOKIE) if cookie_header else None
+        cookie_parser(headers.cookie).get(VISITOR_COOKIE) if headers.cookie else None
     )
     country = params.get("country")
     keywords = params.get("keywords")
@@ -122,67 +144,33 @@ def serve_view(
         runtime,
         slot_id=slot_id,
         visitor_id=str(visitor or ""),
-        user_agent=user_agent,
+        user_agent=headers.user_agent,
         keywords=parse_keywords(str(keywords)) if keywords else frozenset(),
         country=str(country).upper()[:2] if country else None,
-        page_url=str(params.get("url") or referer)[:2000],
+        page_url=str(params.get("url") or headers.referer)[:2000],
     )
 
 
 def view_answer(
-    runtime: ServingRuntime,
-    base: str,
-    slot_id: str,
-    params: Mapping[str, Any],
-    *,
-    user_agent: str,
-    cookie_header: str,
-    referer: str,
+    runtime: ServingRuntime, scope: Scope, slot_id: str, params: Mapping[str, Any]
 ) -> tuple[int, dict[str, Any]]:
-    """The decision API's status and JSON body for one slot view (what every way of asking
-    for a decision answers: this endpoint, and the serving fast path)."""
-    served = serve_view(
-        runtime,
-        slot_id,
-        params,
-        user_agent=user_agent,
-        cookie_header=cookie_header,
-        referer=referer,
-    )
+    """The decision API's status and JSON body for one slot view: what every way of asking for
+    a decision answers (these endpoints, and the serving fast path on the same scope)."""
+    headers = view_headers(scope)
+    served = serve_view(runtime, slot_id, params, headers)
     status = 404 if served.decision.reason == "unknown_slot" else 200
-    return status, decision_body(base, slot_id, served)
-
-
-def _view_headers(request: Request) -> dict[str, str]:
-    """The request headers a slot view reads (:func:`serve_view`'s keyword arguments)."""
-    headers = request.headers
-    return {
-        "user_agent": headers.get("user-agent", ""),
-        "cookie_header": headers.get("cookie", ""),
-        "referer": headers.get("referer", ""),
-    }
-
-
-def _serve_request(request: Request, slot_id: str, params: Mapping[str, Any]) -> Served:
-    return serve_view(_runtime(request), slot_id, params, **_view_headers(request))
-
-
-def answer(request: Request, slot_id: str, params: Mapping[str, Any]) -> tuple[int, dict[str, Any]]:
-    """The decision API's status and JSON body for one slot view."""
-    return view_answer(
-        _runtime(request), base_url(request), slot_id, params, **_view_headers(request)
-    )
+    return status, decision_body(base_url(scope, headers.host), slot_id, served)
 
 
 def _answer(request: Request, slot_id: str, params: Mapping[str, Any]) -> JSONResponse:
-    status, body = answer(request, slot_id, params)
+    status, body = view_answer(serving_runtime(request), request.scope, slot_id, params)
     return JSONResponse(body, status, headers=CORS)
 
 
 @router.get("/api/v1/decision", name="decision")
 async def decision_get(request: Request, slot: str = "") -> JSONResponse:
     """The ad for one slot view. Query: slot, visitor, keywords (comma-separated), url, country."""
-    return _answer(request, slot, dict(request.query_params))
+    return _answer(request, slot, query_params(request.scope["query_string"]))
 
 
 @router.post("/api/v1/decision", name="decision_post")
@@ -216,7 +204,7 @@ async def decision_preflight() -> Response:
 
 @router.get("/serve/{slot_id}/decision.json", name="slot_decision")
 async def slot_decision(request: Request, slot_id: str) -> JSONResponse:
-    return _answer(request, slot_id, dict(request.query_params))
+    return _answer(request, slot_id, query_params(request.scope["query_string"]))
 
 
 @router.get("/tag.js", name="tag_js", include_in_schema=False)
@@ -232,7 +220,7 @@ def creative_html(request: Request, served: Served) -> str:
     """The ad as a small HTML document (iframe fallback). HTML creatives go in a sandboxed
     iframe of their own: no same-origin access, no top navigation except by user click."""
     slot_id = served.decision.slot.id if served.decision.slot else ""
-    body = decision_body(base_url(request), slot_id, served)
+    body = decision_body(base_url(request.scope, request.headers.get("host", "")), slot_id, served)
     if not body["filled"]:
         return '<!doctype html><html><body style="margin:0"></body></html>'
     c = body["creative"]
@@ -269,14 +257,15 @@ def creative_html(request: Request, served: Served) -> str:
 @router.get("/serve/{slot_id}/frame", name="slot_frame", response_class=HTMLResponse)
 async def slot_frame(request: Request, slot_id: str) -> HTMLResponse:
     """The iframe/noscript fallback: the ad rendered server-side, with its view pixel."""
-    served = _serve_request(request, slot_id, dict(request.query_params))
+    params = query_params(request.scope["query_string"])
+    served = serve_view(serving_runtime(request), slot_id, params, view_headers(request.scope))
     status = 404 if served.decision.reason == "unknown_slot" else 200
     return HTMLResponse(
         creative_html(request, served), status, headers={"Cache-Control": "no-store"}
     )
 
 
-def _notes(ctx: Context, slot_id: str) -> list[dict[str, Any]]:
+def _notes(runtime: ServingRuntime, slot_id: str) -> list[dict[str, Any]]:
     return [
         {
             "at": n.at.isoformat(),
@@ -292,13 +281,13 @@ def _notes(ctx: Context, slot_id: str) -> list[dict[str, Any]]:
             "device": n.device,
             "country": n.country,
         }
-        for n in ctx.serving.decisions.recent(slot_id)
+        for n in runtime.decisions.recent(slot_id)
     ]
 
 
 @router.get("/api/v1/slots/{slot_id}/decisions", name="slot_recent_decisions")
 def slot_recent_decisions(
-    slot_id: str, ctx: Context, session: DbSession, principal: ApiPrincipal
+    slot_id: str, runtime: Serving, session: DbSession, principal: ApiPrincipal
 ) -> dict[str, Any]:
     """The slot's last decisions, with no-fill reasons (its owner, risk and admin; 404 for anyone
     else): this process's, or with Redis every serving process's. A slot not served yet has
@@ -306,6 +295,6 @@ def slot_recent_decisions(
     readable_slot(session, slot_id, principal.user_id, principal.has_role(*OPERATORS))
     return {
         "slot": slot_id,
-        "served": slot_id in ctx.serving.holder.current.slots,
-        "decisions": _notes(ctx, slot_id),
+        "served": slot_id in runtime.holder.current.slots,
+        "decisions": _notes(runtime, slot_id),
     }

@@ -10,25 +10,15 @@ from __future__ import annotations
 import threading
 from datetime import date
 
-from sqlalchemy import Date, Integer, String, Table
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, mapped_column
 
 from adunion.kernel.db import Database
 from adunion.kernel.logging import get_logger
-from adunion.kernel.models import Base
+from adunion.serving.models import ServingFill
 
 log = get_logger("adunion.serving.fill")
-
-
-class ServingFill(Base):
-    __tablename__ = "serving_fill"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    slot_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    requests: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    filled: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 class FillTally:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Protocol
 
 from adunion.kernel.logging import get_logger
-from adunion.serving.engine import ServingIndex, build_index
+from adunion.serving.index import ServingIndex, build_index
 
 log = get_logger("adunion.serving.index")
 

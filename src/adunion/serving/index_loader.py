@@ -29,9 +29,11 @@ from adunion.campaigns.models import (
     ModerationStatus,
 )
 from adunion.inventory.models import AdSlot, Site, SiteStatus, SlotStatus
+from adunion.kernel.days import NetworkDays
 from adunion.kernel.db import Database
 from adunion.serving.counters import ServingCounters
-from adunion.serving.engine import ServingIndex, build_index
+from adunion.serving.index import ServingIndex, build_index
+from adunion.serving.models import ServingStat
 from adunion.serving.pctr import Counts, CtrModel, CtrStats
 from adunion.serving.snapshots import (
     CampaignSnapshot,
@@ -41,7 +43,6 @@ from adunion.serving.snapshots import (
     SlotSnapshot,
     Targeting,
 )
-from adunion.tracking.models import ServingStat
 
 CTR_WINDOW_DAYS = 30
 ALL_DAYS = tuple(range(7))
@@ -78,17 +79,18 @@ class DatabaseIndexLoader:
         database: Database,
         *,
         currency: str,
-        timezone: str = "UTC",
+        days: NetworkDays | None = None,
         counters: ServingCounters | None = None,
         ctr: Callable[[CtrStats], CtrModel] = CtrModel,
         today: Callable[[], date] | None = None,
     ) -> None:
         self.database = database
         self.currency = currency
-        self.timezone = timezone
+        self.days = days or NetworkDays()
         self.counters = counters
         self._ctr = ctr
-        self._today = today or (lambda: datetime.now(UTC).date())
+        # Today is the network's day: the stats' days are (the event writer counts by it).
+        self._today = today or (lambda: self.days.of(datetime.now(UTC)))
 
     # --- the cheap version ---------------------------------------------------------------------
 
@@ -239,7 +241,6 @@ class DatabaseIndexLoader:
             spent_before_today_micros=spent_before,
             starts_at=c.starts_at,
             ends_at=c.ends_at,
-            timezone=self.timezone,
             dayparts=dayparts(c.days_of_week, c.hours),
             pacing=cast(Pacing, str(c.pacing)),
             frequency_cap=c.frequency_cap,

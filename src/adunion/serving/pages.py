@@ -11,9 +11,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from adunion.accounts.auth import Viewer
-from adunion.http.deps import Context, DbSession
+from adunion.http.deps import DbSession
 from adunion.kernel.money import format_amount
 from adunion.serving.debug import OPERATORS, readable_slot
+from adunion.serving.endpoints import Serving
 from adunion.serving.explain import left_out_text, no_fill_text, summarize
 from adunion.web.render import render
 
@@ -31,11 +32,11 @@ def price_text(pricing: str, price_micros: int, currency: str) -> str:
 
 @router.get("/serve/{slot_id}/debug", name="slot_debug_page")
 def slot_debug_page(
-    slot_id: str, request: Request, session: DbSession, ctx: Context, viewer: Viewer
+    slot_id: str, request: Request, session: DbSession, runtime: Serving, viewer: Viewer
 ) -> Response:
     """The slot's last decisions, for its owner (and operators); anyone else gets 404."""
     slot = readable_slot(session, slot_id, viewer.user_id, viewer.has_role(*OPERATORS))
-    notes = ctx.serving.decisions.recent(slot_id)
+    notes = runtime.decisions.recent(slot_id)
     today = datetime.now(UTC).date()
     rows = [
         {
@@ -59,11 +60,11 @@ def slot_debug_page(
         "serving/debug.html",
         {
             "slot": slot,
-            "served": slot_id in ctx.serving.holder.current.slots,
+            "served": slot_id in runtime.holder.current.slots,
             "summary": summarize(notes),
             "rows": rows,
-            "kept": ctx.serving.decisions.per_slot,
-            "shared": ctx.serving.decisions.shared,
+            "kept": runtime.decisions.per_slot,
+            "shared": runtime.decisions.shared,
             "owner_view": slot.owner_id == viewer.user_id,
         },
         principal=viewer,

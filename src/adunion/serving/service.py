@@ -9,9 +9,10 @@ from typing import NamedTuple
 from adunion.fraud.rules import is_bot
 from adunion.kernel.ids import new_id
 from adunion.serving.device import device_class
-from adunion.serving.engine import INVALID_TRAFFIC, Decision, SlotView
+from adunion.serving.engine import INVALID_TRAFFIC, Decision
 from adunion.serving.runtime import ServingRuntime
-from adunion.tracking.tokens import safe_visitor_id
+from adunion.serving.snapshots import SlotView
+from adunion.serving.tokens import safe_visitor_id
 
 
 class Served(NamedTuple):

@@ -1,7 +1,9 @@
 """Tracking endpoints: impression beacon, click redirect, conversion postback.
 
-Each answers only after its event is committed. The click redirect goes only to the creative's
-own landing URL (from the index, else the database) — never to a URL taken from the request.
+Each answers once its event is in the event journal (``tracking.journal``: it survives a crash of
+the process; the drain commits it within ``ADUNION_TRACKING_DRAIN_SECONDS``), or 503 when the
+journal cannot take it. The click redirect goes only to the creative's own landing URL (from the
+index, else the database) — never to a URL taken from the request.
 """
 
 from __future__ import annotations
@@ -12,33 +14,40 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.types import Scope
 
 from adunion.accounts import service as accounts
 from adunion.accounts.auth import SESSION_COOKIE
-from adunion.http.deps import client_address
+from adunion.http.deps import first_header, get_context, scope_client_address
 from adunion.kernel.money import MAX_MICROS
-from adunion.serving.runtime import ServingRuntime
-from adunion.tracking.intake import CLICK, CONVERSION, VIEW, VIEWABLE, Hit
-from adunion.tracking.writer import WriterClosed
+from adunion.tracking.intake import CLICK, CONVERSION, VIEW, VIEWABLE, Hit, Intake
+from adunion.tracking.journal import WriterClosed
 
 router = APIRouter(tags=["tracking"])
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
 NO_STORE = {"Cache-Control": "no-store", "Access-Control-Allow-Origin": "*"}
 
 
-def _runtime(request: Request) -> ServingRuntime:
-    runtime: ServingRuntime = request.app.state.ctx.serving
-    return runtime
+def tracking_intake(request: Request) -> Intake:
+    """The app's intake (set on ``app.state`` by the app factory)."""
+    intake: Intake = request.app.state.intake
+    return intake
 
 
-def _hit(request: Request, token: str, user_id: str | None = None) -> Hit:
+def scope_hit(scope: Scope, token: str, trusted: frozenset[str], user_id: str | None = None) -> Hit:
+    """The hit a request makes, from its ASGI scope: every beacon's, whichever way it came."""
     return Hit(
         token=token,
-        ip=client_address(request),
-        user_agent=request.headers.get("user-agent", ""),
+        ip=scope_client_address(scope, trusted),
+        user_agent=first_header(scope, b"user-agent"),
         now=time.time(),
         user_id=user_id,
     )
+
+
+def _hit(request: Request, token: str, user_id: str | None = None) -> Hit:
+    trusted = get_context(request).settings.trusted_proxy_set
+    return scope_hit(request.scope, token, trusted, user_id)
 
 
 def _unavailable() -> Response:
@@ -46,16 +55,16 @@ def _unavailable() -> Response:
 
 
 async def _record(request: Request, kind: str, hit: Hit) -> Response | None:
-    if await record_hit(_runtime(request), kind, hit):
+    if await record_hit(tracking_intake(request), kind, hit):
         return None
     return _unavailable()
 
 
-async def record_hit(runtime: ServingRuntime, kind: str, hit: Hit) -> bool:
-    """Record the event; False when the writer cannot take it now (shutting down, disk error):
+async def record_hit(intake: Intake, kind: str, hit: Hit) -> bool:
+    """Record the event; False when the journal cannot take it now (shutting down, disk error):
     the caller answers 503 with Retry-After and the client may send it again."""
     try:
-        await runtime.intake.record(kind, hit)
+        await intake.record(kind, hit)
     except (WriterClosed, OSError):
         return False
     return True
@@ -76,7 +85,9 @@ async def track_view_pixel(request: Request, token: str) -> Response:
 @router.post("/t/v/{token}", name="track_view", status_code=204)
 async def track_view(request: Request, token: str) -> Response:
     """Impression beacon for ``navigator.sendBeacon``: 204 once the event is durable."""
-    return view_beacon_response(await record_hit(_runtime(request), VIEW, _hit(request, token)))
+    return view_beacon_response(
+        await record_hit(tracking_intake(request), VIEW, _hit(request, token))
+    )
 
 
 def _session_user(request: Request) -> str | None:
@@ -84,7 +95,7 @@ def _session_user(request: Request) -> str | None:
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
         return None
-    ctx = request.app.state.ctx
+    ctx = get_context(request)
     with ctx.database.transaction(write=False) as session:
         user = accounts.user_for_web_session(session, secret)
         return user.id if user is not None else None
@@ -95,7 +106,7 @@ async def track_click(request: Request, token: str) -> Response:
     """Click: record, then 302 to the creative's own landing URL."""
     hit = _hit(request, token, _session_user(request))
     try:
-        outcome = await _runtime(request).intake.record(CLICK, hit)
+        outcome = await tracking_intake(request).record(CLICK, hit)
     except (WriterClosed, OSError):
         return _unavailable()
     if outcome.landing_url is None:

@@ -1,10 +1,10 @@
 """Event intake: verify the offer token, apply the invalid-traffic rules, record the event once.
 
 Every hit becomes at most one row per (offer, event type); an invalid hit is stored with its
-reason and never billed. The request is answered once the event is durable: committed
-(:mod:`adunion.tracking.writer`) or journaled (:mod:`adunion.tracking.journal`). Spend reaches
-the pacing counters, and a valid view the live reach, when the row is committed, from the
-writer's ``on_commit``: only rows the table took count, so a replay never does.
+reason and never billed. The request is answered once the event is in the event journal
+(:mod:`adunion.tracking.journal`). Spend reaches the pacing counters, and a valid view the live
+reach, when the journal's drain commits the row, from its ``on_commit``: only rows the table took
+count, so a replay never does.
 """
 
 from __future__ import annotations
@@ -17,24 +17,24 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from adunion.fraud import rules
+from adunion.kernel.days import NetworkDays
 from adunion.kernel.ids import new_id
 from adunion.kernel.ratelimit import Counter
 from adunion.kernel.times import (
     MICROS_PER_MINUTE,
     MICROS_PER_SECOND,
     micros,
-    to_datetime,
     utc_day,
 )
 from adunion.serving.counters import ServingCounters
 from adunion.serving.device import device_class
-from adunion.serving.engine import DecisionEngine
 from adunion.serving.holder import IndexHolder
+from adunion.serving.tokens import TokenSigner
 from adunion.tracking import repository
+from adunion.tracking.journal import EventJournal
 from adunion.tracking.reach import LiveReach, MemoryLiveReach
-from adunion.tracking.tokens import TokenSigner
 from adunion.tracking.viewlog import ViewLog
-from adunion.tracking.writer import EventRecord, EventSink
+from adunion.tracking.writer import EventRecord
 
 VIEW = "view"
 CLICK = "click"
@@ -76,9 +76,9 @@ class Intake:
         self,
         *,
         signer: TokenSigner,
-        writer: EventSink,
+        writer: EventJournal,
         holder: IndexHolder,
-        engine: DecisionEngine,
+        days: NetworkDays,
         counters: ServingCounters,
         rate_counter: Counter,
         view_log: ViewLog,
@@ -91,7 +91,7 @@ class Intake:
         self.signer = signer
         self.writer = writer
         self.holder = holder
-        self.engine = engine
+        self.days = days
         self.counters = counters
         self.rate_counter = rate_counter
         self.view_log = view_log
@@ -102,6 +102,14 @@ class Intake:
         self._landing_url = landing_url
         self.reach = reach if reach is not None else MemoryLiveReach()
         writer.on_commit = self.committed
+
+    def start(self) -> None:
+        """In the app's lifespan, on its event loop: the journal and its drain."""
+        self.writer.start()
+
+    async def stop(self) -> None:
+        """Refuse new events, then commit every accepted one before the process ends."""
+        await self.writer.stop()
 
     def ip_hash(self, ip: str) -> str:
         # Remembered per address: a visitor's view, viewable beacon and click come from one, and
@@ -218,25 +226,19 @@ class Intake:
         )
 
     def count_spend(self, committed: Sequence[EventRecord]) -> None:
-        """Add newly committed billable events to their campaign's spend on its local day."""
+        """Add newly committed billable events to their campaign's spend on the network's day."""
         spend: dict[str, dict[str, int]] = {}  # day -> campaign id -> micros
-        # A campaign's local day is its time zone's date in that minute: worked out once per
-        # zone and minute in the batch, not once per campaign (the engine caches it so too).
-        days: dict[tuple[str, int], str] = {}
         campaigns = self.holder.current.campaigns
-        for minute, (first_us, amounts) in _spend_by_minute(committed).items():
+        day_of = self.days.of_micros
+        for first_us, amounts in _spend_by_minute(committed).values():
+            day = day_of(first_us).isoformat()  # the same all minute long
+            on_day = spend.setdefault(day, {})
             for campaign_id, spent in amounts.items():
-                campaign = campaigns.get(campaign_id)
-                if campaign is None:
-                    continue
-                day = days.get((campaign.timezone, minute))
-                if day is None:
-                    day = self.engine.campaign_day(campaign, to_datetime(first_us))
-                    days[(campaign.timezone, minute)] = day
-                on_day = spend.setdefault(day, {})
-                on_day[campaign_id] = on_day.get(campaign_id, 0) + spent
+                if campaign_id in campaigns:
+                    on_day[campaign_id] = on_day.get(campaign_id, 0) + spent
         for day, amounts in spend.items():
-            self.counters.add_spends(day, amounts)
+            if amounts:
+                self.counters.add_spends(day, amounts)
 
     async def _has_click(self, offer_id: str) -> bool:
         if self.writer.has_pending(offer_id, CLICK):
@@ -245,8 +247,8 @@ class Intake:
 
 
 def _spend_by_minute(committed: Sequence[EventRecord]) -> dict[int, tuple[int, dict[str, int]]]:
-    """Per minute, its first event's time and each campaign's billable micros: a campaign's
-    local day is the same all minute long, so it is worked out once per minute, not per event."""
+    """Per minute, its first event's time and each campaign's billable micros: the network's day
+    is the same all minute long, so it is worked out once per minute, not per event."""
     by_minute: dict[int, tuple[int, dict[str, int]]] = {}
     for record in committed:
         spent, campaign_id = record.billable_micros, record.campaign_id

@@ -1,8 +1,9 @@
 """The event journal: an event is acknowledged once it is in an append-only file.
 
-On an SQLite file a commit is one transaction at a time for the whole host, and a request that
-waits for its event's commit waits for every other process's batch too. Here each serving process
-appends its events to its own journal file instead and answers as soon as the event is written
+Every serving process records its events this way, on SQLite and on PostgreSQL alike: a request
+never waits for a database commit (on SQLite one transaction at a time for the whole host, on
+PostgreSQL a network round trip). Each serving process appends its events to its own journal file
+and answers as soon as the event is written
 (``sync=False``, the default setting: it then survives a crash of the process), or, with
 ``sync=True``, once the ``fdatasync`` of the write that carried it returns (one write and one
 ``fdatasync`` per turn of the event loop, however many events arrived in it). A
@@ -31,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import hashlib
 import os
 import secrets
 import threading
@@ -40,17 +42,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from queue import SimpleQueue
 
+from adunion.kernel.days import NetworkDays
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
 from adunion.kernel.logging import get_logger
 from adunion.tracking.frames import frame, read_frames
-from adunion.tracking.writer import (
-    CommitListener,
-    EventRecord,
-    WriterClosed,
-    event_key,
-    write_batch,
-)
+from adunion.tracking.writer import CommitListener, EventRecord, event_key, write_batch
 from adunion.tracking.writeturn import WriteTurn
 
 log = get_logger("adunion.tracking.journal")
@@ -59,11 +56,21 @@ _SUFFIX = ".journal"
 _NEW_SEGMENT_GRACE_SECONDS = 60.0
 
 
-def journal_directory(database: Database) -> Path | None:
-    """Where an SQLite file's serving processes keep their journals; None where none is used
-    (PostgreSQL, an in-memory database): there each process commits before it answers."""
+class WriterClosed(RuntimeError):
+    """The journal is not taking events (shutting down, or its backlog is full): the request
+    answers 503 and the client may send the event again."""
+
+
+def journal_directory(database: Database, data_dir: Path) -> Path:
+    """Where the serving processes of one host keep their journals for ``database``: beside an
+    SQLite file, else under the data directory in a folder named for the database (a segment must
+    only ever drain into the database it was written for)."""
     file = database.sqlite_file
-    return Path(f"{file.resolve()}-event-journal") if file is not None else None
+    if file is not None:
+        return Path(f"{file.resolve()}-event-journal")
+    url = database.url.render_as_string(hide_password=True)
+    name = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return data_dir.resolve() / "event-journal" / name
 
 
 @dataclass(eq=False)
@@ -144,13 +151,14 @@ def _sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-class JournaledEventWriter:
-    """The event writer of a serving process on an SQLite file (see the module's docstring)."""
+class EventJournal:
+    """A serving process's event journal and its drain (see the module's docstring)."""
 
     def __init__(
         self,
         database: Database,
         directory: Path,
+        days: NetworkDays,
         *,
         sync: bool = True,
         drain_seconds: float = 0.05,
@@ -160,6 +168,7 @@ class JournaledEventWriter:
     ) -> None:
         self.database = database
         self.directory = directory
+        self.days = days
         self.sync = sync
         self.drain_seconds = drain_seconds
         self.drain_batch = drain_batch
@@ -335,7 +344,7 @@ class JournaledEventWriter:
         for start in range(0, len(records), self.drain_batch):
             batch = records[start : start + self.drain_batch]
             with turn.held():
-                keys = write_batch(self.database, batch)
+                keys = write_batch(self.database, batch, self.days)
             if len(keys) == len(batch):
                 inserted.extend(batch)  # the usual case: every event new, none twice
                 continue

@@ -1,4 +1,4 @@
-"""Tracking tables: every event once (valid or not), and the aggregated stats decisions learn from.
+"""The events table: every event once, valid or not, with its reason when invalid.
 
 No foreign keys to inventory or campaigns: an event must be recordable even if its campaign was
 deleted since, and the hot insert path stays cheap. Billing reads ``tracking_events`` rows where
@@ -7,9 +7,9 @@ deleted since, and the hot insert path stays cheap. Billing reads ``tracking_eve
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, Date, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adunion.kernel.models import Base, UTCDateTime, id_column
@@ -48,21 +48,3 @@ class TrackingEvent(Base):
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     valid: Mapped[bool] = mapped_column(Boolean, nullable=False)
     invalid_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
-
-
-class ServingStat(Base):
-    """Per day, slot and creative: impressions, clicks, spend. Updated by the event writer in
-    the same transaction as the events, so stats and events never disagree."""
-
-    __tablename__ = "serving_stats"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    slot_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    creative_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    campaign_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
-    site_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
-    impressions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    clicks: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    conversions: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    invalid: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
-    spend_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)

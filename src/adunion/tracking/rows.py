@@ -23,7 +23,8 @@ from sqlalchemy import Table
 from sqlalchemy.engine import Dialect
 
 from adunion.kernel.times import sqlite_text, to_datetime
-from adunion.tracking.models import ServingStat, TrackingEvent
+from adunion.serving.models import ServingStat
+from adunion.tracking.models import TrackingEvent
 
 EVENTS: Table = TrackingEvent.__table__  # type: ignore[assignment]
 STATS: Table = ServingStat.__table__  # type: ignore[assignment]

@@ -1,42 +1,24 @@
-"""The batched event writer: group commit, so "accepted" always means "durable".
+"""The one insert of events: a batch of events and the stats rows they add, in one transaction.
 
-An intake request hands its event to :meth:`EventWriter.submit` and awaits it. One writer task
-takes everything queued, writes it in one transaction (events with ON CONFLICT DO NOTHING on the
-unique offer id + type, plus the stats rows they add to) and only then resolves the waiting
-requests, which answer 204 or 302. While a batch commits, the next one accumulates, so the batch
-size grows with the load and one fsync serves many requests. Nothing is acknowledged before its
-commit, so a crash loses no acknowledged event; on shutdown the queue is drained and written.
-
-On SQLite a batch is about a millisecond of local work, less than handing it to a thread and
-waking the loop again, so when the write lock is free at once the batch is written on the event
-loop's own thread; when another writer holds it, the batch waits in a thread, never on the loop.
+Duplicates are ignored (ON CONFLICT DO NOTHING on the unique offer id + event type), and only the
+events that were new add to ``serving_stats``, so a replayed event is never counted twice. The
+event journal (:mod:`adunion.tracking.journal`) drains into the database through
+:func:`write_batch`; it is the only writer.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from operator import attrgetter
-from typing import Any, Protocol
+from typing import Any
 
-from adunion.kernel.db import SQLITE_BUSY_TIMEOUT_MS, Database
-from adunion.kernel.logging import get_logger
-from adunion.kernel.times import MICROS_PER_DAY, utc_date
+from adunion.kernel.days import NetworkDays
+from adunion.kernel.db import Database
 from adunion.tracking.rows import EVENT_COLUMNS, STAT_COLUMNS, BatchStatements, rows_of
-from adunion.tracking.writeturn import WriteTurn
-
-log = get_logger("adunion.tracking.writer")
-
-
-class WriterClosed(RuntimeError):
-    """The writer stopped (shutdown): the event was not accepted."""
-
-
-class WriterBusy(RuntimeError):
-    """Another connection holds SQLite's write lock: this attempt wrote nothing."""
 
 
 @dataclass(slots=True)
@@ -74,49 +56,25 @@ CommitListener = Callable[[Sequence[EventRecord]], None]
 event_key: Callable[[EventRecord], tuple[str, str]] = attrgetter("offer_id", "event_type")
 
 
-class EventSink(Protocol):
-    """What the intake hands its events to: an event writer of one of the kinds below."""
-
-    database: Database
-    # Told, on the event loop, of the events each commit added to the table: never twice for
-    # one event, whichever process's request or drain committed it (the intake counts pacing
-    # spend here). A commit whose outcome was lost (the connection dropped after COMMIT) tells
-    # nobody: the spend is then in the stats only, which seed the counters at the next start.
-    on_commit: CommitListener | None
-
-    def start(self) -> None: ...
-
-    async def stop(self) -> None: ...
-
-    async def submit(self, record: EventRecord) -> bool:
-        """Return once the event is durable: False for a replay this writer knows of (True may
-        still turn out a replay at the commit: see :attr:`on_commit`)."""
-        ...
-
-    def has_pending(self, offer_id: str, event_type: str) -> bool:
-        """Accepted by this process but not yet in the table."""
-        ...
-
-    async def drain(self) -> None:
-        """Return once every event this process accepted is in the table."""
-        ...
-
-
 # Per stats key, the counts in STAT_COUNTS order after the campaign and site ids (a list, so a
 # batch adds to it in place).
 _CAMPAIGN, _SITE, _IMPRESSIONS, _CLICKS, _CONVERSIONS, _INVALID, _SPEND = range(7)
 _COUNTED = {"view": _IMPRESSIONS, "click": _CLICKS}
 
 
-def stat_rows(records: Sequence[EventRecord], *, ordered: bool = True) -> list[tuple[Any, ...]]:
-    """The stats rows the events add (:data:`~adunion.tracking.rows.STAT_COLUMNS` order), sorted
-    by key when ``ordered``: PostgreSQL's writers then lock stats rows in one order. SQLite's hold
-    the whole database's write lock, so their batches skip the sort (0.5 us an event)."""
-    counts: dict[tuple[int, str, str], list[Any]] = {}
+def stat_rows(
+    records: Sequence[EventRecord], days: NetworkDays, *, ordered: bool = True
+) -> list[tuple[Any, ...]]:
+    """The stats rows the events add (:data:`~adunion.tracking.rows.STAT_COLUMNS` order), per
+    network day (``kernel.days``: the day budgets are counted by), sorted by key when
+    ``ordered``: PostgreSQL's writers then lock stats rows in one order. SQLite's hold the whole
+    database's write lock, so their batches skip the sort (0.5 us an event)."""
+    counts: dict[tuple[date, str, str], list[Any]] = {}
+    day_of = days.of_micros
     for r in records:
         if r.slot_id is None or r.creative_id is None or r.campaign_id is None:
             continue  # a tampered token identifies nothing to count against
-        key = (r.occurred_us // MICROS_PER_DAY, r.slot_id, r.creative_id)
+        key = (day_of(r.occurred_us), r.slot_id, r.creative_id)
         row = counts.get(key)
         if row is None:
             row = counts[key] = [r.campaign_id, r.site_id or "", 0, 0, 0, 0, 0]
@@ -126,7 +84,7 @@ def stat_rows(records: Sequence[EventRecord], *, ordered: bool = True) -> list[t
         row[_COUNTED.get(r.event_type, _CONVERSIONS)] += 1
         row[_SPEND] += r.billable_micros
     return [
-        (utc_date(day * MICROS_PER_DAY), slot, creative, *row)
+        (day, slot, creative, *row)
         for (day, slot, creative), row in (sorted(counts.items()) if ordered else counts.items())
     ]
 
@@ -145,11 +103,10 @@ def _statements(database: Database) -> BatchStatements:
 
 
 def write_batch(
-    database: Database, records: Sequence[EventRecord], *, wait: bool = True
+    database: Database, records: Sequence[EventRecord], days: NetworkDays
 ) -> set[tuple[str, str]]:
     """Insert the events (duplicates ignored) and add the new ones to the stats, in one
-    transaction. Returns the (offer id, event type) pairs that were new. With ``wait=False`` an
-    SQLite write lock held elsewhere raises :class:`WriterBusy` at once instead of waiting."""
+    transaction. Returns the (offer id, event type) pairs that were new."""
     unique = _first_of_each_key(records)
     if not unique:
         return set()
@@ -160,7 +117,7 @@ def write_batch(
     try:
         cursor = connection.cursor()
         if database.is_sqlite:
-            _begin_immediate(cursor, wait)
+            cursor.execute("BEGIN IMMEDIATE")  # the write lock up front, as Database's writes
         added = _execute_rows(
             cursor,
             statements,
@@ -173,7 +130,7 @@ def write_batch(
         else:
             inserted = _stored(cursor, statements, list(unique.values()))
         new = unique.values() if len(inserted) == len(unique) else [unique[k] for k in inserted]
-        stats = stat_rows(list(new), ordered=not database.is_sqlite)
+        stats = stat_rows(list(new), days, ordered=not database.is_sqlite)
         if stats:
             _execute_rows(
                 cursor,
@@ -233,24 +190,6 @@ def _rows_per_statement(most: int) -> tuple[int, ...]:
     return tuple(reversed(sizes))
 
 
-def _begin_immediate(cursor: Any, wait: bool) -> None:
-    """BEGIN IMMEDIATE, as Database's write sessions: the write lock up front. In WAL mode
-    nothing later in the transaction waits for a lock, so a non-waiting attempt only has to
-    skip the busy handler here."""
-    if wait:
-        cursor.execute("BEGIN IMMEDIATE")
-        return
-    cursor.execute("PRAGMA busy_timeout = 0")
-    try:
-        cursor.execute("BEGIN IMMEDIATE")
-    except sqlite3.OperationalError as exc:
-        if exc.sqlite_errorcode & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
-            raise WriterBusy("the SQLite write lock is taken") from exc
-        raise
-    finally:
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-
-
 def _stored(
     cursor: Any, statements: BatchStatements, records: list[EventRecord]
 ) -> set[tuple[str, str]]:
@@ -261,120 +200,3 @@ def _stored(
         cursor.execute(statements.stored_keys(len(chunk)), [r.id for r in chunk])
         stored.update((row[1], row[2]) for row in cursor.fetchall())
     return stored
-
-
-class EventWriter:
-    def __init__(
-        self,
-        database: Database,
-        *,
-        max_batch: int = 1000,
-        turn: WriteTurn | None = None,
-        write_on_loop: bool = True,
-    ) -> None:
-        self.database = database
-        self.max_batch = max_batch
-        # SQLite only: PostgreSQL's commit is a network round trip, always waited for in a thread.
-        self.write_on_loop = write_on_loop and database.is_sqlite
-        self.turn = turn if turn is not None else WriteTurn.for_database(database)
-        self._queue: asyncio.Queue[tuple[EventRecord, asyncio.Future[bool]] | None] | None = None
-        self._task: asyncio.Task[None] | None = None
-        self._closed = False
-        self.batches = 0
-        self.batches_on_loop = 0  # of them, written on the event loop's thread (SQLite)
-        self.written = 0
-
-    @property
-    def running(self) -> bool:
-        return self._task is not None and not self._closed
-
-    def start(self) -> None:
-        """Start the writer task on the running event loop (the app's lifespan)."""
-        self._queue = asyncio.Queue()
-        self._closed = False
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="event-writer")
-
-    async def submit(self, record: EventRecord) -> bool:
-        """Queue the event and wait until it is committed. True when it was new, False when an
-        event of that type was already recorded for the offer (a replay)."""
-        return await self.enqueue(record)
-
-    def enqueue(self, record: EventRecord) -> asyncio.Future[bool]:
-        """Queue the event; the future resolves as :meth:`submit` returns, after the commit."""
-        if self._closed or self._queue is None:
-            raise WriterClosed("the event writer is not running")
-        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        self._queue.put_nowait((record, future))
-        return future
-
-    async def stop(self) -> None:
-        """Refuse new events, write everything already queued, then end the task."""
-        if self._task is None or self._queue is None:
-            return
-        self._closed = True
-        self._queue.put_nowait(None)
-        await self._task
-        self._task = None
-        self.turn.close()
-
-    async def _run(self) -> None:
-        assert self._queue is not None
-        queue = self._queue
-        stopping = False
-        while not stopping:
-            first = await queue.get()
-            batch: list[tuple[EventRecord, asyncio.Future[bool]]] = []
-            if first is None:
-                stopping = True
-            else:
-                batch.append(first)
-            while len(batch) < self.max_batch and not queue.empty():
-                item = queue.get_nowait()
-                if item is None:
-                    stopping = True
-                else:
-                    batch.append(item)
-            if batch:
-                await self._write(batch)
-
-    def _write_in_turn(self, records: list[EventRecord]) -> set[tuple[str, str]]:
-        with self.turn.held():
-            return write_batch(self.database, records)
-
-    def _write_if_free(self, records: list[EventRecord]) -> set[tuple[str, str]] | None:
-        """On SQLite, the batch written right here when the turn and the write lock are both
-        free; None when either is taken, or when batches are not written on the loop."""
-        if not self.write_on_loop:
-            return None
-        with self.turn.held_if_free() as ours:
-            if not ours:
-                return None
-            try:
-                inserted = write_batch(self.database, records, wait=False)
-            except WriterBusy:
-                return None
-        self.batches_on_loop += 1
-        return inserted
-
-    async def _write(self, batch: list[tuple[EventRecord, asyncio.Future[bool]]]) -> None:
-        records = [record for record, _ in batch]
-        try:
-            inserted = self._write_if_free(records)
-            if inserted is None:
-                inserted = await asyncio.to_thread(self._write_in_turn, records)
-        except Exception as exc:  # noqa: BLE001 - every waiting request must hear of the failure
-            log.error("event batch failed", size=len(batch), error=repr(exc))
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(exc)
-            return
-        self.batches += 1
-        self.written += len(inserted)
-        claimed: set[tuple[str, str]] = set()
-        for record, future in batch:
-            key = (record.offer_id, record.event_type)
-            # Within one batch, only the first submission of a key reports "new".
-            is_new = key in inserted and key not in claimed
-            claimed.add(key)
-            if not future.done():
-                future.set_result(is_new)

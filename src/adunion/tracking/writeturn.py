@@ -1,4 +1,4 @@
-"""Whose turn it is to write events, among the serving processes of one host (SQLite only).
+"""Whose turn it is to drain events, among the serving processes of one host (SQLite only).
 
 SQLite has one write lock per database file. When two processes' event writers both want it, the
 loser's busy handler sleeps and retries (1, 2, 5, 10 ... 100 ms), so most of the time neither
@@ -42,24 +42,6 @@ class WriteTurn:
         fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-
-    @contextmanager
-    def held_if_free(self) -> Iterator[bool]:
-        """Take the turn only if nobody holds it (never waits: safe on the event loop); the block
-        learns whether it got it."""
-        if self.path is None:
-            yield True
-            return
-        fd = self._descriptor(self.path)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
 

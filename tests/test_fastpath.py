@@ -12,14 +12,14 @@ from adunion.app import create_app
 from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.serving import endpoints
-from adunion.serving.engine import build_index
+from adunion.serving.index import build_index
 from tests.tracking.conftest import CPC, SLOT, UA
 
 
 @pytest.fixture
 def client(settings: Settings, database: Database) -> Iterator[TestClient]:
     app: FastAPI = create_app(settings, database=database)
-    holder = app.state.ctx.serving.holder
+    holder = app.state.serving.holder
     holder.loader = None
     holder.current = build_index("test", [SLOT], [CPC])
     with TestClient(app, raise_server_exceptions=False, headers={"user-agent": UA}) as c:

@@ -3,31 +3,30 @@
 The decision and the view beacon are most of the network's traffic, and each does a few
 microseconds of work of its own; FastAPI's per-request telemetry check, its middleware stack,
 routing over every route, dependency solving and the per-request log line would cost several
-times that. :class:`AdunionApp` asks this fast path first, before any of it; it answers
-exactly those requests — by calling the same functions the FastAPI endpoints call, so answers
-cannot differ — and leaves everything else to FastAPI. The FastAPI routes stay (the OpenAPI
-description, and any request this does not take). Requests it answers are counted in the
-request metrics but not logged one line each (at thousands per second that log would be the
-bottleneck); an unexpected error is logged and answered 500 in the API's error shape.
+times that. :class:`AdunionApp` asks this fast path first, before any of it; it answers exactly
+those requests by calling the functions the FastAPI endpoints call, on the same ASGI scope
+(``serving.endpoints.view_answer``, ``tracking.endpoints.scope_hit`` and ``record_hit``), so the
+answers cannot differ, and leaves everything else to FastAPI, whose routes stay (the OpenAPI
+description, and any request this does not take). Requests it answers are counted in the request
+metrics but not logged one line each (at thousands per second that log would be the bottleneck);
+an unexpected error is logged and answered 500 in the API's error shape.
 """
 
 from __future__ import annotations
 
-import time
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
 from adunion.context import AppContext
-from adunion.http.deps import forwarded_client
 from adunion.kernel.errors import error_body
 from adunion.kernel.logging import get_logger
 from adunion.serving import endpoints as serving
+from adunion.serving.runtime import ServingRuntime
 from adunion.tracking import endpoints as tracking
-from adunion.tracking.intake import VIEW, Hit
+from adunion.tracking.intake import VIEW, Intake
 
 DECISION_PATH = "/api/v1/decision"
 VIEW_PREFIX = "/t/v/"
@@ -36,22 +35,7 @@ _JSON_HEADERS = [(b"content-type", b"application/json")] + [
     for name, value in serving.CORS.items()
 ]
 
-log = get_logger("adunion.serving.fastpath")
-
-
-def query_params(raw: bytes) -> dict[str, str]:
-    """``dict(parse_qsl(...))`` of a query string (the last of a repeated name wins, blank
-    values kept, as Starlette's QueryParams reads them into a dict); a plain ``name=value&...``
-    string, the usual decision request, is split directly (a tenth of parse_qsl's time)."""
-    text = raw.decode("latin-1")
-    if "%" in text or "+" in text:
-        return dict(parse_qsl(text, keep_blank_values=True))
-    params: dict[str, str] = {}
-    for part in text.split("&"):
-        if part:
-            name, _, value = part.partition("=")
-            params[name] = value
-    return params
+log = get_logger("adunion.fastpath")
 
 
 def _json(body: Any) -> bytes:
@@ -75,8 +59,9 @@ async def _internal_error(send: Send, path: str, method: str, exc: Exception) ->
 
 
 class ServingFastPath:
-    def __init__(self, ctx: AppContext) -> None:
-        self.ctx = ctx
+    def __init__(self, ctx: AppContext, serving_runtime: ServingRuntime, intake: Intake) -> None:
+        self.serving = serving_runtime
+        self.intake = intake
         self._decisions = ctx.metrics.requests.labels("GET", DECISION_PATH, "200")
         self._views = ctx.metrics.requests.labels("POST", "/t/v/{token}", "204")
         self._trusted = ctx.settings.trusted_proxy_set
@@ -97,7 +82,11 @@ class ServingFastPath:
         method: str = scope["method"]
         if path == DECISION_PATH and method == "GET":
             try:
-                status, payload = self._decision(scope)
+                params = serving.query_params(scope["query_string"])
+                status, body = serving.view_answer(
+                    self.serving, scope, params.get("slot", ""), params
+                )
+                payload = _json(body)
             except Exception as exc:  # noqa: BLE001 - logged and answered 500, as the app does
                 await _internal_error(send, path, method, exc)
                 return True
@@ -113,53 +102,15 @@ class ServingFastPath:
             return True
         return False
 
-    def _decision(self, scope: Scope) -> tuple[int, bytes]:
-        """``GET /api/v1/decision``: the endpoint's own answer, read from the raw scope."""
-        params = query_params(scope["query_string"])
-        user_agent = cookie = host = referer = ""
-        for name, value in scope["headers"]:
-            # The first of each, as Starlette's Headers.get reads them.
-            if name == b"user-agent":
-                user_agent = user_agent or value.decode("latin-1")
-            elif name == b"host":
-                host = host or value.decode("latin-1")
-            elif name == b"cookie":
-                cookie = cookie or value.decode("latin-1")
-            elif name == b"referer":
-                referer = referer or value.decode("latin-1")
-        status, body = serving.view_answer(
-            self.ctx.serving,
-            serving.scope_base_url(scope, host),
-            params.get("slot", ""),
-            params,
-            user_agent=user_agent,
-            cookie_header=cookie,
-            referer=referer,
-        )
-        return status, _json(body)
-
     async def _view_beacon(self, scope: Scope, send: Send, token: str) -> None:
-        """``POST /t/v/{token}``: the endpoint's own record and answer, read from the raw scope."""
-        recorded = await tracking.record_hit(self.ctx.serving, VIEW, self._hit(scope, token))
+        """``POST /t/v/{token}``: the endpoint's own record and answer, on the raw scope."""
+        hit = tracking.scope_hit(scope, token, self._trusted)
+        recorded = await tracking.record_hit(self.intake, VIEW, hit)
         if recorded:
             self._views.inc()
         status, headers = self._beacon_answers[recorded]
         await send({"type": "http.response.start", "status": status, "headers": list(headers)})
         await send({"type": "http.response.body", "body": b""})
-
-    def _hit(self, scope: Scope, token: str) -> Hit:
-        """What ``tracking.endpoints._hit`` builds from a Request, without building one."""
-        user_agent = forwarded_for = None
-        for name, value in scope["headers"]:
-            if name == b"user-agent" and user_agent is None:
-                user_agent = value.decode("latin-1")
-            elif name == b"x-forwarded-for" and forwarded_for is None:
-                forwarded_for = value.decode("latin-1")
-        client = scope.get("client")
-        peer: str = client[0] if client else "unknown"
-        if peer in self._trusted:
-            peer = forwarded_client(peer, forwarded_for or "", self._trusted)
-        return Hit(token, peer, user_agent or "", time.time())
 
 
 class AdunionApp(FastAPI):
@@ -169,7 +120,7 @@ class AdunionApp(FastAPI):
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.fast_path is not None:
-            scope["app"] = self  # as Starlette sets it: request.app reaches the context
+            scope["app"] = self  # as Starlette sets it: request.app reaches the app's state
             if await self.fast_path.handle(scope, receive, send):
                 return
         await super().__call__(scope, receive, send)

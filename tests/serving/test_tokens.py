@@ -9,7 +9,7 @@ import hmac
 from hypothesis import given
 from hypothesis import strategies as st
 
-from adunion.tracking.tokens import (
+from adunion.serving.tokens import (
     EXPIRED,
     TAMPERED,
     Offer,
