@@ -438,9 +438,14 @@ def measure(database: Database, url: str, sizes: Sizes) -> dict[str, Any]:
     )
     with database.transaction(write=False) as session:
         problems = ledger.verify(session)
+        billed = session.execute(
+            text("SELECT count(*) FROM ledger_transfers WHERE id LIKE 'bill:%'")
+        ).scalar_one()
     if problems:
         raise RuntimeError(f"verify found {len(problems)} problems: {problems[:3]}")
     out: dict[str, Any] = {name: round(statistics.median(v), 1) for name, v in samples.items()}
+    # How many ledger transfers billing wrote per event (two per advertiser x site group).
+    out["billing_transfers_per_event"] = round(billed / (events * sizes.rounds), 3)
     out["billing_ratio"] = ratio_of_rounds(
         samples["billing_events_per_s"], samples["billing_raw_events_per_s"]
     )
@@ -489,7 +494,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, under a minute")
     args = parser.parse_args()
-    sizes = Sizes(2_000, 150, 3) if args.quick else Sizes(20_000, 1_000, 5)
+    sizes = Sizes(4_000, 200, 3) if args.quick else Sizes(20_000, 1_000, 5)
     started = time.perf_counter()
     out: dict[str, Any] = {"quick": args.quick, "events_per_round": sizes.events}
     out["calls_per_round"] = sizes.calls
