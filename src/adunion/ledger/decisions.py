@@ -117,7 +117,7 @@ _FIELD_OF_CODE = {
 
 
 class Decider:
-    """One call of ``create_transfers``: load, decide in memory, write (steps 2-5 above)."""
+    """One call of ``create_transfers``: load, decide in memory, write (steps 1-4 above)."""
 
     def __init__(self, repository: Repository, now: datetime) -> None:
         self.repository = repository
