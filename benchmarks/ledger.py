@@ -494,7 +494,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small counts, under a minute")
     args = parser.parse_args()
-    sizes = Sizes(4_000, 200, 3) if args.quick else Sizes(20_000, 1_000, 5)
+    sizes = Sizes(2_000, 150, 3) if args.quick else Sizes(20_000, 1_000, 5)
     started = time.perf_counter()
     out: dict[str, Any] = {"quick": args.quick, "events_per_round": sizes.events}
     out["calls_per_round"] = sizes.calls
