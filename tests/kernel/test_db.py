@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import sqlite3
 import threading
 import time
 
@@ -25,44 +24,6 @@ def test_sqlite_connection_settings(sqlite_db: Database) -> None:
         assert pragma("synchronous") == 2  # FULL
         assert pragma("foreign_keys") == 1
         assert pragma("busy_timeout") == 30_000
-
-
-def test_spare_driver_connections_have_the_pool_settings_and_are_reused(
-    sqlite_db: Database,
-) -> None:
-    assert sqlite_db.has_driver_spares
-    first = sqlite_db.take_driver_connection()
-    pragma = lambda name: first.execute(f"PRAGMA {name}").fetchone()[0]  # noqa: E731
-    assert (pragma("journal_mode"), pragma("synchronous"), pragma("foreign_keys")) == ("wal", 2, 1)
-    assert first.isolation_level is None  # we send BEGIN ourselves, as the pool's do
-    sqlite_db.give_back_driver_connection(first)
-    assert sqlite_db.take_driver_connection() is first
-    second = sqlite_db.take_driver_connection()  # the list is empty: a new one
-    assert second is not first
-    sqlite_db.give_back_driver_connection(first)
-    sqlite_db.give_back_driver_connection(second, broken=True)
-    with pytest.raises(sqlite3.ProgrammingError):
-        second.execute("SELECT 1")  # closed, not kept
-    sqlite_db.dispose()
-    with pytest.raises(sqlite3.ProgrammingError):
-        first.execute("SELECT 1")  # dispose closes the spares too
-
-
-def test_spare_driver_connections_are_capped_at_the_pool_size(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    database = Database(f"sqlite:///{tmp_path / 'y.db'}", pool_size=2)
-    taken = [database.take_driver_connection() for _ in range(3)]
-    for connection in taken:
-        database.give_back_driver_connection(connection)
-    with pytest.raises(sqlite3.ProgrammingError):
-        taken[2].execute("SELECT 1")  # the third was one too many
-    assert {id(database.take_driver_connection()) for _ in range(2)} == {id(c) for c in taken[:2]}
-    database.dispose()
-
-
-def test_memory_databases_have_no_spares() -> None:
-    database = Database("sqlite:///:memory:")
-    assert not database.has_driver_spares
-    database.dispose()
 
 
 def test_write_transaction_takes_the_lock_up_front(sqlite_db: Database) -> None:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import inspect, select, text
 
 from adunion import migrate
@@ -63,3 +64,22 @@ def test_lean_billing_queue_keeps_its_rows_and_its_trigger(database: Database) -
                 text("SELECT sql FROM sqlite_master WHERE name = 'billing_queue'")
             )
         assert "WITHOUT ROWID" in ddl
+
+
+def test_the_ledger_keeps_no_sql_copy_of_its_rules(database: Database) -> None:
+    """The single-transfer function of 0008/0011 is dropped at head (the ledger decides every
+    transfer in Python, once) and comes back on a downgrade."""
+
+    def functions() -> set[str]:
+        with database.engine.connect() as connection:
+            return set(
+                connection.scalars(text("SELECT proname FROM pg_proc WHERE proname LIKE 'ledger%'"))
+            )
+
+    if database.is_sqlite:
+        pytest.skip("PostgreSQL only: the function never existed on SQLite")
+    assert "ledger_fast_transfer" not in functions()
+    migrate.downgrade(database, "0013_billing_queue_lean")
+    assert "ledger_fast_transfer" in functions()
+    migrate.upgrade(database)
+    assert "ledger_fast_transfer" not in functions()

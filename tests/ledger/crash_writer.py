@@ -1,8 +1,8 @@
 """A writer the crash test kills with SIGKILL at a random moment (run as a subprocess).
 
 ``operations(seed, accounts)`` is deterministic, so the parent knows every id the writer
-would have attempted, in order. Each operation is one transaction: every other one through
-``ledger.submit`` (its own transaction on a driver connection), the rest in an ORM session.
+would have attempted, in order. Each operation is one transaction (``database.transaction()``
+around ``ledger.create_transfers``), as the product's callers make them.
 """
 
 from __future__ import annotations
@@ -104,10 +104,7 @@ def main() -> None:
     database = Database(url, pool_size=1)
     ops = operations(seed, json.loads(accounts_json), count)
     print("started", flush=True)
-    for number, op in enumerate(ops):
-        if number % 2:
-            ledger.submit(database, op.requests)
-            continue
+    for op in ops:
         with database.transaction() as session:
             ledger.create_transfers(session, op.requests)
     print("finished", flush=True)

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from adunion import ledger
 from adunion.kernel.db import Database
-from adunion.ledger.journal import FAILED, TRANSFERS
+from adunion.ledger.models import FAILED, TRANSFERS
 
 CUSTOMER = ledger.AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
 

@@ -22,7 +22,7 @@ from sqlalchemy import func, select, text
 from adunion import ledger
 from adunion.kernel.db import Database
 from adunion.ledger import ResultCode, TransferFlags
-from adunion.ledger.journal import TRANSFERS
+from adunion.ledger.models import TRANSFERS
 from tests.ledger.crash_writer import operations
 from tests.ledger.helpers import CUSTOMER, assert_clean, balances
 

@@ -102,18 +102,23 @@ def test_verify_finds_tampering(database: Database) -> None:
     assert (mismatch.expected, mismatch.actual) == (100, 105)
 
 
-def test_verify_reads_one_snapshot_while_a_writer_commits(database: Database) -> None:
+def test_verify_reads_one_snapshot_while_a_writer_commits(
+    database: Database, database_url: str
+) -> None:
     """A transfer committed by another connection between verify's reads is not half seen."""
     books = open_books(database)
     with database.transaction() as session:
         deposit(session, books, books.alice, 100, "dep")
     committed: list[ledger.TransferResult] = []
+    writer = Database(database_url)  # another engine: its statements do not fire the hook
 
     def commit_one_meanwhile(*_: Any) -> None:
-        if not committed:
+        if committed:
+            return
+        with writer.transaction() as session:
             committed.extend(
-                ledger.submit(
-                    database,
+                ledger.create_transfers(
+                    session,
                     [
                         ledger.TransferRequest(
                             id="meanwhile",
@@ -132,6 +137,7 @@ def test_verify_reads_one_snapshot_while_a_writer_commits(database: Database) ->
             found = ledger.verify(session)
     finally:
         event.remove(database.engine, "after_cursor_execute", commit_one_meanwhile)
+        writer.dispose()
     assert [r.code for r in committed] == [ledger.ResultCode.OK]
     assert found == []
     assert_clean(database)  # and a later verify sees the transfer, consistent too

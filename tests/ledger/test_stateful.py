@@ -32,7 +32,7 @@ from adunion.ledger import (
     TransferFlags,
     TransferRequest,
 )
-from adunion.ledger.journal import TRANSFERS
+from adunion.ledger.models import TRANSFERS
 
 CUSTOMER = ledger.AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
 PENDING, POST, VOID = TransferFlags.PENDING, TransferFlags.POST_PENDING, TransferFlags.VOID_PENDING

@@ -280,5 +280,43 @@ def test_amount_limits_and_overflow(database: Database) -> None:
     assert_clean(database)
 
 
+def test_single_transfers_refused_by_each_balance_rule(database: Database) -> None:
+    """Overflows and both limit rules, one request per call, each refusal named."""
+    books = open_books(database)
+    flags = ledger.AccountFlags
+    with database.transaction() as session:
+        cash2 = ledger.get_or_create_account(
+            session, owner_id=None, currency="USD", code="platform_cash_2"
+        ).id
+        asset = ledger.get_or_create_account(
+            session,
+            owner_id=None,
+            currency="USD",
+            code="receivable",
+            flags=flags.CREDITS_MUST_NOT_EXCEED_DEBITS,
+        ).id
+    big = ledger.MAX_AMOUNT
+
+    def one(id: str, debit: str, credit: str, amount: int) -> ledger.TransferResult:
+        r = TransferRequest(
+            id=id, debit_account_id=debit, credit_account_id=credit, amount=amount, currency="USD"
+        )
+        with database.transaction() as session:
+            [result] = ledger.create_transfers(session, [r])
+        return result
+
+    assert one("o1", books.cash, books.alice, big).code is ResultCode.OK
+    assert one("o2", books.cash, books.bob, big).code is ResultCode.OVERFLOWS_DEBITS
+    assert one("o3", cash2, books.alice, big).code is ResultCode.OVERFLOWS_CREDITS
+    assert one("o4", cash2, asset, 1).code is ResultCode.EXCEEDS_DEBITS
+    assert one("o5", asset, cash2, 5).code is ResultCode.OK
+    assert one("o6", cash2, asset, 5).code is ResultCode.OK  # exactly at the limit
+    assert one("o7", cash2, asset, 1).code is ResultCode.EXCEEDS_DEBITS
+    assert one("o8", books.bob, books.carol, 1).code is ResultCode.EXCEEDS_CREDITS
+    # Refusals are transient: nothing stored, the ids stay free.
+    assert journal_size(database) == (3, 0)
+    assert_clean(database)
+
+
 def test_empty_batch(database: Database) -> None:
     assert create(database) == []

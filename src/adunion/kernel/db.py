@@ -9,14 +9,11 @@ the same code when ``ADUNION_DATABASE_URL`` names it.
 PostgreSQL connections are checked before use by every :class:`~sqlalchemy.engine.Connection`
 (sessions, ``engine.connect()``): one ``;`` round trip, and a dead pooled connection (the server
 restarted, or the backend was terminated) is replaced before the unit of work starts, as
-``pool_pre_ping`` would. Raw pool connections (``engine.raw_connection()``) are not checked:
-``ledger.submit`` is one round trip when it can be and handles a dead connection itself.
+``pool_pre_ping`` would.
 """
 
 from __future__ import annotations
 
-import os
-import queue
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -97,9 +94,6 @@ class Database:
             _install_connection_check(self.engine)
         self._write_sessions = sessionmaker(bind=write_engine, expire_on_commit=False)
         self._read_sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
-        self._spare_limit = pool_size
-        self._spares: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._spares_pid = os.getpid()
 
     @property
     def sqlite_file(self) -> Path | None:
@@ -131,54 +125,9 @@ class Database:
         finally:
             session.close()
 
-    @property
-    def has_driver_spares(self) -> bool:
-        """Whether :meth:`take_driver_connection` applies: any database but SQLite ``:memory:``
-        (one database per connection, so only the pool's own connection will do)."""
-        return not self.is_sqlite or self.sqlite_file is not None
-
-    def take_driver_connection(self) -> Any:
-        """A driver connection for one short transaction, from a free list of this database's
-        own connections instead of the pool, whose checkout and checkin cost about as much as
-        a single transfer's statements (a fifth of its CPU time). The connection was opened
-        through the pool (same PRAGMAs or settings) and then detached from it; it is idle and
-        in the driver's autocommit mode (SQLite: the caller sends BEGIN; PostgreSQL:
-        ``autocommit`` on). Give it back with :meth:`give_back_driver_connection` once its
-        transaction has ended, idle and in autocommit again.
-
-        Nothing checks it first: a PostgreSQL connection that died while it was spare fails
-        on first use, and the caller discards it (``broken=True``) and retries once.
-        """
-        if self._spares_pid != os.getpid():
-            # A forked child must not use (or close) its parent's sockets and file handles.
-            self._spares, self._spares_pid = queue.SimpleQueue(), os.getpid()
-        try:
-            return self._spares.get_nowait()
-        except queue.Empty:
-            pass
-        fairy = self.engine.raw_connection()
-        fairy.detach()
-        connection = fairy.dbapi_connection
-        if not self.is_sqlite:
-            connection.autocommit = True  # type: ignore[union-attr]
-        return connection
-
-    def give_back_driver_connection(self, connection: Any, *, broken: bool = False) -> None:
-        """Keep ``connection`` for the next taker (at most ``pool_size`` are kept), or close
-        it when ``broken`` (dead, or its transaction could not be ended) or there are enough."""
-        if broken or self._spares.qsize() >= self._spare_limit:
-            connection.close()
-            return
-        self._spares.put(connection)
-
     def ping(self) -> None:
         with self.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()
-        while True:
-            try:
-                self._spares.get_nowait().close()
-            except queue.Empty:
-                return

@@ -8,17 +8,6 @@ from __future__ import annotations
 
 from adunion.ledger.accounts import balance, get_account, get_or_create_account
 from adunion.ledger.errors import TransferRefused, raise_for_results
-from adunion.ledger.journal import (
-    create_transfers,
-    expire_pending,
-    get_transfer,
-    hold,
-    hold_status,
-    post_pending,
-    submit,
-    transfer,
-    void_pending,
-)
 from adunion.ledger.schemas import (
     LASTING_FAILURES,
     MAX_AMOUNT,
@@ -32,6 +21,16 @@ from adunion.ledger.schemas import (
     TransferFlags,
     TransferRequest,
     TransferResult,
+)
+from adunion.ledger.service import (
+    create_transfers,
+    expire_pending,
+    get_transfer,
+    hold,
+    hold_status,
+    post_pending,
+    transfer,
+    void_pending,
 )
 from adunion.ledger.verify import verify
 
@@ -59,7 +58,6 @@ __all__ = [
     "hold_status",
     "post_pending",
     "raise_for_results",
-    "submit",
     "transfer",
     "verify",
     "void_pending",

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from adunion.kernel.clock import utcnow
 from adunion.kernel.errors import Conflict, FieldError, NotFound, ValidationFailed
 from adunion.kernel.ids import new_id
-from adunion.ledger.journal import ACCOUNTS
+from adunion.ledger.models import ACCOUNTS
 from adunion.ledger.schemas import Account, AccountFlags, Balance
 from adunion.ledger.validation import ACCOUNT_CODE_RE, ACCOUNT_ID_MAX, CURRENCY_RE
 

@@ -4,7 +4,7 @@ UPDATE and DELETE (see migration ``0002_ledger``). Amounts are BIGINT micros."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -15,6 +15,7 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Table,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -133,3 +134,9 @@ class LedgerFailedTransfer(Base):
     pending_id: Mapped[str | None] = mapped_column(String(TRANSFER_ID_LENGTH), nullable=True)
     timeout_seconds: Mapped[int | None] = mapped_column(Integer, nullable=True)
     timestamp: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+# The tables, for Core statements (the ledger writes and reads journal rows without the ORM).
+ACCOUNTS = cast(Table, LedgerAccount.__table__)
+TRANSFERS = cast(Table, LedgerTransfer.__table__)
+FAILED = cast(Table, LedgerFailedTransfer.__table__)

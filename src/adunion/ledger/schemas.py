@@ -231,3 +231,42 @@ def positional_constructor(cls: type[_T]) -> Callable[..., _T]:
 
 new_transfer = positional_constructor(Transfer)
 new_transfer_result = positional_constructor(TransferResult)
+
+
+def status_of(flags: int) -> HoldStatus:
+    """How a hold was resolved, from the flags of the row that resolved it."""
+    if flags & TransferFlags.EXPIRED:
+        return HoldStatus.EXPIRED
+    if flags & TransferFlags.POST_PENDING:
+        return HoldStatus.POSTED
+    return HoldStatus.VOIDED
+
+
+_FLAGS: dict[int, TransferFlags] = {}
+
+
+def _flags_of(value: int) -> TransferFlags:
+    """TransferFlags(value), memoised (the enum constructor is slow on the hot path)."""
+    flags = _FLAGS.get(value)
+    if flags is None:
+        flags = _FLAGS[value] = TransferFlags(value)
+    return flags
+
+
+def to_transfer(row: Any) -> Transfer:
+    """A journal row (a mapping of its columns) as the public value."""
+    return Transfer(
+        id=row["id"],
+        debit_account_id=row["debit_account_id"],
+        credit_account_id=row["credit_account_id"],
+        amount=row["amount"],
+        currency=row["currency"],
+        code=row["code"],
+        reference=row["reference"],
+        metadata=row["metadata"],
+        flags=_flags_of(row["flags"]),
+        pending_id=row["pending_id"],
+        timeout_seconds=row["timeout_seconds"],
+        expires_at=row["expires_at"],
+        timestamp=row["timestamp"],
+    )

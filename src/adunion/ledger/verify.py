@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 from sqlalchemy.orm import Session
 
-from adunion.ledger.journal import ACCOUNTS, TRANSFERS
+from adunion.ledger.models import ACCOUNTS, TRANSFERS
 from adunion.ledger.schemas import Discrepancy, TransferFlags
 
 _BALANCES = ("debits_pending", "debits_posted", "credits_pending", "credits_posted")

@@ -1,5 +1,7 @@
-"""The journal's database access: cached SQL strings run on the driver connection of the
-caller's transaction (no ORM, no statement compilation, no expanding ``IN``).
+"""The ledger's SQL for one call of ``create_transfers``: load (lock accounts, probe ids and
+holds) and write (journal rows, lasting failures, balance deltas). Cached SQL strings run on the
+driver connection of the caller's transaction (no ORM, no statement compilation, no expanding
+``IN``).
 
 The caller's SQLAlchemy transaction has already begun (``session.connection()``), so these
 statements belong to it and commit or roll back with it. Values are written exactly as the
@@ -131,31 +133,6 @@ _PLAIN_VALUES = "{p}, {p}, {p}, {p}, {p}, {p}, {p}, {p}, 0, NULL, NULL, NULL, {p
 _INSERT_PLAIN = "INSERT INTO ledger_transfers (" + _T + ") VALUES (" + _PLAIN_VALUES + ")"
 _SQLITE_INSERT_PLAIN = _INSERT_PLAIN.format(p="?")
 
-# SQLite: a single plain transfer in two statements, the counterpart of PostgreSQL's
-# ``ledger_fast_transfer``. First both balances move, but only if both accounts exist in the
-# transfer's currency and allow it (the overdraft and BIGINT rules of the general path,
-# rearranged so no sum can overflow): two rows updated, or the transfer is not for this path.
-# Then the journal row, only if the id is not a lasting failure (a taken journal id fails the
-# primary key). The write lock is held since BEGIN IMMEDIATE, so nothing changes in between.
-_SQLITE_FAST_APPLY = (
-    "UPDATE ledger_accounts"
-    " SET debits_posted = debits_posted + CASE WHEN id = ?1 THEN ?3 ELSE 0 END,"
-    " credits_posted = credits_posted + CASE WHEN id = ?2 THEN ?3 ELSE 0 END"
-    " WHERE id IN (?1, ?2) AND currency = ?4 AND CASE WHEN id = ?1"
-    " THEN (NOT debits_must_not_exceed_credits"
-    " OR debits_pending + debits_posted <= credits_posted - ?3)"
-    " AND debits_pending + debits_posted <= 9223372036854775807 - ?3"
-    " ELSE (NOT credits_must_not_exceed_debits"
-    " OR credits_pending + credits_posted <= debits_posted - ?3)"
-    " AND credits_pending + credits_posted <= 9223372036854775807 - ?3 END"
-)
-_SQLITE_FAST_INSERT = (
-    "INSERT INTO ledger_transfers (" + _T + ")"
-    " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, NULL, NULL, NULL, ?9"
-    " WHERE NOT EXISTS (SELECT 1 FROM ledger_failed_transfers WHERE id = ?1)"
-)
-_SQLITE_FAST_SAVEPOINT = "ledger_fast_transfer"
-
 _PG_ANY = "= ANY(%s::varchar[])"
 _PG_SELECT_TRANSFERS = "SELECT " + _T + " FROM ledger_transfers WHERE id " + _PG_ANY
 # Locks in id order: the rows are sorted below the LockRows node.
@@ -184,17 +161,6 @@ _PG_APPLY_DELTAS = (
     " FROM unnest(%s::varchar[], %s::bigint[], %s::bigint[], %s::bigint[], %s::bigint[])"
     " AS d(id, dp, dpo, cp, cpo) WHERE a.id = d.id"
 )
-
-# PostgreSQL (migration 0008): a single plain transfer in one call; true when it was written,
-# false (nothing written) when the Python path has to decide it.
-_PG_FAST_TRANSFER = (
-    "SELECT ledger_fast_transfer(%s, %s, %s, %s::bigint, %s, %s, %s, %s::json, %s::timestamptz)"
-)
-# The same call as a libpq prepared statement, for a connection in autocommit (see
-# Store._pg_fast_transfer_libpq); the name is ours, psycopg's own are ``_pg3_<n>``.
-_PG_FAST_NAME = b"adunion_ledger_fast_transfer"
-_PG_FAST_PREPARED = _PG_FAST_TRANSFER.replace("%s", "${}").format(*range(1, 10)).encode()
-_UNDEFINED_PREPARED_STATEMENT = b"26000"
 
 Delta = tuple[str, int, int, int, int]  # account id, then d(debits_pending, debits_posted, ...)
 Loaded = tuple[list[Any], list[dict[str, Any]], list[dict[str, Any]], list[tuple[str, int]]]
@@ -246,7 +212,7 @@ def _split(rows: Sequence[Any]) -> Loaded:
     return accounts, existing, failed, resolutions
 
 
-class Store:
+class Repository:
     """Journal reads and writes for one call, on the connection of the caller's transaction."""
 
     __slots__ = ("dbapi", "error", "sqlite")
@@ -257,27 +223,11 @@ class Store:
         self.error: type[Exception] = sqlite3.Error if sqlite else dbapi.Error
 
     @classmethod
-    def of(cls, connection: Connection) -> Store:
-        """The store for the driver connection under a SQLAlchemy connection (in a transaction)."""
+    def of(cls, connection: Connection) -> Repository:
+        """The repository on the driver connection under ``connection`` (in a transaction)."""
         dbapi = connection.connection.dbapi_connection
         assert dbapi is not None
         return cls(dbapi, sqlite=connection.dialect.name == "sqlite")
-
-    def begin_immediate(self) -> None:
-        """SQLite: take the database write lock up front, as the kernel's write sessions do."""
-        try:
-            self.dbapi.execute("BEGIN IMMEDIATE")
-        except self.error as exc:
-            self._raise("BEGIN IMMEDIATE", exc)
-
-    def commit(self) -> None:
-        try:
-            if self.sqlite:
-                self.dbapi.execute("COMMIT")
-            else:
-                self.dbapi.commit()
-        except self.error as exc:
-            self._raise("COMMIT", exc)
 
     def _raise(self, statement: str, exc: Exception) -> NoReturn:
         """Driver errors surface as the matching SQLAlchemy exception, as through Core."""
@@ -299,126 +249,6 @@ class Store:
         from psycopg.types.json import Json
 
         return Json(value)
-
-    # -- the PostgreSQL fast path --
-
-    def fast_transfer(
-        self,
-        id: str,
-        debit_account_id: str,
-        credit_account_id: str,
-        amount: int,
-        currency: str,
-        code: str,
-        reference: str,
-        metadata: dict[str, Any] | None,
-        timestamp: datetime,
-        *,
-        own_transaction: bool = False,
-    ) -> bool:
-        """Write one plain transfer if it will succeed.
-
-        True: the journal row and both balances are written. False: the id is taken, an
-        account is missing, or a currency, overdraft or overflow rule refuses it; the caller
-        decides the request on the general path, which gives the exact result.
-
-        PostgreSQL: ``ledger_fast_transfer``, one round trip, and False means nothing was
-        written. SQLite: two statements in a transaction that holds the write lock, inside a
-        savepoint so False leaves nothing written -- unless ``own_transaction`` says the
-        caller's transaction holds nothing else: then there is no savepoint, and on False
-        the caller must roll the whole transaction back.
-        """
-        if not self.sqlite and self.dbapi.autocommit:
-            return self._pg_fast_transfer_libpq(
-                [
-                    id.encode(),
-                    debit_account_id.encode(),
-                    credit_account_id.encode(),
-                    str(amount).encode(),
-                    currency.encode(),
-                    code.encode(),
-                    reference.encode(),
-                    None if metadata is None else json.dumps(metadata).encode(),
-                    timestamp.astimezone(UTC).isoformat().encode(),
-                ]
-            )
-        params = (
-            id,
-            debit_account_id,
-            credit_account_id,
-            amount,
-            currency,
-            code,
-            reference,
-            self._dump_json(metadata),
-            self._dump_time(timestamp) if self.sqlite else timestamp,
-        )
-        cursor = self.dbapi.cursor()
-        if self.sqlite:
-            return self._sqlite_fast_transfer(cursor, params, savepoint=not own_transaction)
-        try:
-            cursor.execute(_PG_FAST_TRANSFER, params)
-            row = cursor.fetchone()
-        except self.error as exc:
-            self._raise(_PG_FAST_TRANSFER, exc)
-        return bool(row[0])
-
-    def _pg_fast_transfer_libpq(self, values: list[bytes | None]) -> bool:
-        """The fast-path call through libpq itself, on a connection in autocommit (where the
-        call is its own transaction, as through a cursor). Adapting, sending and parsing
-        through a psycopg cursor cost about 65 µs of client CPU per call more than libpq's
-        ``PQexecPrepared`` with the values already as text (measured at one client: 145 vs 80
-        µs of CPU and 793 vs 655 µs wall per call, system calls included). It releases the GIL
-        while it waits, as psycopg does. The text forms are the ones psycopg sends: the
-        metadata as ``json.dumps`` (psycopg's ``Json``) and the timestamp in ISO 8601 with its
-        UTC offset. The statement is prepared on first use on each connection.
-        """
-        from psycopg import pq
-        from psycopg.errors import error_from_result
-
-        pgconn = self.dbapi.pgconn
-        try:
-            result = pgconn.exec_prepared(_PG_FAST_NAME, values)
-            if (
-                result.status == pq.ExecStatus.FATAL_ERROR
-                and result.error_field(pq.DiagnosticField.SQLSTATE) == _UNDEFINED_PREPARED_STATEMENT
-            ):
-                prepared = pgconn.prepare(_PG_FAST_NAME, _PG_FAST_PREPARED)
-                if prepared.status != pq.ExecStatus.COMMAND_OK:
-                    raise error_from_result(prepared)
-                result = pgconn.exec_prepared(_PG_FAST_NAME, values)
-            if result.status != pq.ExecStatus.TUPLES_OK:
-                raise error_from_result(result)
-        except self.error as exc:
-            self._raise(_PG_FAST_TRANSFER, exc)
-        return bool(result.get_value(0, 0) == b"t")
-
-    def _sqlite_fast_transfer(self, cursor: Any, params: tuple[Any, ...], savepoint: bool) -> bool:
-        sql = "SAVEPOINT " + _SQLITE_FAST_SAVEPOINT
-        try:
-            if savepoint:
-                cursor.execute(sql)
-            sql = _SQLITE_FAST_APPLY
-            written = cursor.execute(sql, (params[1], params[2], params[3], params[4])).rowcount
-            if written == 2:
-                sql = _SQLITE_FAST_INSERT
-                try:
-                    written = cursor.execute(sql, params).rowcount
-                except sqlite3.IntegrityError:  # the journal already holds this id
-                    written = 0
-                if written == 1:
-                    if savepoint:
-                        sql = "RELEASE " + _SQLITE_FAST_SAVEPOINT
-                        cursor.execute(sql)
-                    return True
-            if savepoint:
-                sql = "ROLLBACK TO " + _SQLITE_FAST_SAVEPOINT
-                cursor.execute(sql)
-                sql = "RELEASE " + _SQLITE_FAST_SAVEPOINT
-                cursor.execute(sql)
-        except self.error as exc:
-            self._raise(sql, exc)
-        return False
 
     # -- reads --
 

@@ -1,59 +1,40 @@
-"""The journal: creating transfers (single, batched, linked, two-phase) and expiring holds.
+"""How ``create_transfers`` decides a call, whatever its size (the caller has validated it):
 
-How one call works, whatever its size:
-
-1. Validate every request (no database access; bad input raises and writes nothing).
-2. Load the holds that post/void requests name (immutable rows, so before any lock).
-3. Lock the touched accounts in sorted id order (PostgreSQL ``FOR NO KEY UPDATE``; SQLite write
+1. Load the holds that post/void requests name (immutable rows, so before any lock).
+2. Lock the touched accounts in sorted id order (PostgreSQL ``FOR NO KEY UPDATE``; SQLite write
    transactions already hold the database write lock from ``BEGIN IMMEDIATE``), then read which
    ids already exist and which holds are already resolved. After the lock nobody else can change
    these accounts, so the in-memory decisions below are authoritative.
-4. Decide every request in order against in-memory balances: a linked chain is undone in memory
+3. Decide every request in order against in-memory balances: a linked chain is undone in memory
    if any member fails, so no savepoint is needed.
-5. Write with ``executemany``: the new journal rows, the lasting failures, one balance delta per
+4. Write with ``executemany``: the new journal rows, the lasting failures, one balance delta per
    touched account. The database re-checks the no-overdraft rule (CHECK constraints), the
    "a hold resolves once" rule (unique ``pending_id``) and append-only (triggers).
 
-The caller owns the transaction and commits.
+The SQL is in :mod:`adunion.ledger.repository`; the caller owns the transaction and commits.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session
-
-from adunion.kernel.clock import utcnow
-from adunion.kernel.db import Database
-from adunion.ledger.errors import TransferRefused
-from adunion.ledger.models import LedgerAccount, LedgerFailedTransfer, LedgerTransfer
+from adunion.ledger.repository import Repository
 from adunion.ledger.schemas import (
     LASTING_FAILURES,
     HoldStatus,
     ResultCode,
-    Transfer,
     TransferFlags,
-    TransferRequest,
     TransferResult,
     new_transfer,
     new_transfer_result,
+    status_of,
+    to_transfer,
 )
-from adunion.ledger.store import Store
-from adunion.ledger.validation import Req, validate_now, validate_transfers
-
-ACCOUNTS = cast(Table, LedgerAccount.__table__)
-TRANSFERS = cast(Table, LedgerTransfer.__table__)
-FAILED = cast(Table, LedgerFailedTransfer.__table__)
+from adunion.ledger.validation import Req
 
 BIGINT_MAX = 2**63 - 1
-EXPIRY_ID_PREFIX = "~expired/"  # "~" is not allowed in client ids, so these never collide
-_NO_BALANCE_EFFECT = TransferFlags.PENDING | TransferFlags.VOID_PENDING
 # Plain ints for the hot path: IntFlag operators run Python code, int & int does not.
 _LINKED = int(TransferFlags.LINKED)
 _PENDING = int(TransferFlags.PENDING)
@@ -62,397 +43,6 @@ _VOID_PENDING = int(TransferFlags.VOID_PENDING)
 _EXPIRED = int(TransferFlags.EXPIRED)
 _NO_FLAGS = TransferFlags(0)
 _OK = ResultCode.OK
-
-# A single plain transfer goes through ``Store.fast_transfer`` first (PostgreSQL: the function
-# ``ledger_fast_transfer``; SQLite: two statements); it writes only when the request succeeds,
-# otherwise the general path decides it.
-# ADUNION_LEDGER_FAST_PATH=0 switches it off (the tests run the suite both ways with it).
-FAST_PATH = os.environ.get("ADUNION_LEDGER_FAST_PATH", "1") != "0"
-
-_select_transfers = select(TRANSFERS).where(TRANSFERS.c.id.in_(bindparam("ids", expanding=True)))
-_select_resolutions = select(TRANSFERS.c.pending_id, TRANSFERS.c.flags).where(
-    TRANSFERS.c.pending_id.in_(bindparam("ids", expanding=True))
-)
-
-# --- public API ----------------------------------------------------------------------------
-
-
-def create_transfers(
-    session: Session, requests: Sequence[TransferRequest], *, now: datetime | None = None
-) -> list[TransferResult]:
-    """Create transfers in order; one result per request, in the same order.
-
-    Requests flagged ``LINKED`` form a chain with the next request; a chain succeeds or fails as
-    a whole (the failing member gets its own code, the others ``linked_event_failed``). Bad input
-    raises :class:`~adunion.kernel.errors.ValidationFailed` before anything is written.
-    """
-    checked = validate_transfers(requests)
-    when = utcnow() if now is None else now
-    validate_now(when)
-    if not checked:
-        return []
-    store = Store.of(session.connection())
-    if FAST_PATH and _fast_eligible(checked):
-        fast = _fast(store, checked[0], when)
-        if fast is not None:
-            return [fast]
-    return _Journal(store, when).run(checked)
-
-
-def submit(
-    database: Database, requests: Sequence[TransferRequest], *, now: datetime | None = None
-) -> list[TransferResult]:
-    """:func:`create_transfers` in a transaction of its own, committed before it returns.
-
-    For callers with nothing else to write in the same transaction. Same validation, locking,
-    decisions and durability (a spare driver connection opened through the same pool, so the
-    same SQLite PRAGMAs; SQLite write transactions begin ``IMMEDIATE`` as
-    :meth:`Database.transaction` does), but without the ORM session around it. Bad input raises
-    before the database is touched; on any error the transaction is rolled back and nothing is
-    written.
-
-    The spare connection is not checked before use (on PostgreSQL that would be a round trip
-    per call). If it turns out dead (the server restarted, the backend was terminated), it is
-    discarded and the call is made once more on a fresh connection. Transfer ids make the second
-    attempt safe even when the lost answer was a commit: it then finds the stored transfers
-    (``exists``) and nothing is applied twice.
-    """
-    checked = validate_transfers(requests)
-    when = utcnow() if now is None else now
-    validate_now(when)
-    if not checked:
-        return []
-    try:
-        return _submit(database, checked, when)
-    except DBAPIError as exc:
-        if not exc.connection_invalidated:
-            raise
-    return _submit(database, checked, when)
-
-
-def transfer(
-    session: Session,
-    *,
-    id: str,
-    debit_account_id: str,
-    credit_account_id: str,
-    amount: int,
-    currency: str,
-    code: str = "",
-    reference: str = "",
-    metadata: dict[str, Any] | None = None,
-    now: datetime | None = None,
-) -> Transfer:
-    """Move ``amount`` at once; returns the stored transfer (also on an identical replay)."""
-    request = TransferRequest(
-        id=id,
-        debit_account_id=debit_account_id,
-        credit_account_id=credit_account_id,
-        amount=amount,
-        currency=currency,
-        code=code,
-        reference=reference,
-        metadata=metadata,
-    )
-    return _one(session, request, now)
-
-
-def hold(
-    session: Session,
-    *,
-    id: str,
-    debit_account_id: str,
-    credit_account_id: str,
-    amount: int,
-    currency: str,
-    code: str = "",
-    reference: str = "",
-    metadata: dict[str, Any] | None = None,
-    timeout_seconds: int | None = None,
-    now: datetime | None = None,
-) -> Transfer:
-    """Reserve ``amount`` (a pending transfer) until posted, voided or expired."""
-    request = TransferRequest(
-        id=id,
-        debit_account_id=debit_account_id,
-        credit_account_id=credit_account_id,
-        amount=amount,
-        currency=currency,
-        code=code,
-        reference=reference,
-        metadata=metadata,
-        flags=TransferFlags.PENDING,
-        timeout_seconds=timeout_seconds,
-    )
-    return _one(session, request, now)
-
-
-def post_pending(
-    session: Session,
-    *,
-    id: str,
-    pending_id: str,
-    amount: int | None = None,
-    reference: str = "",
-    metadata: dict[str, Any] | None = None,
-    now: datetime | None = None,
-) -> Transfer:
-    """Post a hold: all of it (``amount=None``) or part of it; the rest is released."""
-    request = TransferRequest(
-        id=id,
-        pending_id=pending_id,
-        amount=amount,
-        reference=reference,
-        metadata=metadata,
-        flags=TransferFlags.POST_PENDING,
-    )
-    return _one(session, request, now)
-
-
-def void_pending(
-    session: Session,
-    *,
-    id: str,
-    pending_id: str,
-    reference: str = "",
-    metadata: dict[str, Any] | None = None,
-    now: datetime | None = None,
-) -> Transfer:
-    """Release a hold."""
-    request = TransferRequest(
-        id=id,
-        pending_id=pending_id,
-        reference=reference,
-        metadata=metadata,
-        flags=TransferFlags.VOID_PENDING,
-    )
-    return _one(session, request, now)
-
-
-def expire_pending(session: Session, now: datetime | None = None, *, limit: int = 1000) -> int:
-    """Void up to ``limit`` holds whose timeout has passed; returns how many it expired.
-
-    Each expiry is a journal row ``~expired/<hold id>`` flagged void + expired, so re-running
-    (or two jobs racing) cannot expire a hold twice. Call it again while it returns ``limit``.
-    """
-    when = utcnow() if now is None else now
-    validate_now(when)
-    resolution = TRANSFERS.alias("resolution")
-    due = (
-        select(TRANSFERS.c.id)
-        .select_from(TRANSFERS.outerjoin(resolution, resolution.c.pending_id == TRANSFERS.c.id))
-        .where(TRANSFERS.c.expires_at <= when, resolution.c.id.is_(None))
-        .order_by(TRANSFERS.c.expires_at, TRANSFERS.c.id)
-        .limit(limit)
-    )
-    connection = session.connection()
-    hold_ids = list(connection.execute(due).scalars())
-    if not hold_ids:
-        return 0
-    requests = [
-        TransferRequest(
-            id=EXPIRY_ID_PREFIX + hold_id,
-            pending_id=hold_id,
-            flags=TransferFlags.VOID_PENDING | TransferFlags.EXPIRED,
-        )
-        for hold_id in hold_ids
-    ]
-    checked = validate_transfers(requests, internal=True)
-    results = _Journal(Store.of(connection), when).run(checked)
-    return sum(1 for result in results if result.code is ResultCode.OK)
-
-
-def get_transfer(session: Session, transfer_id: str) -> Transfer | None:
-    row = session.connection().execute(_select_transfers, {"ids": [transfer_id]}).first()
-    return None if row is None else _to_transfer(row._mapping)
-
-
-def hold_status(session: Session, pending_id: str) -> HoldStatus | None:
-    """The state of a hold, or None when ``pending_id`` is not a pending transfer."""
-    connection = session.connection()
-    found = connection.execute(_select_transfers, {"ids": [pending_id]}).first()
-    if found is None or not found.flags & TransferFlags.PENDING:
-        return None
-    resolved = connection.execute(_select_resolutions, {"ids": [pending_id]}).first()
-    return HoldStatus.PENDING if resolved is None else _status_of(resolved.flags)
-
-
-# --- internals -----------------------------------------------------------------------------
-
-
-def _submit(database: Database, checked: list[Req], when: datetime) -> list[TransferResult]:
-    """One attempt of :func:`submit` on a spare driver connection. A driver error that shows the
-    connection is dead discards it and is raised with ``connection_invalidated`` set."""
-    if not database.has_driver_spares:  # SQLite :memory:: the pool's one connection
-        raw = database.engine.raw_connection()
-        try:
-            return _submit_on(Store(raw.dbapi_connection, sqlite=True), checked, when)
-        finally:
-            raw.close()
-    dbapi = database.take_driver_connection()
-    store = Store(dbapi, sqlite=database.is_sqlite)
-    try:
-        results = _submit_on(store, checked, when)
-    except DBAPIError as exc:
-        orig: Any = exc.orig
-        dead = orig is not None and database.engine.dialect.is_disconnect(orig, dbapi, None)
-        exc.connection_invalidated = dead
-        database.give_back_driver_connection(dbapi, broken=dead or not _idle(store))
-        raise
-    except BaseException:
-        database.give_back_driver_connection(dbapi, broken=not _idle(store))
-        raise
-    database.give_back_driver_connection(dbapi)
-    return results
-
-
-def _submit_on(store: Store, checked: list[Req], when: datetime) -> list[TransferResult]:
-    """The calls in a transaction of their own on an idle driver connection in autocommit
-    mode, which is left idle and in autocommit again; on an error the transaction is rolled
-    back (while the connection still can be) and the error raised."""
-    dbapi: Any = store.dbapi
-    try:
-        if store.sqlite:
-            return _sqlite_unit(store, checked, when)
-        if FAST_PATH and _fast_eligible(checked):
-            # The function call is the whole transaction: in autocommit it is sent and
-            # committed in one round trip. It writes nothing unless the transfer succeeds.
-            fast = _fast(store, checked[0], when)
-            if fast is not None:
-                return [fast]
-        dbapi.autocommit = False
-        results = _Journal(store, when).run(checked)
-        store.commit()
-        dbapi.autocommit = True
-        return results
-    except BaseException:
-        if store.sqlite:
-            dbapi.rollback()
-        elif not dbapi.closed:
-            dbapi.rollback()
-            dbapi.autocommit = True
-        raise
-
-
-def _idle(store: Store) -> bool:
-    """Whether the connection can be used again: open, no transaction, autocommit mode."""
-    dbapi: Any = store.dbapi
-    if store.sqlite:
-        return not dbapi.in_transaction
-    import psycopg
-
-    return bool(
-        not dbapi.closed
-        and dbapi.autocommit
-        and dbapi.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
-    )
-
-
-def _sqlite_unit(store: Store, checked: list[Req], when: datetime) -> list[TransferResult]:
-    """SQLite: BEGIN IMMEDIATE, the calls, COMMIT; the caller rolls back if this raises."""
-    store.begin_immediate()
-    if FAST_PATH and _fast_eligible(checked):
-        # No savepoint: this transaction holds nothing else, so when the fast path declines,
-        # all of it is rolled back and the general path starts afresh.
-        fast = _fast(store, checked[0], when, own_transaction=True)
-        if fast is not None:
-            store.commit()
-            return [fast]
-        store.dbapi.rollback()
-        store.begin_immediate()
-    results = _Journal(store, when).run(checked)
-    store.commit()
-    return results
-
-
-def _fast_eligible(checked: list[Req]) -> bool:
-    """One plain transfer (validation guarantees accounts, amount and currency are set, and no
-    pending_id or timeout without the matching flag)."""
-    return len(checked) == 1 and checked[0].flags == 0
-
-
-def _fast(
-    store: Store, r: Req, now: datetime, *, own_transaction: bool = False
-) -> TransferResult | None:
-    """The fast path: the result "ok" if the store wrote the transfer, else None (nothing
-    written). The transfer is built exactly as the general path builds it."""
-    assert r.debit_account_id is not None
-    assert r.credit_account_id is not None
-    assert r.amount is not None
-    assert r.currency is not None
-    if not store.fast_transfer(
-        r.id,
-        r.debit_account_id,
-        r.credit_account_id,
-        r.amount,
-        r.currency,
-        r.code,
-        r.reference,
-        r.metadata,
-        now,
-        own_transaction=own_transaction,
-    ):
-        return None
-    transfer = new_transfer(
-        r.id,
-        r.debit_account_id,
-        r.credit_account_id,
-        r.amount,
-        r.currency,
-        r.code,
-        r.reference,
-        r.metadata,
-        _NO_FLAGS,
-        None,
-        None,
-        None,
-        now,
-    )
-    return new_transfer_result(0, r.id, _OK, transfer, None)
-
-
-def _one(session: Session, request: TransferRequest, now: datetime | None) -> Transfer:
-    [result] = create_transfers(session, [request], now=now)
-    if not result.ok or result.transfer is None:
-        raise TransferRefused.from_result(result)
-    return result.transfer
-
-
-def _status_of(flags: int) -> HoldStatus:
-    if flags & _EXPIRED:
-        return HoldStatus.EXPIRED
-    if flags & _POST_PENDING:
-        return HoldStatus.POSTED
-    return HoldStatus.VOIDED
-
-
-_FLAGS: dict[int, TransferFlags] = {}
-
-
-def _flags_of(value: int) -> TransferFlags:
-    """TransferFlags(value), memoised (the enum constructor is slow on the hot path)."""
-    flags = _FLAGS.get(value)
-    if flags is None:
-        flags = _FLAGS[value] = TransferFlags(value)
-    return flags
-
-
-def _to_transfer(row: Any) -> Transfer:
-    return Transfer(
-        id=row["id"],
-        debit_account_id=row["debit_account_id"],
-        credit_account_id=row["credit_account_id"],
-        amount=row["amount"],
-        currency=row["currency"],
-        code=row["code"],
-        reference=row["reference"],
-        metadata=row["metadata"],
-        flags=_flags_of(row["flags"]),
-        pending_id=row["pending_id"],
-        timeout_seconds=row["timeout_seconds"],
-        expires_at=row["expires_at"],
-        timestamp=row["timestamp"],
-    )
 
 
 class _Account:
@@ -526,9 +116,11 @@ _FIELD_OF_CODE = {
 }
 
 
-class _Journal:
-    def __init__(self, store: Store, now: datetime) -> None:
-        self.store = store
+class Decider:
+    """One call of ``create_transfers``: load, decide in memory, write (steps 1-4 above)."""
+
+    def __init__(self, repository: Repository, now: datetime) -> None:
+        self.repository = repository
         self.now = now
         self.accounts: dict[str, _Account] = {}
         self.holds: dict[str, dict[str, Any]] = {}  # pending transfers by id (stored or new)
@@ -541,10 +133,10 @@ class _Journal:
     # -- loading --
 
     def _load(self, requests: list[Req]) -> None:
-        store = self.store
+        repository = self.repository
         pending_ids = sorted({r.pending_id for r in requests if r.pending_id is not None})
         if pending_ids:
-            for row in store.transfers(pending_ids):
+            for row in repository.transfers(pending_ids):
                 if row["flags"] & _PENDING:
                     self.holds[row["id"]] = row
                 else:
@@ -559,7 +151,7 @@ class _Journal:
         ids = [requests[0].id] if len(requests) == 1 else sorted({r.id for r in requests})
         # Lock (sorted), then -- after the lock, so a concurrent writer of the same id or hold
         # has committed and is seen -- which ids are taken and which holds are resolved.
-        accounts, existing, failed, resolutions = store.lock_and_probe(
+        accounts, existing, failed, resolutions = repository.lock_and_probe(
             sorted(cast(set[str], account_ids)), ids, sorted(self.holds)
         )
         for account_row in accounts:
@@ -569,7 +161,7 @@ class _Journal:
         for row in failed:
             self.failed[row["id"]] = row
         for pending_id, flags in resolutions:
-            self.resolved[pending_id] = _status_of(flags)
+            self.resolved[pending_id] = status_of(flags)
 
     # -- deciding --
 
@@ -703,7 +295,7 @@ class _Journal:
             if row["flags"] & _PENDING:
                 self.holds[row["id"]] = row
             if row["pending_id"] is not None:
-                self.resolved[row["pending_id"]] = _status_of(row["flags"])
+                self.resolved[row["pending_id"]] = status_of(row["flags"])
         elif decision.failure is not None and decision.code in LASTING_FAILURES:
             self._store_failure(decision.failure)
 
@@ -714,7 +306,7 @@ class _Journal:
     def _result(self, index: int, request: Req, decision: _Decision) -> TransferResult:
         transfer = None
         if decision.code in (ResultCode.OK, ResultCode.EXISTS) and decision.row is not None:
-            transfer = _to_transfer(decision.row)
+            transfer = to_transfer(decision.row)
         field = decision.field or _FIELD_OF_CODE.get(decision.code)
         return new_transfer_result(index, request.id, decision.code, transfer, field)
 
@@ -851,4 +443,4 @@ class _Journal:
             if (a.dp, a.dpo, a.cp, a.cpo) != (a.dp0, a.dpo0, a.cp0, a.cpo0)
         ]
         if self.new_rows or self.new_failures or deltas:
-            self.store.write(self.new_rows, self.new_failures, deltas)
+            self.repository.write(self.new_rows, self.new_failures, deltas)
