@@ -17,14 +17,14 @@ from adunion.serving.counters import serving_counters_for
 from adunion.serving.decision_log import decision_log_for
 from adunion.serving.engine import DecisionEngine
 from adunion.serving.holder import IndexHolder, IndexLoader
-from adunion.serving.index_loader import DatabaseIndexLoader
 from adunion.serving.pctr import CtrModel, CtrStats
+from adunion.serving.repository import DatabaseIndexLoader
 from adunion.serving.runtime import ServingRuntime
 from adunion.serving.tokens import TokenSigner
 from adunion.tracking import repository
-from adunion.tracking.intake import Intake
 from adunion.tracking.journal import EventJournal, journal_directory
 from adunion.tracking.reach import live_reach_for
+from adunion.tracking.service import Intake
 from adunion.tracking.viewlog import view_log_for
 
 

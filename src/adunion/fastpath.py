@@ -26,7 +26,7 @@ from adunion.kernel.logging import get_logger
 from adunion.serving import endpoints as serving
 from adunion.serving.runtime import ServingRuntime
 from adunion.tracking import endpoints as tracking
-from adunion.tracking.intake import VIEW, Intake
+from adunion.tracking.service import VIEW, Intake
 
 DECISION_PATH = "/api/v1/decision"
 VIEW_PREFIX = "/t/v/"

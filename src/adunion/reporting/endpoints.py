@@ -24,7 +24,7 @@ from adunion.reporting import export, service
 from adunion.reporting.schemas import HealthOut, NetworkOut, ReportOut
 from adunion.reporting.service import ReportQuery
 from adunion.tracking.endpoints import tracking_intake
-from adunion.tracking.intake import Intake
+from adunion.tracking.service import Intake
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 

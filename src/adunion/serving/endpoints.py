@@ -20,7 +20,7 @@ from starlette.types import Scope
 
 from adunion.accounts.auth import ApiPrincipal
 from adunion.http.deps import DbSession
-from adunion.serving.debug import OPERATORS, readable_slot
+from adunion.serving.repository import OPERATORS, readable_slot
 from adunion.serving.runtime import ServingRuntime, serving_runtime
 from adunion.serving.service import Served, parse_keywords, serve
 from adunion.serving.snapshots import CreativeSnapshot

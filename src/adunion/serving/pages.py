@@ -13,9 +13,9 @@ from fastapi.responses import Response
 from adunion.accounts.auth import Viewer
 from adunion.http.deps import DbSession
 from adunion.kernel.money import format_amount
-from adunion.serving.debug import OPERATORS, readable_slot
 from adunion.serving.endpoints import Serving
 from adunion.serving.explain import left_out_text, no_fill_text, summarize
+from adunion.serving.repository import OPERATORS, readable_slot
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)

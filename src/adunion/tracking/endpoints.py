@@ -20,8 +20,8 @@ from adunion.accounts import service as accounts
 from adunion.accounts.auth import SESSION_COOKIE
 from adunion.http.deps import first_header, get_context, scope_client_address
 from adunion.kernel.money import MAX_MICROS
-from adunion.tracking.intake import CLICK, CONVERSION, VIEW, VIEWABLE, Hit, Intake
 from adunion.tracking.journal import WriterClosed
+from adunion.tracking.service import CLICK, CONVERSION, VIEW, VIEWABLE, Hit, Intake
 
 router = APIRouter(tags=["tracking"])
 GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from adunion.config import Settings
 from adunion.inventory.models import AdSlot
 from adunion.kernel.db import Database
-from adunion.serving.index_loader import dayparts
 from adunion.serving.models import ServingStat
+from adunion.serving.repository import dayparts
 from adunion.tracking.models import TrackingEvent
 from tests.factories import drain_events
 from tests.serving.network import UA, decide, go_live, runtime, setup_network

@@ -1,4 +1,5 @@
-"""Builds the serving index from the inventory and campaign tables (and the aggregated stats).
+"""Serving's queries: the serving index, built from the inventory and campaign tables (and the
+aggregated stats), and who may read a slot's recent decisions.
 
 What serves: active slots that accept auctions on verified sites; active campaigns in the
 network's currency, with their approved creatives only. Spend comes from ``serving_stats`` (the
@@ -19,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from adunion.campaigns.models import (
     Campaign,
@@ -31,6 +33,9 @@ from adunion.campaigns.models import (
 from adunion.inventory.models import AdSlot, Site, SiteStatus, SlotStatus
 from adunion.kernel.days import NetworkDays
 from adunion.kernel.db import Database
+from adunion.kernel.errors import NotFound
+from adunion.kernel.principal import Role
+from adunion.kernel.tenancy import get_owned
 from adunion.serving.counters import ServingCounters
 from adunion.serving.index import ServingIndex, build_index
 from adunion.serving.models import ServingStat
@@ -312,3 +317,18 @@ class DatabaseIndexLoader:
             by_creative={key: (v[0], v[1]) for key, v in by_creative.items()},
             by_pair=by_pair,
         )
+
+
+# Who may read any slot's decisions: the operators who review traffic.
+OPERATORS = (Role.ADMIN, Role.RISK)
+
+
+def readable_slot(session: Session, slot_id: str, user_id: str, is_operator: bool) -> AdSlot:
+    """The slot whose decisions this user may read: their own, or any for an operator; else
+    :class:`NotFound`. Read from the table, so a slot not served yet is still its owner's."""
+    if not is_operator:
+        return get_owned(session, AdSlot, slot_id, user_id)
+    slot = session.get(AdSlot, slot_id)
+    if slot is None:
+        raise NotFound("slot not found")
+    return slot

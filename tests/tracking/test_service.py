@@ -22,7 +22,7 @@ from adunion.kernel.times import from_datetime, utc_day
 from adunion.serving.index import build_index
 from adunion.serving.models import ServingStat
 from adunion.serving.tokens import Offer
-from adunion.tracking import intake as intake_module
+from adunion.tracking import service as intake_module
 from adunion.tracking.models import TrackingEvent
 
 from ..factories import drain_events, make_user, web_login
