@@ -1,12 +1,15 @@
 """Requests straight into an ASGI app, no HTTP: what the in-process benchmarks send.
 
-``count_answered`` counts the responses with the expected status, ``concurrency`` requests in flight
-on the running event loop.
+``running`` starts and stops the app as a server does (its lifespan: the index refresh, the event
+journal's drain, the background threads); ``count_answered`` counts the responses with the
+expected status, ``concurrency`` requests in flight on the running event loop.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 
@@ -64,3 +67,10 @@ async def count_answered(
 
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     return count
+
+
+@asynccontextmanager
+async def running(app: Any) -> AsyncIterator[None]:
+    """The app between its lifespan's startup and shutdown, as uvicorn runs it."""
+    async with app.router.lifespan_context(app):
+        yield

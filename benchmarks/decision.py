@@ -1,13 +1,29 @@
-"""In-process decision benchmark: decisions/s on one core and p99 latency per decision.
+"""In-process decisions: rate and latency on one core, the index rebuild, at several network sizes.
 
-10,000 active campaigns and 100,000 slots with a realistic targeting mix, generated in memory
-with a fixed seed. Usage: ``python benchmarks/decision.py [--quick] [--decisions N]``.
-The last line printed is one JSON object.
+For each number of active campaigns (``--campaigns``, default 1,000, 10,000 and 100,000) over
+``--slots`` slots (default 100,000), a network with a realistic targeting mix is generated in
+memory with a fixed seed, and:
+
+1. the index is built the way a serving process builds it: ``IndexHolder.refresh`` (collector
+   paused, the swap, the old heap moved out of the collector's reach), from a loader that makes
+   fresh snapshots as the database loader does (the database read itself is not included: see
+   ``serving_http.py``);
+2. ``--decisions`` decisions (``DecisionEngine.decide`` + ``record_served``) on random views:
+   decisions/s, p50 and p99;
+3. decisions go on, on an event loop, while the holder's own background task rebuilds the index
+   in a thread (the version moved, as when a campaign is edited), ``--rebuilds`` times: the rebuild
+   time, and the decisions' p99 and max while it ran, and afterwards until the old index is gone.
+
+Targets: p99 at the largest size less than twice the smallest's; decisions keep being answered
+during a rebuild (max latency far below the rebuild's time). Usage:
+``python benchmarks/decision.py [--quick] [--campaigns 1000 10000 100000] [--slots 100000]
+[--decisions N] [--rebuilds N]``. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import os
@@ -15,10 +31,12 @@ import random
 import sys
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from adunion.serving.counters import MemoryServingCounters
 from adunion.serving.device import device_class
 from adunion.serving.engine import DecisionEngine, hours_mask
+from adunion.serving.holder import IndexHolder
 from adunion.serving.index import ServingIndex, build_index
 from adunion.serving.pctr import CtrModel, CtrStats
 from adunion.serving.snapshots import (
@@ -181,14 +199,36 @@ def generate_ctr_stats(
     return CtrStats(network=(total_imps, total_clicks), by_creative=by_creative, by_pair=by_pair)
 
 
-def build_world(
-    seed: int = 7, campaigns: int = 10_000, slots: int = 100_000, sites: int = 20_000
-) -> tuple[ServingIndex, list[SlotSnapshot], list[CampaignSnapshot]]:
-    rng = random.Random(seed)
-    slot_list = generate_slots(rng, slots, sites)
-    campaign_list = generate_campaigns(rng, campaigns, sites)
-    ctr = CtrModel(generate_ctr_stats(rng, campaign_list, slot_list))
-    return build_index("bench-1", slot_list, campaign_list, ctr), slot_list, campaign_list
+class GeneratedLoader:
+    """An ``IndexLoader`` over a generated network: each load makes fresh snapshots (as the
+    database loader makes them from rows) and builds the index from them."""
+
+    def __init__(self, campaigns: int, slots: int, sites: int, seed: int = 7) -> None:
+        self.campaigns, self.slots, self.sites, self.seed = campaigns, slots, sites, seed
+        self.edits = 0
+        self.load_seconds: list[float] = []
+        self.build_seconds: list[float] = []
+        self.snapshots: tuple[list[SlotSnapshot], list[CampaignSnapshot]] = ([], [])
+
+    def version(self) -> str:
+        return f"bench-{self.edits}"
+
+    def load(self, version: str) -> ServingIndex:
+        started = time.perf_counter()
+        rng = random.Random(self.seed)
+        slots = generate_slots(rng, self.slots, self.sites)
+        campaigns = generate_campaigns(rng, self.campaigns, self.sites)
+        ctr = CtrModel(generate_ctr_stats(rng, campaigns, slots))
+        built = time.perf_counter()
+        index = build_index(version, slots, campaigns, ctr)
+        done = time.perf_counter()
+        self.build_seconds.append(done - built)
+        self.load_seconds.append(done - started)
+        self.snapshots = (slots, campaigns)
+        return index
+
+    def landing_url(self, creative_id: str) -> str | None:
+        return None
 
 
 def generate_views(
@@ -210,37 +250,20 @@ def generate_views(
     return views
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer decisions (under a minute)")
-    parser.add_argument("--decisions", type=int, default=0)
-    args = parser.parse_args()
-    count = args.decisions or (50_000 if args.quick else 300_000)
+def quantile_ms(sorted_ns: list[int], q: float) -> float:
+    if not sorted_ns:
+        return 0.0
+    return round(sorted_ns[min(len(sorted_ns) - 1, int(len(sorted_ns) * q))] / 1e6, 4)
 
-    started = time.perf_counter()
-    index, slots, campaigns = build_world()
-    build_seconds = time.perf_counter() - started
-    rng = random.Random(11)
-    now = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
-    counters = MemoryServingCounters()
-    # Some campaigns have spent part of today, so budget and pacing rules are exercised.
-    for campaign in rng.sample(campaigns, 3000):
-        if campaign.daily_budget_micros:
-            day = DecisionEngine(counters).day(now)
-            counters.add_spend(campaign.id, day, int(campaign.daily_budget_micros * rng.random()))
-    engine = DecisionEngine(counters, rng=random.Random(3))
-    views = generate_views(rng, slots, count + 5_000, now)
-    for view in views[:5_000]:  # warm-up
-        engine.decide(index, view)
 
-    gc.collect()
-    gc.freeze()
+def steady(engine: DecisionEngine, index: ServingIndex, views: list[SlotView]) -> dict[str, Any]:
+    """Decisions back to back on one thread: rate, p50, p99, fill and no-fill reasons."""
     timings: list[int] = []
     filled = 0
     reasons: dict[str, int] = {}
     clock = time.perf_counter_ns
     total_started = clock()
-    for view in views[5_000:]:
+    for view in views:
         t0 = clock()
         decision = engine.decide(index, view)
         engine.record_served(decision, view)
@@ -251,18 +274,149 @@ def main() -> None:
             reasons[decision.reason or "?"] = reasons.get(decision.reason or "?", 0) + 1
     total = (clock() - total_started) / 1e9
     timings.sort()
+    return {
+        "decisions_per_s": round(len(views) / total),
+        "p50_ms": quantile_ms(timings, 0.5),
+        "p99_ms": quantile_ms(timings, 0.99),
+        "max_ms": quantile_ms(timings, 1.0),
+        "fill_rate": round(filled / len(views), 3),
+        "no_fill_reasons": reasons,
+    }
+
+
+async def during_rebuilds(
+    engine: DecisionEngine,
+    holder: IndexHolder,
+    loader: GeneratedLoader,
+    views: list[SlotView],
+    rebuilds: int,
+) -> dict[str, Any]:
+    """Decide on the event loop, as a serving process does, while the holder's background task
+    rebuilds the index ``rebuilds`` times. A decision's latency is timed from when the loop
+    took it up, so a pause of the loop (the GIL held elsewhere) shows in the next decision."""
+    clock = time.perf_counter_ns
+    during: list[int] = []
+    gaps: list[int] = []
+    served = 0
+    holder.check_seconds = 3600.0  # rebuilds come from the edits below, not the timer
+    holder.start()
+    try:
+        for _ in range(rebuilds):
+            builds = holder.builds
+            loader.edits += 1
+            holder.changed()
+            await asyncio.sleep(0)
+            last = clock()
+            settle_until = None
+            # Through the rebuild, then a second more: the old index is freed after the swap.
+            while settle_until is None or clock() < settle_until:
+                view = views[served % len(views)]
+                t0 = clock()
+                engine.decide(holder.current, view)
+                t1 = clock()
+                during.append(t1 - t0)
+                gaps.append(t1 - last)
+                served += 1
+                await asyncio.sleep(0)  # the loop's other tasks: the holder's, as requests
+                last = clock()
+                if settle_until is None and holder.builds > builds:
+                    settle_until = clock() + 1_000_000_000
+    finally:
+        await holder.stop()
+    during.sort()
+    gaps.sort()
+    return {
+        "rebuilds": rebuilds,
+        "rebuild_s": round(max(loader.load_seconds[-rebuilds:]), 2),
+        "decisions_during_rebuild": served,
+        "rebuild_p99_ms": quantile_ms(during, 0.99),
+        "rebuild_max_ms": quantile_ms(during, 1.0),
+        # The longest time from one decision's start to the next's end: what a request that
+        # arrived just then waited.
+        "rebuild_max_gap_ms": quantile_ms(gaps, 1.0),
+    }
+
+
+def measure_size(
+    campaigns: int, slots: int, sites: int, decisions: int, rebuilds: int
+) -> dict[str, Any]:
+    loader = GeneratedLoader(campaigns, slots, sites)
+    holder = IndexHolder(loader)
+    started = time.perf_counter()
+    holder.refresh()
+    refresh_seconds = time.perf_counter() - started
+    index = holder.current
+    slot_list, campaign_list = loader.snapshots
+    loader.snapshots = ([], [])
+    rng = random.Random(11)
+    now = datetime(2026, 11, 25, 14, 30, tzinfo=UTC)
+    counters = MemoryServingCounters()
+    day = DecisionEngine(counters).day(now)
+    # Some campaigns have spent part of today, so budget and pacing rules are exercised.
+    for campaign in rng.sample(campaign_list, min(3000, len(campaign_list) * 3 // 10)):
+        if campaign.daily_budget_micros:
+            counters.add_spend(campaign.id, day, int(campaign.daily_budget_micros * rng.random()))
+    engine = DecisionEngine(counters, rng=random.Random(3))
+    views = generate_views(rng, slot_list, decisions + 5_000, now)
+    del slot_list, campaign_list, index
+    for view in views[:5_000]:  # warm-up
+        engine.decide(holder.current, view)
+    result: dict[str, Any] = {
+        "campaigns": campaigns,
+        "slots": slots,
+        "entries": sum(len(b.entries) for b in holder.current.buckets.values()),
+        "index_build_s": round(loader.build_seconds[0], 2),
+        "index_refresh_s": round(refresh_seconds, 2),
+        **steady(engine, holder.current, views[5_000:]),
+    }
+    if rebuilds:
+        result.update(asyncio.run(during_rebuilds(engine, holder, loader, views, rebuilds)))
+    holder.current = build_index("empty", [], [])
+    gc.collect()
+    return result
+
+
+def summary(sizes: list[dict[str, Any]]) -> dict[str, Any]:
+    smallest, largest = sizes[0], sizes[-1]
+    growth = largest["p99_ms"] / smallest["p99_ms"] if smallest["p99_ms"] else None
+    at_10k = next((s for s in sizes if s["campaigns"] == 10_000), largest)
+    return {
+        # The figures of the 10,000-campaign network (the in-process target's size).
+        "inproc_decisions_per_s": at_10k["decisions_per_s"],
+        "inproc_p50_ms": at_10k["p50_ms"],
+        "inproc_p99_ms": at_10k["p99_ms"],
+        "index_build_s": at_10k["index_build_s"],
+        "fill_rate": at_10k["fill_rate"],
+        "p99_growth": round(growth, 2) if growth else None,
+        "p99_growth_target": 2.0,
+        "rebuild_max_ms": max((s.get("rebuild_max_ms", 0.0) for s in sizes), default=None),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer decisions, one rebuild")
+    parser.add_argument(
+        "--campaigns", type=int, nargs="+", default=[1_000, 10_000, 100_000], metavar="N"
+    )
+    parser.add_argument("--slots", type=int, default=100_000)
+    parser.add_argument("--sites", type=int, default=20_000)
+    parser.add_argument("--decisions", type=int, default=0, help="per size")
+    parser.add_argument("--rebuilds", type=int, default=None, help="per size (0: none)")
+    args = parser.parse_args()
+    decisions = args.decisions or (30_000 if args.quick else 200_000)
+    rebuilds = args.rebuilds if args.rebuilds is not None else (1 if args.quick else 3)
+    sizes = []
+    for campaigns in sorted(args.campaigns):
+        size = measure_size(campaigns, args.slots, args.sites, decisions, rebuilds)
+        print(json.dumps(size), file=sys.stderr)
+        sizes.append(size)
     result = {
         "benchmark": "decision",
         "quick": args.quick,
-        "campaigns": len(campaigns),
-        "slots": len(slots),
-        "decisions": count,
-        "index_build_s": round(build_seconds, 2),
-        "inproc_decisions_per_s": round(count / total),
-        "inproc_p50_ms": round(timings[len(timings) // 2] / 1e6, 4),
-        "inproc_p99_ms": round(timings[int(len(timings) * 0.99)] / 1e6, 4),
-        "fill_rate": round(filled / count, 3),
-        "no_fill_reasons": reasons,
+        "decisions": decisions,
+        **summary(sizes),
+        "sizes": sizes,
         "python": sys.version.split()[0],
         "cpus": os.cpu_count(),
     }

@@ -35,7 +35,7 @@ from adunion.config import Settings
 from adunion.kernel.db import Database
 
 sys.path.insert(0, str(Path(__file__).parent))
-from asgi_client import count_answered
+from asgi_client import count_answered, running
 from serving_http import SECRET, UA, populate
 
 WARM_UP = 2000
@@ -51,33 +51,32 @@ async def drive(app: Any, paths: list[str], count: int, concurrency: int) -> int
 async def measure(settings: Settings, paths: list[str], options: argparse.Namespace) -> Any:
     app = create_app(settings)
     runtime = app.state.serving
-    await runtime.start()
-    deadline = time.monotonic() + 300
-    while not runtime.holder.current.slots and time.monotonic() < deadline:
-        await asyncio.sleep(0.5)
-    await drive(app, paths, WARM_UP, options.concurrency)
-    engine = runtime.engine
-    decide, in_decide = engine.decide, 0.0
+    async with running(app):
+        deadline = time.monotonic() + 300
+        while not runtime.holder.current.slots and time.monotonic() < deadline:
+            await asyncio.sleep(0.5)
+        await drive(app, paths, WARM_UP, options.concurrency)
+        engine = runtime.engine
+        decide, in_decide = engine.decide, 0.0
 
-    def timed_decide(*args: Any) -> Any:
-        nonlocal in_decide
-        started = time.process_time()
-        try:
-            return decide(*args)
-        finally:
-            in_decide += time.process_time() - started
+        def timed_decide(*args: Any) -> Any:
+            nonlocal in_decide
+            started = time.process_time()
+            try:
+                return decide(*args)
+            finally:
+                in_decide += time.process_time() - started
 
-    engine.decide = timed_decide
-    profiler = cProfile.Profile() if options.profile else None
-    started_cpu, started = time.process_time(), time.perf_counter()
-    if profiler is not None:
-        profiler.enable()
-    answered = await drive(app, paths, options.requests, options.concurrency)
-    if profiler is not None:
-        profiler.disable()
-    cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
-    engine.decide = decide
-    await runtime.stop()
+        engine.decide = timed_decide
+        profiler = cProfile.Profile() if options.profile else None
+        started_cpu, started = time.process_time(), time.perf_counter()
+        if profiler is not None:
+            profiler.enable()
+        answered = await drive(app, paths, options.requests, options.concurrency)
+        if profiler is not None:
+            profiler.disable()
+        cpu, wall = time.process_time() - started_cpu, time.perf_counter() - started
+        engine.decide = decide
     if profiler is not None:
         pstats.Stats(profiler, stream=sys.stderr).sort_stats("tottime").print_stats(30)
     return answered, cpu, wall, in_decide

@@ -440,7 +440,7 @@ def main() -> None:
         "--tracking-sync",
         choices=("full", "normal"),
         default="normal",
-        help="ADUNION_TRACKING_SQLITE_SYNC of the server (default normal, as served; full: "
+        help="ADUNION_TRACKING_JOURNAL_SYNC of the server (default normal, as served; full: "
         "fdatasync per journal write)",
     )
     parser.add_argument(
@@ -497,7 +497,7 @@ def main() -> None:
             # Billing and rollups run in a separate `adunion worker` once serving has several
             # processes; here they would only compete for the two cores and the write lock.
             "ADUNION_RUN_JOBS": "false",
-            "ADUNION_TRACKING_SQLITE_SYNC": options.tracking_sync,
+            "ADUNION_TRACKING_JOURNAL_SYNC": options.tracking_sync,
             "ADUNION_FRAUD_IP_EVENTS_PER_MINUTE": "1000000000",
             "ADUNION_FRAUD_VISITOR_EVENTS_PER_MINUTE": "1000000000",
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),

@@ -16,6 +16,7 @@ Prices are integer micros, worked out exactly (``serving.auction``).
 from __future__ import annotations
 
 import random
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -130,7 +131,9 @@ class DecisionEngine:
         # Gates belong to one index version (its snapshots carry the budgets and schedules) and
         # one minute.
         self._gates: dict[str, _Gate] = {}
-        self._gates_for: ServingIndex | None = None
+        # A weak reference: the engine must not keep a swapped-out index alive (its holder frees
+        # it a piece at a time once nobody reads it; see serving.release).
+        self._gates_for: weakref.ref[ServingIndex] | None = None
         self._gates_minute = -1
 
     def local_clock(self, now: datetime, minute: int) -> _Clock:
@@ -242,8 +245,9 @@ class DecisionEngine:
         now = view.now
         moment = now.timestamp()
         minute = int(moment) // 60
-        if self._gates_for is not index or self._gates_minute != minute:
-            self._gates, self._gates_for, self._gates_minute = {}, index, minute
+        gates_for = self._gates_for
+        if gates_for is None or gates_for() is not index or self._gates_minute != minute:
+            self._gates, self._gates_for, self._gates_minute = {}, weakref.ref(index), minute
         gates = self._gates
         spend_on = self.counters.spend_on
         spend_by_day: dict[str, Mapping[str, int]] = {}  # the campaigns' local days (a few)

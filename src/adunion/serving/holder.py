@@ -3,7 +3,11 @@
 A refresh asks the loader for a cheap version string (max ``updated_at`` and row counts of the
 inventory and campaign tables); only when it differs, or when the aggregated stats are older than
 ``stats_refresh_seconds``, is a new index built — in a worker thread, while decisions keep reading
-the old one — and swapped in with one assignment. No restart, no lock on the read path.
+the old one — and swapped in with one assignment. No restart, no lock on the read path. Neither
+the build nor freeing the old index pauses the decisions for longer than a few milliseconds: the
+collector never walks the whole new index (young collections only while it is built, then it is
+frozen), and the old one is taken apart in the same thread, a piece at a time
+(``serving.release``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Protocol
 
 from adunion.kernel.logging import get_logger
 from adunion.serving.index import ServingIndex, build_index
+from adunion.serving.release import release_when_unused
 
 log = get_logger("adunion.serving.index")
 
@@ -32,17 +37,23 @@ class IndexLoader(Protocol):
 
 
 @contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """No cyclic collection while an index is built: its million new objects would set off full
-    passes over themselves (0.3-1.4 s each, holding the GIL) before the build ends. Reference
-    counting goes on; what cycles the build leaves are collected right after it."""
-    was_enabled = gc.isenabled()
-    gc.disable()
+def young_collections_only() -> Iterator[None]:
+    """No full collection while an index is built: its million new objects would set off full
+    passes over themselves (0.3-1.4 s each, holding the GIL) before the build ends. Young
+    collections go on, each over a few thousand objects, so the build's short-lived cycles are
+    collected as it goes and what survives reaches the old generation a few thousand objects at a
+    time. (Pausing the collector instead left the whole new index in the youngest generation:
+    the one collection after the build then walked all of it, 0.2 s holding the GIL at 10,000
+    campaigns, a pause of every request in the process.)"""
+    young, middle, old = gc.get_threshold()
+    gc.set_threshold(young, middle, _NEVER)
     try:
         yield
     finally:
-        if was_enabled:
-            gc.enable()
+        gc.set_threshold(young, middle, old)
+
+
+_NEVER = 2**31 - 1  # a full collection's threshold that is never reached
 
 
 def keep_out_of_collector() -> None:
@@ -50,7 +61,8 @@ def keep_out_of_collector() -> None:
     garbage collector's reach. Otherwise every full collection walks it again (about a second
     for an index of 100,000 slots and 10,000 campaigns, all of it holding the GIL: a pause in
     serving). The index holds no reference cycles, so the previous one is still freed by
-    reference counting when it is swapped out; young cyclic garbage is collected first."""
+    reference counting when it is swapped out. The young generations are collected first (a few
+    thousand objects: the index is already in the old one), so no cyclic garbage is frozen."""
     gc.collect(1)
     gc.freeze()
 
@@ -63,11 +75,13 @@ class IndexHolder:
         check_seconds: float = 2.0,
         stats_refresh_seconds: float = 300.0,
         clock: Callable[[], float] = time.monotonic,
+        release_wait_seconds: float = 10.0,
     ) -> None:
         self.loader = loader
         self.check_seconds = check_seconds
         self.stats_refresh_seconds = stats_refresh_seconds
         self._clock = clock
+        self.release_wait_seconds = release_wait_seconds
         self.current: ServingIndex = build_index("empty", [], [])
         self._built_at = -float("inf")
         self._changed = asyncio.Event()
@@ -84,8 +98,9 @@ class IndexHolder:
         if not force and not stale and version == self.current.version:
             return False
         started = time.perf_counter()
-        with collector_paused():
+        with young_collections_only():
             index = self.loader.load(version)
+        retired = [self.current]
         self.current = index  # the atomic swap: readers see the old or the new, never a mix
         keep_out_of_collector()
         self._built_at = self._clock()
@@ -97,6 +112,9 @@ class IndexHolder:
             campaigns=len(index.campaigns),
             seconds=round(time.perf_counter() - started, 3),
         )
+        # The old index, freed a piece at a time here rather than all at once by whichever
+        # thread drops it last (a pause of the whole process: see serving.release).
+        release_when_unused(retired, wait_seconds=self.release_wait_seconds)
         return True
 
     def changed(self) -> None:
