@@ -32,7 +32,17 @@ from adunion import migrate
 from adunion.kernel.db import Database
 
 sys.path.insert(0, str(Path(__file__).parent))
-from serving_http import DECISION_LUA, SECRET, UA, free_port, get, populate, rps, wait_until
+from http_load import (
+    DECISION_LUA,
+    free_port,
+    get,
+    load_average,
+    require,
+    rps,
+    skip,
+    wait_until,
+)
+from scratch_network import SECRET, UA, populate
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -68,6 +78,7 @@ def measure(server_pid: int, wrk_args: list[str], seconds: int) -> dict[str, flo
         "-H",
         f"User-Agent: {UA}",
     ]
+    load_before = load_average()
     load = subprocess.Popen([*command, *wrk_args], stdout=subprocess.PIPE, text=True)
     window = seconds - 2.0
     time.sleep(1.0)
@@ -82,6 +93,7 @@ def measure(server_pid: int, wrk_args: list[str], seconds: int) -> dict[str, flo
         "rps": rate,
         "server_us": (server1 - server0) / answered * 1e6,
         "wrk_us": (wrk1 - wrk0) / answered * 1e6,
+        "load_average": load_before,
     }
 
 
@@ -91,10 +103,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--small", action="store_true", help="1,000 campaigns, 10,000 slots")
     options = parser.parse_args()
-    if shutil.which("wrk") is None or shutil.which("taskset") is None:
-        raise SystemExit("wrk and taskset are needed (apt-get install -y wrk util-linux)")
+    require("decision_pinned", "wrk", "taskset")
     if len(os.sched_getaffinity(0)) < 2:
-        raise SystemExit("two CPUs are needed: one for the server, one for wrk")
+        skip("decision_pinned", "needs two CPUs: one for the server, one for wrk")
     seconds = 5 if options.quick else 10
     campaigns, slot_count = (1000, 10_000) if options.small else (10_000, 100_000)
     work = Path(tempfile.mkdtemp(prefix="adunion-pinned-"))
@@ -161,6 +172,12 @@ def main() -> None:
                 statistics.median(r["server_us"] for r in runs), 1
             )
             result[f"{name}_wrk_cpu_us"] = round(statistics.median(r["wrk_us"] for r in runs), 1)
+        # What the decision's throughput would be against the empty endpoint's on a server core
+        # of its own: the inverse ratio of their CPU per request.
+        result["empty_vs_decision_server_cpu"] = round(
+            result["empty_server_cpu_us"] / result["decision_server_cpu_us"], 3
+        )
+        result["load_average"] = [r["load_average"] for runs in rounds.values() for r in runs]
         print(json.dumps(result))
     finally:
         for proc in procs:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from benchmarks.serving_http import measure_peer, wrk_p99_ms
+from benchmarks.http_load import wrk_p99_ms
+from benchmarks.serving_http import measure_peer
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8100
   2 threads and 16 connections

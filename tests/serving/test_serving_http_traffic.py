@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
-from benchmarks.serving_http import intake_slots, requests_sent
+from benchmarks.http_load import requests_sent
+from benchmarks.serving_http import intake_slots
 
 SLOTS = [{"slot": f"s{n}"} for n in range(1000)]
 
