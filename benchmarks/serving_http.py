@@ -6,11 +6,12 @@ servers run with the same uvicorn settings (2 workers, uvloop, httptools, access
 worker), and a minimal Starlette app with one empty JSON endpoint. Then:
 
 1. ``--rounds`` rounds, each ``wrk -t2 -c16`` on the empty endpoint, the decision endpoint
-   (random slots) and the view beacon (a distinct signed token per request, for slots drawn as
-   views fall on a real network: a slot's share falls as 1/rank), in an order that alternates
-   between rounds. Each round's ratios (decision / empty, intake / empty) come from runs seconds
-   apart; the result is their median, with the host's load average at each run. Afterwards the
-   events table must hold exactly as many rows as beacons were sent.
+   (random slots), in an order that alternates between rounds, then the view beacon (a distinct
+   signed token per request, for slots drawn as views fall on a real network: a slot's share
+   falls as 1/rank) and a wait until the events table holds as many new rows as beacons were
+   sent (nothing lost). Each round's ratios (decision / empty, intake / empty) come from runs
+   seconds apart; the result is their median, with the host's load average before each run (it
+   counts the benchmark's own processes too: about 4 while wrk runs).
 2. ``hey -z 10s -c 10 -q 100`` (1,000 req/s) on the decision: p99 at a steady rate.
 3. With ``--tail-runs N``: N consecutive ``--tail-seconds`` runs of ``wrk -t2 -c16`` on the
    decision endpoint, p50/p99/max of each (a pause of the event loop shows in the max).
@@ -275,7 +276,9 @@ class Servers:
 def run_round(
     servers: Servers, seconds: int, decision_lua: Path, paths: Path, number: int
 ) -> dict[str, Any]:
-    """Empty, decision and intake runs back to back (the order alternates between rounds)."""
+    """Empty and decision runs back to back (their order alternates between rounds), then the
+    intake, and then a wait until its events are all in the table (the drain of a backlog
+    would otherwise run under the next round's load)."""
     # Enough tokens for 40,000 events/s: a token used twice is a replay, stored once, and would
     # read as a lost event.
     tokens = servers.beacon_tokens(40_000 * seconds, f"tokens-{number}.txt")
@@ -286,16 +289,17 @@ def run_round(
         "decision": lambda: wrk(servers.base, seconds, decision_lua, [str(paths)]),
         "intake": lambda: wrk(servers.base, seconds, intake_lua, [str(tokens), "2"]),
     }
-    order = ["empty", "decision", "intake"]
-    if number % 2:
-        order.reverse()
+    order = ["decision", "empty"] if number % 2 else ["empty", "decision"]
     outputs: dict[str, str] = {}
     loads: dict[str, float] = {}
-    for name in order:
+    before = count_stored(servers.database_url)
+    for name in [*order, "intake"]:
         loads[name] = load_average()
         outputs[name] = runs[name]()
-    empty, decision, intake = (rps(outputs[n]) for n in ("empty", "decision", "intake"))
+    sent = requests_sent(outputs["intake"])
+    stored = wait_stored(servers.database_url, before, sent)
     tokens.unlink()
+    empty, decision, intake = (rps(outputs[n]) for n in ("empty", "decision", "intake"))
     return {
         "empty_rps": round(empty),
         "decision_rps": round(decision),
@@ -305,10 +309,25 @@ def run_round(
         "decision_non_2xx": non_2xx(outputs["decision"]),
         "intake_non_2xx": non_2xx(outputs["intake"]),
         "decision_latency": wrk_latency_ms(outputs["decision"]),
-        "events_sent": requests_sent(outputs["intake"]),
+        "events_sent": sent,
         "events_acknowledged": completed(outputs["intake"]) - non_2xx(outputs["intake"]),
+        "events_stored": stored,
         "load_average": loads,
     }
+
+
+def wait_stored(database_url: str, before: int, sent: int) -> int:
+    """The events stored since ``before``, once ``sent`` are in (requests still in flight at
+    wrk's cut-off finish on the server), or once the count has not moved for three seconds."""
+    stored, still, deadline = -1, 0, time.monotonic() + 120
+    while still < 3 and time.monotonic() < deadline:
+        now_stored = count_stored(database_url) - before
+        if now_stored >= sent:
+            return now_stored
+        still = still + 1 if now_stored == stored else 0
+        stored = now_stored
+        time.sleep(1.0)
+    return stored
 
 
 def hey_p99(base: str, slot: str, seconds: int) -> dict[str, Any]:
@@ -385,6 +404,7 @@ def main() -> None:
     )
     options = parser.parse_args()
     require("serving_http", "wrk", "hey")
+    host_load = load_average()  # before this benchmark's own processes start
     seconds = 5 if options.quick else 10
     rounds = options.rounds or (1 if options.quick else 3)
     work = Path(tempfile.mkdtemp(prefix="adunion-bench-"))
@@ -403,7 +423,6 @@ def main() -> None:
         )
         decision_lua = work / "decision.lua"
         decision_lua.write_text(DECISION_LUA)
-        before = count_stored(servers.database_url)
         measured = [
             run_round(servers, seconds, decision_lua, paths, number) for number in range(rounds)
         ]
@@ -413,14 +432,6 @@ def main() -> None:
             peer = measure_peer(options.peer_url, seconds, work, decision_out)
         steady = hey_p99(servers.base, sample[0]["slot"], seconds)
         tails = tail_runs(servers, options.tail_runs, options.tail_seconds, decision_lua, paths)
-        # Requests still in flight at wrk's cut-off finish on the server: wait until the count
-        # has not moved for three seconds (at most a minute).
-        stored, still, deadline = -1, 0, time.monotonic() + 60
-        while still < 3 and time.monotonic() < deadline:
-            time.sleep(1.0)
-            now_stored = count_stored(servers.database_url) - before
-            still = still + 1 if now_stored == stored else 0
-            stored = now_stored
 
         def median(key: str) -> Any:
             values = [r[key] for r in measured if r[key] is not None]
@@ -436,6 +447,7 @@ def main() -> None:
             "tracking_sync": options.tracking_sync,
             "intake_traffic": options.intake_traffic,
             "fill_rate": round(fill_rate, 3),
+            "load_average_before": host_load,
             "http_empty_rps": round(median("empty_rps")),
             "http_decision_rps": round(median("decision_rps")),
             "tracking_events_per_s": round(median("intake_rps")),
@@ -449,7 +461,7 @@ def main() -> None:
             # stored = sent.
             "events_sent": sum(r["events_sent"] for r in measured),
             "events_acknowledged": sum(r["events_acknowledged"] for r in measured),
-            "events_stored": stored,
+            "events_stored": sum(r["events_stored"] for r in measured),
             "rounds_measured": measured,
             "tail_runs": tails,
             "tail_max_ms": max((t["max_ms"] or 0.0 for t in tails), default=None),
