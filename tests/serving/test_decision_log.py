@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import random
 import time
 from collections.abc import Iterator
@@ -184,3 +185,18 @@ def test_two_serving_apps_show_one_slots_decisions_on_either(
         assert page.status_code == 200
         assert page.text.count('<tr data-reason="">') == 1
         assert "from every serving process" in page.text
+
+
+def test_the_memory_log_is_left_out_of_the_cyclic_collector() -> None:
+    """Half a million logged decisions that the collector tracks make every full collection walk
+    them (0.1-0.2 s holding the GIL, a pause of the whole process): what the log keeps must be
+    plain values, which the collector stops tracking at its first young collection."""
+    log = MemoryDecisionLog()
+    filled, no_fill = decision("s1"), ENGINE.decide(INDEX, SlotView("nowhere", "v1", NOW))
+    log.add("s1", NOW, filled, "desktop", "DE")
+    log.add("s2", NOW, no_fill, "mobile", None)
+    gc.collect(0)
+    kept = [item for entries in log._entries.values() for item in entries]
+    assert len(kept) == 2
+    assert not any(gc.is_tracked(item) for item in kept)
+    assert log.recent("s1")[0] == note(NOW, filled, "desktop", "DE")

@@ -28,7 +28,15 @@ MAX_SLOTS = 10_000
 
 log = get_logger("adunion.serving.decision_log")
 
-_Entry = tuple[datetime, Decision, str, str | None]
+# What a note needs, in plain values: (at, reason, campaign id, creative id, pricing, auction
+# price, eCPM, considered, failures by reason or None, device, country). Not the Decision: it
+# holds the index's snapshots, so a logged Decision stayed tracked by the cyclic garbage
+# collector, and half a million of them (the memory log's size) made every full collection
+# walk them (0.1-0.2 s holding the GIL: a pause of every request). A tuple of plain values is
+# left out of the collector's reach at its first young collection.
+_Entry = tuple[
+    datetime, str | None, str | None, str | None, str, int, float, int, Any, str, str | None
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,21 +55,48 @@ class DecisionNote:
     country: str | None
 
 
-def note(at: datetime, decision: Decision, device: str, country: str | None) -> DecisionNote:
+def entry(at: datetime, decision: Decision, device: str, country: str | None) -> _Entry:
+    """The logged form of a decision (on the hot path: attribute reads only)."""
+    campaign, creative = decision.campaign, decision.creative
+    failures = decision.failures
+    return (
+        at,
+        decision.reason,
+        campaign.id if campaign is not None else None,
+        creative.id if creative is not None else None,
+        decision.pricing,
+        decision.auction_price_micros,
+        decision.ecpm,
+        decision.considered,
+        # The walk's own dict of reason -> count (plain values: untracked); none when empty.
+        failures if failures else None,
+        device,
+        country,
+    )
+
+
+def note_of(logged: _Entry) -> DecisionNote:
+    at, reason, campaign, creative, pricing, price, ecpm, considered, failures, device, country = (
+        logged
+    )
     return DecisionNote(
         at=at,
-        filled=decision.filled,
-        reason=decision.reason,
-        campaign_id=decision.campaign.id if decision.campaign else None,
-        creative_id=decision.creative.id if decision.creative else None,
-        pricing=decision.pricing,
-        price_micros=decision.auction_price_micros,
-        ecpm_micros=round(decision.ecpm),
-        considered=decision.considered,
-        failures=tuple(sorted(decision.failures.items())),
+        filled=creative is not None,
+        reason=reason,
+        campaign_id=campaign,
+        creative_id=creative,
+        pricing=pricing,
+        price_micros=price,
+        ecpm_micros=round(ecpm),
+        considered=considered,
+        failures=tuple(sorted(failures.items())) if failures else (),
         device=device,
         country=country,
     )
+
+
+def note(at: datetime, decision: Decision, device: str, country: str | None) -> DecisionNote:
+    return note_of(entry(at, decision, device, country))
 
 
 class DecisionLog(Protocol):
@@ -101,12 +136,12 @@ class MemoryDecisionLog:
                 if len(self._entries) >= self._max_slots:
                     self._entries.popitem(last=False)
                 entries = self._entries[slot_id] = deque(maxlen=self.per_slot)
-            entries.append((at, decision, device, country))
+            entries.append(entry(at, decision, device, country))
 
     def recent(self, slot_id: str) -> list[DecisionNote]:
         with self._lock:
             entries = list(reversed(self._entries.get(slot_id, ())))
-        return [note(*entry) for entry in entries]
+        return [note_of(logged) for logged in entries]
 
     def start(self) -> None:
         pass
@@ -213,7 +248,7 @@ class RedisDecisionLog:
     def add(
         self, slot_id: str, at: datetime, decision: Decision, device: str, country: str | None
     ) -> None:
-        self._pending.append((slot_id, (at, decision, device, country)))
+        self._pending.append((slot_id, entry(at, decision, device, country)))
 
     def recent(self, slot_id: str) -> list[DecisionNote]:
         self.flush()  # this process's own latest decisions are on the page at once
@@ -228,19 +263,19 @@ class RedisDecisionLog:
             by_slot: dict[str, deque[_Entry]] = {}
             last_at: dict[str, float] = {}
             while self._pending:
-                slot_id, entry = self._pending.popleft()
+                slot_id, logged = self._pending.popleft()
                 entries = by_slot.get(slot_id)
                 if entries is None:
                     entries = by_slot[slot_id] = deque(maxlen=self.per_slot)
-                entries.append(entry)
-                last_at[slot_id] = entry[0].timestamp()
+                entries.append(logged)
+                last_at[slot_id] = logged[0].timestamp()
             if not by_slot:
                 return
             pipe: Any = self._client.pipeline(transaction=False)
             for slot_id, entries in by_slot.items():
                 key = self._key(slot_id)
                 # LPUSH puts each value at the head in turn: oldest first leaves newest first.
-                pipe.lpush(key, *(encode(note(*entry)) for entry in entries))
+                pipe.lpush(key, *(encode(note_of(logged)) for logged in entries))
                 pipe.ltrim(key, 0, self.per_slot - 1)
             pipe.zadd(self._slots_key, last_at)
             pipe.execute()
