@@ -67,6 +67,23 @@ class CollectorWatch:
             self.young_max = max(self.young_max, took)
 
 
+def watch_refreshes(holder: Any) -> list[tuple[float, float]]:
+    """Notes the start and end of each index refresh that builds (the holder's own method,
+    called by its background task as usual)."""
+    windows: list[tuple[float, float]] = []
+    refresh = holder.refresh
+
+    def timed(*, force: bool = False) -> bool:
+        started = time.perf_counter()
+        built = bool(refresh(force=force))
+        if built:
+            windows.append((started, time.perf_counter()))
+        return built
+
+    holder.refresh = timed
+    return windows
+
+
 async def serve_for(
     app: Any, sample: list[dict[str, Any]], seconds: float, concurrency: int
 ) -> tuple[list[float], list[float]]:
@@ -114,6 +131,7 @@ async def measure(settings: Settings, sample: list[Any], options: Any) -> dict[s
             await asyncio.sleep(0.5)
         await serve_for(app, sample, 2.0, options.concurrency)  # warm-up
         builds = holder.builds
+        refreshes = watch_refreshes(holder)
         watch = CollectorWatch()
         gc.callbacks.append(watch)
         try:
@@ -125,15 +143,23 @@ async def measure(settings: Settings, sample: list[Any], options: Any) -> dict[s
         builds = holder.builds - builds
     latencies.sort()
     completed.sort()
-    gaps = [b - a for a, b in itertools.pairwise(completed)]
+    gaps = [(b - a, b) for a, b in itertools.pairwise(completed)]
+    long_gaps = [(gap, end) for gap, end in gaps if gap > 0.05]
+    during_refresh = sum(
+        1
+        for gap, end in long_gaps
+        if any(start < end and end - gap < stop for start, stop in refreshes)
+    )
     return {
         "answered": len(latencies),
         "answered_per_s": round(len(latencies) / options.seconds),
         "p50_ms": round(latencies[len(latencies) // 2] * 1e3, 2),
         "p99_ms": round(latencies[int(len(latencies) * 0.99)] * 1e3, 2),
         "max_ms": round(latencies[-1] * 1e3, 1),
-        "longest_gap_ms": round(max(gaps) * 1e3, 1),
-        "gaps_over_50ms": sum(1 for gap in gaps if gap > 0.05),
+        "longest_gap_ms": round(max(gap for gap, _ in gaps) * 1e3, 1),
+        "gaps_over_50ms": len(long_gaps),
+        # Of those, how many overlapped an index refresh (build, swap, freeing the old one).
+        "gaps_over_50ms_during_refresh": during_refresh,
         "full_collections": len(watch.full),
         "full_collection_max_ms": round(max(watch.full, default=0.0) * 1e3, 1),
         "young_collection_max_ms": round(watch.young_max * 1e3, 1),
