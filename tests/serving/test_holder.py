@@ -134,3 +134,31 @@ def test_shared_parts_of_an_old_index_are_left_whole() -> None:
     holder.refresh()
     holder.refresh(force=True)
     assert CPC.creatives[0].id in holder.current.creatives
+
+
+def test_no_full_collection_walks_the_new_index() -> None:
+    """The build's young collections make a full collection due; it must find the new index
+    already frozen. (Frozen after the collector's thresholds were restored, the first allocation
+    in between — a request's, in a serving process — set off a full pass over the new index.)
+    Here every allocation is a chance for a collection to start."""
+    loader = CountingLoader()
+    loader.slots = 5000
+    holder = IndexHolder(loader)
+    gc.collect()
+    walked: list[int] = []
+
+    def note_full_collections(phase: str, info: dict[str, int]) -> None:
+        if phase == "start" and info["generation"] == 2:
+            walked.append(len(gc.get_objects(2)))
+
+    before = len(gc.get_objects(2))
+    thresholds = gc.get_threshold()
+    gc.callbacks.append(note_full_collections)
+    gc.set_threshold(1, 10, 10)
+    try:
+        assert holder.refresh()
+        [object() for _ in range(100)]  # the allocations right after the build
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.callbacks.remove(note_full_collections)
+    assert max(walked, default=before) < before + 1000  # the index is about 15,000 objects

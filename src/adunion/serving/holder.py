@@ -100,9 +100,12 @@ class IndexHolder:
         started = time.perf_counter()
         with young_collections_only():
             index = self.loader.load(version)
+            # Frozen before full collections are back: the build's many young collections have
+            # made one due, and the first allocation after would set it off, over the whole new
+            # index (any thread's allocation: a request's, on the event loop).
+            keep_out_of_collector()
         retired = [self.current]
         self.current = index  # the atomic swap: readers see the old or the new, never a mix
-        keep_out_of_collector()
         self._built_at = self._clock()
         self.builds += 1
         log.info(
