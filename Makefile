@@ -48,7 +48,7 @@ check-migrations: setup
 # serving.py runs decision.py and serving_http.py itself. A benchmark that cannot run here (no
 # wrk or hey: apt-get install -y wrk hey) says so and is skipped; one that fails does not stop the
 # others, and `make bench` fails at the end naming it.
-BENCHMARKS := ledger billing serving decision_asgi decision_pinned intake_cpu intake_drain reports revenue_quality
+BENCHMARKS := ledger billing serving serving_pauses decision_asgi decision_pinned intake_cpu intake_drain reports revenue_quality
 
 bench: setup
 	@failed=""; for name in $(BENCHMARKS); do \
