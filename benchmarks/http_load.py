@@ -17,7 +17,8 @@ from typing import Any, NoReturn
 sys.path.insert(0, str(Path(__file__).parent))
 from scratch_network import UA
 
-INSTALL = "apt-get install -y wrk hey"
+# The Debian package of each tool.
+PACKAGES = {"wrk": "wrk", "hey": "hey", "taskset": "util-linux"}
 
 
 def missing(*tools: str) -> list[str]:
@@ -35,7 +36,8 @@ def skip(benchmark: str, reason: str) -> NoReturn:
 def require(benchmark: str, *tools: str) -> None:
     absent = missing(*tools)
     if absent:
-        skip(benchmark, f"needs {' and '.join(absent)} ({INSTALL})")
+        packages = " ".join(sorted({PACKAGES.get(tool, tool) for tool in absent}))
+        skip(benchmark, f"needs {' and '.join(absent)} (apt-get install -y {packages})")
 
 
 def load_average() -> float:
