@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from benchmarks.http_load import requests_sent
+from benchmarks.http_load import requests_sent, wrk_latency_ms
 from benchmarks.serving_http import intake_slots
 
 SLOTS = [{"slot": f"s{n}"} for n in range(1000)]
@@ -30,3 +30,23 @@ def test_zipf_is_repeatable_and_falls_as_one_over_rank() -> None:
 def test_sent_leaves_out_the_request_wrk_builds_to_check_its_script() -> None:
     assert requests_sent("Requests/sec: 24088.77\nISSUED 122700\n") == 122699
     assert requests_sent("Requests/sec: 0.00\n") == -1
+
+
+WRK_LATENCY = """Running 20s test @ http://127.0.0.1:41000
+  2 threads and 16 connections
+  Thread Stats   Avg      Stdev     Max   +/- Stdev
+    Latency     7.29ms   27.89ms    1.04s    96.62%
+    Req/Sec     6.37k     4.03k   13.88k    58.42%
+  Latency Distribution
+     50%  741.00us
+     75%    2.74ms
+     90%   12.04ms
+     99%  170.32ms
+  64332 requests in 5.02s, 8.47MB read
+Requests/sec:  12806.74
+"""
+
+
+def test_tail_runs_read_p50_p99_and_max_in_milliseconds() -> None:
+    assert wrk_latency_ms(WRK_LATENCY) == {"p50_ms": 0.74, "p99_ms": 170.32, "max_ms": 1040.0}
+    assert wrk_latency_ms("Requests/sec: 1.0\n") == {"p50_ms": None, "p99_ms": None, "max_ms": None}
