@@ -13,7 +13,7 @@ import pytest
 
 from adunion.serving.counters import MemoryServingCounters
 from adunion.serving.engine import DecisionEngine
-from adunion.serving.holder import IndexHolder
+from adunion.serving.holder import IndexHolder, young_collections_only
 from adunion.serving.index import ServingIndex, build_index
 from adunion.serving.release import EXACT_REFCOUNTS
 from adunion.serving.snapshots import CreativeSnapshot, SlotView
@@ -162,3 +162,17 @@ def test_no_full_collection_walks_the_new_index() -> None:
         gc.set_threshold(*thresholds)
         gc.callbacks.remove(note_full_collections)
     assert max(walked, default=before) < before + 1000  # the index is about 15,000 objects
+
+
+def test_overlapping_builds_put_the_full_collections_back() -> None:
+    """Two builds at once (two holders): the second to start must not take the first's
+    "never" for the process's threshold and leave full collections off for good."""
+    threshold = gc.get_threshold()
+    first, second = young_collections_only(), young_collections_only()
+    first.__enter__()
+    second.__enter__()
+    assert gc.get_threshold()[2] > 1_000_000
+    first.__exit__(None, None, None)
+    assert gc.get_threshold()[2] > 1_000_000  # the second build is still running
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == threshold

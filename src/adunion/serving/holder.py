@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Protocol
@@ -36,8 +37,38 @@ class IndexLoader(Protocol):
         ...
 
 
-@contextlib.contextmanager
-def young_collections_only() -> Iterator[None]:
+class _FullCollections:
+    """Full collections held off while any index is built: the thresholds are the process's,
+    and builds may overlap (several holders, in tests or tools), so the first build to start
+    saves the threshold and the last to end puts it back."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._builds = 0
+        self._threshold = 0
+
+    @contextlib.contextmanager
+    def held_off(self) -> Iterator[None]:
+        with self._lock:
+            if not self._builds:
+                young, middle, self._threshold = gc.get_threshold()
+                gc.set_threshold(young, middle, _NEVER)
+            self._builds += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._builds -= 1
+                if not self._builds:
+                    young, middle, _ = gc.get_threshold()
+                    gc.set_threshold(young, middle, self._threshold)
+
+
+_NEVER = 2**31 - 1  # a full collection's threshold that is never reached
+_FULL_COLLECTIONS = _FullCollections()
+
+
+def young_collections_only() -> contextlib.AbstractContextManager[None]:
     """No full collection while an index is built: its million new objects would set off full
     passes over themselves (0.3-1.4 s each, holding the GIL) before the build ends. Young
     collections go on, each over a few thousand objects, so the build's short-lived cycles are
@@ -45,15 +76,7 @@ def young_collections_only() -> Iterator[None]:
     time. (Pausing the collector instead left the whole new index in the youngest generation:
     the one collection after the build then walked all of it, 0.2 s holding the GIL at 10,000
     campaigns, a pause of every request in the process.)"""
-    young, middle, old = gc.get_threshold()
-    gc.set_threshold(young, middle, _NEVER)
-    try:
-        yield
-    finally:
-        gc.set_threshold(young, middle, old)
-
-
-_NEVER = 2**31 - 1  # a full collection's threshold that is never reached
+    return _FULL_COLLECTIONS.held_off()
 
 
 def keep_out_of_collector() -> None:
