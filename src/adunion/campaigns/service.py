@@ -10,7 +10,6 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -184,14 +183,6 @@ def set_campaign_status(
         raise ValidationFailed.on("status", "only an active campaign can be paused")
     campaign.status = status
     return campaign
-
-
-def schedule_allows(campaign: Campaign, at: datetime, timezone: str) -> bool:
-    """Is ``at`` (aware) inside the campaign's dates and its day-parting, read in ``timezone``?"""
-    if at < campaign.starts_at or (campaign.ends_at is not None and at >= campaign.ends_at):
-        return False
-    local = at.astimezone(ZoneInfo(timezone))
-    return local.weekday() in campaign.days_of_week and local.hour in campaign.hours
 
 
 # --- creatives ---------------------------------------------------------------------------------
