@@ -19,6 +19,7 @@ from adunion.ledger.journal import (
     transfer,
     void_pending,
 )
+from adunion.ledger.locks import lock_accounts
 from adunion.ledger.schemas import (
     LASTING_FAILURES,
     MAX_AMOUNT,
@@ -57,6 +58,7 @@ __all__ = [
     "get_transfer",
     "hold",
     "hold_status",
+    "lock_accounts",
     "post_pending",
     "raise_for_results",
     "submit",
