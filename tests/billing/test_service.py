@@ -220,3 +220,15 @@ def test_split_is_exact(charge: int, share: Decimal, carry: Decimal) -> None:
     assert webmaster + platform == charge
     assert webmaster >= 0 and platform >= 0
     assert Decimal(webmaster) + new_carry == Decimal(charge) * share + carry or webmaster == charge
+
+
+def test_a_queue_row_without_its_event_is_dropped_not_retaken(
+    database: Database, billing_settings: Settings
+) -> None:
+    with database.transaction() as session:
+        session.add(BillingQueueItem(event_id=new_id(), enqueued_at=datetime.now(UTC)))
+    with database.transaction() as session:
+        batch = service.bill_batch(session, billing_settings)
+    assert (batch.events, batch.unbillable, batch.billed_micros) == (1, 1, 0)
+    with database.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(BillingQueueItem)) == 0

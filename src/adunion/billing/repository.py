@@ -10,13 +10,13 @@ transactions hold the database lock from their first statement: the selects only
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, case, delete, func, select
+from sqlalchemy import Table, bindparam, case, delete, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -29,8 +29,9 @@ from adunion.billing.models import (
     SiteSpend,
 )
 from adunion.campaigns.models import Campaign
-from adunion.ledger.models import LedgerTransfer
+from adunion.ledger.models import LedgerAccount, LedgerTransfer
 from adunion.tracking.models import ServingStat, TrackingEvent
+from adunion.wallet.accounts import CUSTOMER
 
 
 def _postgres(session: Session) -> bool:
@@ -52,32 +53,66 @@ class QueuedEvent:
     currency: str | None  # the campaign's; None when the campaign no longer exists
 
 
-def take_queued(session: Session, limit: int) -> list[QueuedEvent]:
-    """The oldest queued events; on PostgreSQL locked, skipping those another worker holds."""
-    query = (
-        select(
-            BillingQueueItem.event_id,
-            TrackingEvent.advertiser_id,
-            TrackingEvent.publisher_id,
-            TrackingEvent.site_id,
-            TrackingEvent.campaign_id,
-            TrackingEvent.billable_micros,
-            TrackingEvent.occurred_at,
-            Campaign.currency,
-        )
-        .join(TrackingEvent, TrackingEvent.id == BillingQueueItem.event_id)
-        .outerjoin(Campaign, Campaign.id == TrackingEvent.campaign_id)
-        .order_by(BillingQueueItem.event_id)
-        .limit(limit)
-    )
+def _chunks(ids: Sequence[str], size: int = 5000) -> Iterator[Sequence[str]]:
+    """Ids a few thousand at a time (SQLite allows 32,766 parameters per statement)."""
+    for start in range(0, len(ids), size):
+        yield ids[start : start + size]
+
+
+def take_queued(session: Session, limit: int) -> tuple[list[str], list[QueuedEvent]]:
+    """The oldest queued event ids (on PostgreSQL locked, skipping those another worker holds),
+    and those events.
+
+    Three short queries, each one whose cost does not grow with the billed history: joined with
+    the queue, PostgreSQL merge-joined the events' primary key from its first row; looked up by
+    a long id list alone, it scanned the whole events table once that looked cheaper than the
+    lookups. Bounded to the ids' own key range, the lookups are an index range scan."""
+    taken = select(BillingQueueItem.event_id).order_by(BillingQueueItem.event_id).limit(limit)
     if _postgres(session):
-        query = query.with_for_update(of=BillingQueueItem, skip_locked=True)
-    return [QueuedEvent(*row) for row in session.execute(query).all()]
+        taken = taken.with_for_update(skip_locked=True)
+    event_ids = list(session.scalars(taken))
+    e = TrackingEvent
+    rows: list[Any] = []
+    for chunk in _chunks(event_ids):
+        rows += session.execute(
+            select(
+                e.id,
+                e.advertiser_id,
+                e.publisher_id,
+                e.site_id,
+                e.campaign_id,
+                e.billable_micros,
+                e.occurred_at,
+            ).where(e.id.in_(chunk), e.id >= chunk[0], e.id <= chunk[-1])
+        ).all()
+    currencies = campaign_currencies(session, {row.campaign_id for row in rows if row.campaign_id})
+    found = {
+        row.id: QueuedEvent(
+            event_id=row.id,
+            advertiser_id=row.advertiser_id,
+            publisher_id=row.publisher_id,
+            site_id=row.site_id,
+            campaign_id=row.campaign_id,
+            billable_micros=row.billable_micros,
+            occurred_at=row.occurred_at,
+            currency=currencies.get(row.campaign_id or ""),
+        )
+        for row in rows
+    }
+    return event_ids, [found[event_id] for event_id in event_ids if event_id in found]
+
+
+def campaign_currencies(session: Session, campaign_ids: Iterable[str]) -> dict[str, str]:
+    ids = sorted(set(campaign_ids))
+    if not ids:
+        return {}
+    rows = session.execute(select(Campaign.id, Campaign.currency).where(Campaign.id.in_(ids)))
+    return {str(campaign_id): str(currency) for campaign_id, currency in rows}
 
 
 def delete_queued(session: Session, event_ids: Sequence[str]) -> None:
-    if event_ids:
-        session.execute(delete(BillingQueueItem).where(BillingQueueItem.event_id.in_(event_ids)))
+    for chunk in _chunks(event_ids):
+        session.execute(delete(BillingQueueItem).where(BillingQueueItem.event_id.in_(chunk)))
 
 
 def oldest_queued_at(session: Session) -> datetime | None:
@@ -92,6 +127,25 @@ def anything_queued(session: Session) -> bool:
 
 
 # --- what a batch locks and reads before it charges ---------------------------------------------
+
+
+def wallet_account_ids(
+    session: Session, users: Iterable[tuple[str, str]]
+) -> dict[tuple[str | None, str], str]:
+    """The wallet accounts (``customer_available``) that exist already, by (user, currency): one
+    query for the batch instead of one per user; the wallet creates the missing ones."""
+    wanted = set(users)
+    if not wanted:
+        return {}
+    a = LedgerAccount
+    rows = session.execute(
+        select(a.owner_id, a.currency, a.id).where(
+            a.code == CUSTOMER,
+            a.owner_id.in_(sorted({user for user, _ in wanted})),
+            a.currency.in_(sorted({currency for _, currency in wanted})),
+        )
+    )
+    return {(str(o), c): i for o, c, i in rows if (o, c) in wanted}
 
 
 @dataclass(frozen=True)
@@ -179,12 +233,18 @@ def lock_carries(
 def save_carries(session: Session, carries: dict[tuple[str, str], Decimal]) -> None:
     if carries:
         table = cast(Table, RevenueShareCarry.__table__)
-        for (site, currency), carry in sorted(carries.items()):
-            session.execute(
-                table.update()
-                .where(table.c.site_id == site, table.c.currency == currency)
-                .values(carry=str(carry))
+        session.execute(
+            table.update()
+            .where(
+                table.c.site_id == bindparam("key_site"),
+                table.c.currency == bindparam("key_currency"),
             )
+            .values(carry=bindparam("new_carry")),
+            [
+                {"key_site": site, "key_currency": currency, "new_carry": str(carry)}
+                for (site, currency), carry in sorted(carries.items())
+            ],
+        )
 
 
 def site_shares(session: Session, site_ids: Iterable[str]) -> dict[str, Decimal]:

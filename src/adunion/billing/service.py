@@ -68,12 +68,14 @@ class BatchResult:
 
 def bill_batch(session: Session, settings: Settings, *, limit: int = 2000) -> BatchResult:
     """Bill up to ``limit`` queued events; the caller commits (one transaction per batch)."""
-    queued = repository.take_queued(session, limit)
-    result = BatchResult(events=len(queued))
+    event_ids, queued = repository.take_queued(session, limit)
+    # A queue row without its event (never expected: the trigger writes both at once) is
+    # dropped as unbillable rather than taken again by every batch.
+    result = BatchResult(events=len(event_ids), unbillable=len(event_ids) - len(queued))
     groups = _group(queued, NetworkDays(settings.timezone), result)
     if groups:
         _bill(session, settings, groups, result)
-    repository.delete_queued(session, [event.event_id for event in queued])
+    repository.delete_queued(session, event_ids)
     return result
 
 
@@ -145,15 +147,15 @@ class _Books:
 
 
 def _accounts(session: Session, keys: list[GroupKey]) -> dict[tuple[str | None, str], str]:
-    """Ledger account ids by (user, currency), the commission account's under (None, currency);
-    missing accounts are created, in one sorted order (a creation can wait for another
-    transaction's uncommitted one: the same order everywhere keeps that from a cycle)."""
-    users = sorted(
-        {(k.advertiser_id, k.currency) for k in keys} | {(k.publisher_id, k.currency) for k in keys}
-    )
-    found: dict[tuple[str | None, str], str] = {
-        (user, currency): customer_account(session, user, currency).id for user, currency in users
+    """Ledger account ids by (user, currency), the commission account's under (None, currency).
+    Missing accounts are created in sorted order: a creation can wait for another transaction's
+    uncommitted creation of the same account, and one order everywhere keeps that from a cycle."""
+    users = {(k.advertiser_id, k.currency) for k in keys} | {
+        (k.publisher_id, k.currency) for k in keys
     }
+    found = repository.wallet_account_ids(session, users)
+    for user, currency in sorted(users - found.keys()):
+        found[(user, currency)] = customer_account(session, user, currency).id
     for currency in sorted({k.currency for k in keys}):
         found[(None, currency)] = platform_account(session, PlatformAccount.COMMISSION, currency).id
     return found

@@ -94,18 +94,18 @@ def _with_charges(
     members: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for row in rows:
         members[(row["campaign_id"], row["site_id"])].append(row)
-    priced = {id(row): row["spend_micros"] for row in rows}
+    # The events' prices weigh the rows; the figures shown are billing's.
+    prices = {key: [row["spend_micros"] for row in group] for key, group in members.items()}
     for row in rows:
         row["spend_micros"] = row["earnings_micros"] = 0
     for charge in charges:
-        group = members.get((charge.campaign_id, charge.site_id))
-        if not group:  # charged events with no row of the hour (never expected): keep the money
-            group = [_empty_row(charge)]
-            rows.append(group[0])
-            priced[id(group[0])] = 0
-        spend = allocate(charge.billed_micros, [priced[id(row)] for row in group])
+        key = (charge.campaign_id, charge.site_id)
+        if key not in members:  # charged events with no row of the hour (never expected)
+            members[key], prices[key] = [_empty_row(charge)], [0]
+            rows.extend(members[key])
+        spend = allocate(charge.billed_micros, prices[key])
         earnings = allocate(charge.publisher_micros, spend)
-        for row, charged, paid in zip(group, spend, earnings, strict=True):
+        for row, charged, paid in zip(members[key], spend, earnings, strict=True):
             row["spend_micros"], row["earnings_micros"] = charged, paid
     return rows
 
