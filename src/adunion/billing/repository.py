@@ -38,7 +38,7 @@ def _postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-# --- the queue ----------------------------------------------------------------------------------
+# --- the queue -----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ def anything_queued(session: Session) -> bool:
     return session.scalar(select(BillingQueueItem.event_id).limit(1)) is not None
 
 
-# --- what a batch locks and reads before it charges ---------------------------------------------
+# --- what a batch locks and reads before it charges ----------------------------------------------
 
 
 def wallet_account_ids(
@@ -260,7 +260,7 @@ def site_shares(session: Session, site_ids: Iterable[str]) -> dict[str, Decimal]
     return {site_id: Decimal(share) for site_id, share in rows}
 
 
-# --- what a batch records -----------------------------------------------------------------------
+# --- what a batch records ------------------------------------------------------------------------
 
 
 def _add_up(
@@ -303,7 +303,48 @@ def add_site_spend(session: Session, rows: list[dict[str, Any]]) -> None:
     )
 
 
-# --- reconciliation -----------------------------------------------------------------------------
+# --- what reports show ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Charged:
+    """What billing charged and paid for one campaign on one site in one hour."""
+
+    campaign_id: str
+    site_id: str
+    advertiser_id: str
+    publisher_id: str
+    currency: str
+    billed_micros: int
+    publisher_micros: int
+
+
+def charged_in_hour(session: Session, hour: datetime) -> list[Charged]:
+    """What billing charged and paid in the UTC hour per campaign and site (summed over network
+    days, which only split an hour when the zone's midnight falls inside it), in key order: what
+    the report rollups show."""
+    s = SiteSpend
+    rows = session.execute(
+        select(
+            s.campaign_id,
+            s.site_id,
+            func.max(s.advertiser_id),
+            func.max(s.publisher_id),
+            func.max(s.currency),
+            func.sum(s.billed_micros),
+            func.sum(s.publisher_micros),
+        )
+        .where(s.hour == hour)
+        .group_by(s.campaign_id, s.site_id)
+        .order_by(s.campaign_id, s.site_id)
+    )
+    return [
+        Charged(str(c), str(site), str(a), str(p), str(cur), int(b or 0), int(paid or 0))
+        for c, site, a, p, cur, b, paid in rows
+    ]
+
+
+# --- reconciliation ------------------------------------------------------------------------------
 
 
 def served_by_campaign(session: Session, day: date) -> dict[str, int]:

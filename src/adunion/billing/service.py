@@ -38,7 +38,7 @@ from adunion.ledger import TransferFlags, TransferRequest
 from adunion.wallet.accounts import PlatformAccount, customer_account, platform_account
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class GroupKey:
     advertiser_id: str
     publisher_id: str
@@ -63,7 +63,7 @@ class BatchResult:
     groups: int = 0
     billed_micros: int = 0
     shortfall_micros: int = 0
-    unbillable: int = 0  # events whose campaign no longer exists: nothing to charge
+    unbillable: int = 0  # events whose campaign (or row) no longer exists: nothing to charge
 
 
 def bill_batch(session: Session, settings: Settings, *, limit: int = 2000) -> BatchResult:

@@ -22,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from adunion.billing.models import CampaignSpend, SiteSpend
+from adunion.billing.models import CampaignSpend
 from adunion.campaigns.models import Campaign, Creative
 from adunion.inventory.models import AdSlot, Site
 from adunion.kernel.models import UTCDateTime
@@ -138,43 +138,6 @@ def event_visitors(
     )
     for campaign_id, advertiser_id, visitor_id in session.execute(statement).yield_per(5000):
         yield str(campaign_id), str(advertiser_id), str(visitor_id)
-
-
-@dataclass(frozen=True)
-class Charged:
-    """What billing charged and paid for one campaign on one site in one hour."""
-
-    campaign_id: str
-    site_id: str
-    advertiser_id: str
-    publisher_id: str
-    currency: str
-    billed_micros: int
-    publisher_micros: int
-
-
-def charged_in_hour(session: Session, hour: datetime) -> list[Charged]:
-    """Billing's charges of the hour per campaign and site (summed over network days, which only
-    split an hour when the zone's midnight falls inside it), in key order."""
-    s = SiteSpend
-    rows = session.execute(
-        select(
-            s.campaign_id,
-            s.site_id,
-            func.max(s.advertiser_id),
-            func.max(s.publisher_id),
-            func.max(s.currency),
-            func.sum(s.billed_micros),
-            func.sum(s.publisher_micros),
-        )
-        .where(s.hour == hour)
-        .group_by(s.campaign_id, s.site_id)
-        .order_by(s.campaign_id, s.site_id)
-    )
-    return [
-        Charged(str(c), str(site), str(a), str(p), str(cur), int(b or 0), int(paid or 0))
-        for c, site, a, p, cur, b, paid in rows
-    ]
 
 
 def newest_event_at(session: Session) -> datetime | None:

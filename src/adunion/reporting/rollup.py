@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from adunion.billing import repository as billing
 from adunion.config import Settings
 from adunion.kernel.clock import utcnow
 from adunion.kernel.db import Database
@@ -83,7 +84,7 @@ def allocate(total: int, weights: list[int]) -> list[int]:
 
 
 def _with_charges(
-    rows: list[dict[str, Any]], charges: list[repository.Charged]
+    rows: list[dict[str, Any]], charges: list[billing.Charged]
 ) -> list[dict[str, Any]]:
     """The hour's rows with spend = what billing charged and earnings = what it paid, each
     campaign-and-site record shared out over its rows by their event prices."""
@@ -110,7 +111,7 @@ def _with_charges(
     return rows
 
 
-def _empty_row(charge: repository.Charged) -> dict[str, Any]:
+def _empty_row(charge: billing.Charged) -> dict[str, Any]:
     row: dict[str, Any] = dict.fromkeys(repository.SUMS, 0)
     row.update(
         site_id=charge.site_id,
@@ -137,7 +138,7 @@ def rollup_hour(
     )
     rows = _with_charges(
         repository.event_facts(session, start, end, settings.currency),
-        repository.charged_in_hour(session, start),
+        billing.charged_in_hour(session, start),
     )
     for row in rows:
         row["period_start"] = start
