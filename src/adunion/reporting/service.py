@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adunion.billing import worker as billing_worker
+from adunion.billing import service as billing
 from adunion.campaigns.models import Campaign, Creative
 from adunion.config import Settings
 from adunion.inventory.models import AdSlot, Site
@@ -449,4 +449,4 @@ def health(session: Session, now: datetime | None = None) -> Health:
         rollup_lag = max(0.0, (now - oldest).total_seconds())
     else:
         rollup_lag = max(0.0, (newest - covered).total_seconds())
-    return Health(newest, covered, rollup_lag, billing_worker.lag_seconds(session, now))
+    return Health(newest, covered, rollup_lag, billing.lag_seconds(session, now))
