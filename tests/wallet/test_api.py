@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -157,6 +158,23 @@ def test_bad_money_input_is_4xx_and_writes_nothing(client: TestClient, database:
     assert count(database, LedgerTransfer) == 0
 
 
+@pytest.mark.parametrize("amount", ["1e399999", "9e999999", "-9e999999", "1" * 41])
+def test_huge_amounts_are_422_naming_the_field(
+    client: TestClient, database: Database, amount: str
+) -> None:
+    """A short exponent used to be converted to a 400,000-digit integer before the range check
+    (seconds of CPU, with every other request stalled) or overflowed Decimal (a 500)."""
+    _, customer = user_with_token(database, scopes=WALLET)
+    response = client.post(
+        "/api/v1/wallet/deposits",
+        json={"amount": amount, "currency": "USD"},
+        headers={**customer, **key("huge")},
+    )
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["error"]["fields"]] == ["amount"]
+    assert count(database, Deposit) == 0
+
+
 def test_roles_scopes_and_tenancy(client: TestClient, database: Database) -> None:
     _, alice = user_with_token(database, scopes=WALLET)
     _, bob = user_with_token(database, scopes=WALLET)
@@ -251,6 +269,20 @@ def check_webhooks(client: TestClient, database: Database) -> None:
         headers={**signed, "Adunion-Signature": sign("whsec_test", event, int(time.time()) - 3600)},
     )
     assert stale.status_code == 401
+    huge = json.dumps(
+        {
+            "id": "evt_3",
+            "type": "payment.succeeded",
+            "data": {"reference": created["reference"], "amount": "9e999999", "currency": "USD"},
+        }
+    ).encode()
+    overflow = client.post(
+        "/api/v1/payments/webhooks/webhook",
+        content=huge,
+        headers={**signed, "Adunion-Signature": sign("whsec_test", huge, int(time.time()))},
+    )
+    assert overflow.status_code == 422, overflow.text
+    assert [f["field"] for f in overflow.json()["error"]["fields"]] == ["data.amount"]
     garbage = b'{"id": "evt_2", "type": "payment.succeeded", "data": {"reference": "x"}}'
     bad = client.post(
         "/api/v1/payments/webhooks/webhook",
