@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -339,3 +340,23 @@ def test_another_tenants_campaigns_and_creatives_are_404(
     stolen = upload(client, bob, campaign["id"], image_bytes())
     assert stolen.status_code == 404
     assert count(database, Creative) == 1
+
+
+@pytest.mark.parametrize("value", [True, "250000", 250000.0, 1e6])
+@pytest.mark.parametrize("field", ["bid_micros", "daily_budget_micros", "total_budget_micros"])
+def test_micros_must_be_json_integers(
+    client: TestClient, database: Database, field: str, value: object
+) -> None:
+    """The API documents integer micros: ``true`` was read as 1 micro, ``"250000"`` and
+    ``250000.0`` as integers. Each is a 422 naming the field, on create and on update."""
+    _, headers = advertiser(database)
+    created = client.post("/api/v1/campaigns", json={**CAMPAIGN, field: value}, headers=headers)
+    assert created.status_code == 422, created.text
+    assert [f["field"] for f in created.json()["error"]["fields"]] == [field]
+    assert count(database, Campaign) == 0
+    campaign = new_campaign(client, headers)
+    patched = client.patch(
+        f"/api/v1/campaigns/{campaign['id']}", json={field: value}, headers=headers
+    )
+    assert patched.status_code == 422, patched.text
+    assert [f["field"] for f in patched.json()["error"]["fields"]] == [field]

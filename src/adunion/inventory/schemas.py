@@ -11,6 +11,7 @@ from adunion.inventory.categories import CATEGORIES
 from adunion.inventory.domains import normalise_domain
 from adunion.inventory.formats import SlotFormat
 from adunion.kernel.errors import ValidationFailed
+from adunion.kernel.money import Micros
 
 SaleMode = Literal["booking", "auction", "affiliate"]
 
@@ -63,18 +64,18 @@ class SlotIn(StrictInput):
     name: str = Field(min_length=1, max_length=100)
     format: SlotFormat
     accepts_booking: bool = False
-    price_per_day_micros: int | None = Field(default=None, gt=0, le=2**62)
+    price_per_day_micros: Micros | None = None
     accepts_auction: bool = False
-    floor_cpm_micros: int | None = Field(default=None, gt=0, le=2**62)
+    floor_cpm_micros: Micros | None = None
     accepts_affiliate: bool = False
 
 
 class SlotUpdateIn(StrictInput):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     accepts_booking: bool | None = None
-    price_per_day_micros: int | None = Field(default=None, gt=0, le=2**62)
+    price_per_day_micros: Micros | None = None
     accepts_auction: bool | None = None
-    floor_cpm_micros: int | None = Field(default=None, gt=0, le=2**62)
+    floor_cpm_micros: Micros | None = None
     accepts_affiliate: bool | None = None
     status: Literal["active", "paused"] | None = None
 

@@ -11,6 +11,9 @@ short string whose integer would take seconds of CPU to build; it is refused wit
 from __future__ import annotations
 
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Annotated
+
+from pydantic import Field
 
 from adunion.kernel.errors import ValidationFailed
 
@@ -22,6 +25,9 @@ MAX_MICROS = 2**62
 _MAX_ADJUSTED_EXPONENT = len(str(MAX_MICROS // MICROS)) - 1
 # Enough for the largest amount written out with separators and spaces around it.
 MAX_AMOUNT_CHARS = 64
+# An integer-micros field of an API body. Strict: JSON ``true``, ``"100"`` and ``1.0`` are refused
+# (422 naming the field) rather than read as 1, 100 and 1 micros.
+Micros = Annotated[int, Field(strict=True, gt=0, le=MAX_MICROS)]
 _MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "BHD": 3, "KWD": 3, "JOD": 3}
 
 
