@@ -51,8 +51,13 @@ class Settings(BaseSettings):
 
     cookie_secure: Literal["auto", "always", "never"] = "auto"
     session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
+    # Sign-in throttling (accounts/ratelimit.py): sliding windows per client address and per
+    # account, and a per-account back-off after failures in a row (docs/security.md).
     login_attempts_per_window: int = Field(default=10, gt=0)
+    login_account_attempts_per_window: int = Field(default=10, gt=0)
     login_window_seconds: int = Field(default=15 * 60, gt=0)
+    login_backoff_after_failures: int = Field(default=5, gt=0)
+    login_backoff_max_seconds: int = Field(default=15 * 60, gt=0, le=24 * 3600)
 
     # Serving and tracking (docs/serving.md).
     serving_index_check_seconds: float = Field(default=2.0, gt=0)

@@ -78,15 +78,16 @@ def sign_up(body: SignUpIn, session: DbSession) -> UserOut:
 
 @router.post("/auth/login", status_code=status.HTTP_201_CREATED, operation_id="log_in")
 def log_in(body: LoginIn, request: Request, session: DbSession, ctx: Context) -> TokenCreatedOut:
-    """Exchange e-mail and password for a new scoped API token (rate-limited per address)."""
+    """Exchange e-mail and password for a new scoped API token (rate-limited per address and
+    per account)."""
     address = client_address(request)
-    ratelimit.check_login_allowed(ctx.counters, ctx.settings, address)
+    attempt = ratelimit.begin_login(ctx.login_throttle, ctx.settings, address, body.email)
     try:
         user = service.authenticate(session, email=body.email, password=body.password)
     except Unauthorized:
-        ratelimit.record_login_failure(ctx.counters, ctx.settings, address)
         ctx.metrics.logins.labels("failure").inc()
         raise
+    ratelimit.login_succeeded(ctx.login_throttle, attempt)
     ctx.metrics.logins.labels("success").inc()
     token, plaintext = service.create_api_token(
         session, user, name=body.token_name, scopes=body.scopes

@@ -129,7 +129,7 @@ async def login_submit(request: Request, ctx: Context) -> Response:
     email = str(data.get("email", "")).strip().lower()
     password = str(data.get("password", ""))
     address = client_address(request)
-    ratelimit.check_login_allowed(ctx.counters, ctx.settings, address)
+    attempt = ratelimit.begin_login(ctx.login_throttle, ctx.settings, address, email)
     try:
         with ctx.database.transaction() as session:
             user = service.authenticate(session, email=email, password=password)
@@ -140,7 +140,6 @@ async def login_submit(request: Request, ctx: Context) -> Response:
                 user_agent=request.headers.get("user-agent", ""),
             )
     except Unauthorized as exc:
-        ratelimit.record_login_failure(ctx.counters, ctx.settings, address)
         ctx.metrics.logins.labels("failure").inc()
         return render(
             request,
@@ -148,6 +147,7 @@ async def login_submit(request: Request, ctx: Context) -> Response:
             {"values": {"email": email}, "errors": {"form": exc.message}, "next": next_url},
             status_code=401,
         )
+    ratelimit.login_succeeded(ctx.login_throttle, attempt)
     ctx.metrics.logins.labels("success").inc()
     response = _see_other(next_url)
     _start_signed_in(request, response, secret, ctx.settings.session_max_age_seconds)
