@@ -109,9 +109,24 @@ def server(
             process.stderr.close()
 
 
+# Every Content-Security-Policy refusal on a page, as the browser reports it (it has blocked a
+# script, a style or a frame): a page test fails on any, so a page that needs more than the
+# policy allows (an inline script, say) is caught where it is used.
+WATCH_CSP = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.effectiveDirective} ${event.blockedURI}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser: Browser, server: str) -> Iterator[Page]:
     context = browser.new_context(base_url=server)
     context.set_default_timeout(10_000)
-    yield context.new_page()
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    yield page
+    violations = page.evaluate("window.cspViolations || []")
     context.close()
+    assert violations == [], "the page broke its Content-Security-Policy"
