@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from adunion.campaigns.models import Campaign, Creative, CreativeAsset
@@ -360,3 +362,35 @@ def test_micros_must_be_json_integers(
     )
     assert patched.status_code == 422, patched.text
     assert [f["field"] for f in patched.json()["error"]["fields"]] == [field]
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+    | st.integers(min_value=1, max_value=2**62)
+)
+
+
+def test_any_json_value_for_a_micros_field_is_taken_only_as_an_integer(
+    client: TestClient, database: Database
+) -> None:
+    """Fuzzed through HTTP: a campaign is created only for a JSON integer in range (and then
+    holds exactly it); anything else is a 422 naming the field, never a 500."""
+    _, headers = advertiser(database)
+
+    @settings(max_examples=40, deadline=None)
+    @given(value=JSON_SCALARS, field=st.sampled_from(["bid_micros", "total_budget_micros"]))
+    def create(value: object, field: str) -> None:
+        body = {**CAMPAIGN, "daily_budget_micros": 2**62, field: value}
+        response = client.post("/api/v1/campaigns", json=body, headers=headers)
+        assert response.status_code in (201, 422), (value, response.text)
+        if response.status_code == 201:
+            assert type(value) is int and 0 < value <= 2**62
+            assert response.json()[field] == value
+        elif not (type(value) is int and 0 < value <= 2**62):
+            assert field in [f["field"] for f in response.json()["error"]["fields"]], value
+
+    create()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from adunion.http.deps import forwarded_client, scope_client_address
 
@@ -54,3 +56,31 @@ def test_a_proxy_that_adds_its_own_header_line_is_read_last() -> None:
 def test_forwarded_client_reads_the_joined_list() -> None:
     assert forwarded_client("10.0.0.1", "7.7.7.7,203.0.113.9", PROXIES) == "203.0.113.9"
     assert forwarded_client("10.0.0.1", "", PROXIES) == "10.0.0.1"
+
+
+HOP = st.sampled_from(["10.0.0.1", "10.0.0.2", "203.0.113.9", "::1", ""]) | st.text(max_size=20)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    peer=st.sampled_from(["10.0.0.1", "10.0.0.2", "203.0.113.9"]),
+    lines=st.lists(
+        st.lists(HOP, max_size=6).map(", ".join).map(lambda t: t.encode("utf-8"))
+        | st.binary(max_size=200),
+        max_size=4,
+    ),
+)
+def test_any_forwarded_for_gives_an_address_no_trusted_proxy_added(
+    peer: str, lines: list[bytes]
+) -> None:
+    """Whatever the header lines hold: the peer when it is not a trusted proxy, else the peer or
+    a hop of the header that is not a trusted proxy; never an exception."""
+    raw = {"type": "http", "client": (peer, 1), "headers": [(b"x-forwarded-for", v) for v in lines]}
+    client = scope_client_address(raw, PROXIES)
+    if peer not in PROXIES:
+        assert client == peer
+        return
+    hops = [h.strip() for h in b",".join(lines).decode("latin-1").split(",") if h.strip()]
+    assert client == peer or (client in hops and client not in PROXIES)
+    untrusted = [h for h in hops if h not in PROXIES]
+    assert client == (untrusted[-1] if untrusted else peer)

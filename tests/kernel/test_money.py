@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 import tracemalloc
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation, localcontext
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adunion.kernel.errors import ValidationFailed
@@ -90,3 +90,48 @@ def test_magnitude_and_places_at_the_edges(text: str, message: str | None) -> No
 def test_zero_with_any_exponent_is_zero() -> None:
     assert parse_amount("0e999999", allow_zero=True) == 0
     assert parse_amount("-0.000", allow_zero=True) == 0
+
+
+# --- fuzzing: every money field of the API, the pages and the webhook goes through parse_amount --
+
+NUMBERS = st.from_regex(r"\A\s?[+-]?[0-9_]{0,16}(\.[0-9]{0,12})?([eE][+-]?[0-9]{1,8})?\s?\Z")
+
+
+def reference_micros(text: str) -> int | None:
+    """The exact answer by plain Decimal arithmetic, for amounts small enough to compute so."""
+    with localcontext() as context:
+        context.prec = 200
+        try:
+            value = Decimal(text.strip().replace("_", ""))
+        except InvalidOperation:
+            return None
+        if not value.is_finite() or abs(value.adjusted()) > 40:
+            return None
+        micros = value * MICROS
+        if micros != micros.to_integral_value() or not 0 < micros <= 2**62:
+            return None
+        return int(micros)
+
+
+def parse_or_refusal(text: str) -> tuple[int | None, ValidationFailed | None]:
+    try:
+        return parse_amount(text, field="amount"), None
+    except ValidationFailed as exc:
+        return None, exc
+
+
+@settings(max_examples=400, deadline=None)
+@given(NUMBERS | st.text(max_size=80))
+def test_any_text_is_micros_or_a_validation_error_with_bounded_work(text: str) -> None:
+    tracemalloc.start()
+    try:
+        result, refusal = parse_or_refusal(text)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 * 1024, text  # no number is built beyond what fits 2**62
+    assert refusal is None or [f.field for f in refusal.fields] == ["amount"]
+    if result is not None:
+        assert 0 < result <= 2**62
+    if len(text) <= 64:  # longer is refused for its length alone
+        assert result == reference_micros(text), text

@@ -5,12 +5,16 @@ import time
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from adunion.app import create_app
 from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.kernel.money import parse_amount
 from adunion.kernel.principal import Role
 from adunion.ledger.models import LedgerTransfer
 from adunion.wallet.models import Deposit, Withdrawal
@@ -290,3 +294,28 @@ def check_webhooks(client: TestClient, database: Database) -> None:
         headers={**signed, "Adunion-Signature": sign("whsec_test", garbage, int(time.time()))},
     )
     assert bad.status_code == 422
+
+
+def test_any_amount_text_is_a_deposit_or_a_422_naming_it(
+    client: TestClient, database: Database
+) -> None:
+    """Fuzzed through HTTP (bounded sizes and count): never a 500, and a deposit is opened for
+    exactly the micros parse_amount reads."""
+    _, customer = user_with_token(database, scopes=WALLET)
+    keys = iter(range(10**6))
+
+    @hypothesis_settings(max_examples=40, deadline=None)
+    @given(st.text(max_size=50) | st.from_regex(r"\A-?[0-9]{0,14}(\.[0-9]{0,8})?(e[0-9]{1,7})?\Z"))
+    def deposit(amount: str) -> None:
+        response = client.post(
+            "/api/v1/wallet/deposits",
+            json={"amount": amount, "currency": "USD"},
+            headers={**customer, **key(f"fuzz-{next(keys)}")},
+        )
+        assert response.status_code in (201, 422), (amount, response.text)
+        if response.status_code == 201:
+            assert response.json()["requested"]["micros"] == parse_amount(amount)
+        else:
+            assert [f["field"] for f in response.json()["error"]["fields"]] == ["amount"]
+
+    deposit()

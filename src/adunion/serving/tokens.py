@@ -120,8 +120,12 @@ class TokenSigner:
         if len(parts) != 9 or parts[0] != _VERSION:
             return Verified(None, TAMPERED)
         _, offer_id, slot_id, creative_id, campaign_id, pricing, price, visitor, issued = parts
+        try:  # signed, so made here; still, a malformed number is a tampered token, no error
+            price_micros, issued_at = int(price), int(issued)
+        except ValueError:
+            return Verified(None, TAMPERED)
         offer = Offer(
-            offer_id, slot_id, creative_id, campaign_id, pricing, int(price), visitor, int(issued)
+            offer_id, slot_id, creative_id, campaign_id, pricing, price_micros, visitor, issued_at
         )
         if now - offer.issued_at > self.ttl_seconds or offer.issued_at > now + 60:
             return Verified(offer, EXPIRED)
