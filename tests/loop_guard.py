@@ -1,9 +1,9 @@
 """The event loop guard: nothing blocking runs on the app's event loop.
 
-The web app serves on one event loop per process; a SQL statement, an argon2 hash or verify, or a
-Pillow decode run there stalls every decision and beacon meanwhile. :class:`LoopGuard` notes each
-of them that the app runs on a thread with a running event loop: the app's loop under TestClient
-or uvicorn. FastAPI's thread pool and ``asyncio.to_thread`` workers run no loop, so what a plain
+The web app serves on one event loop per process; a SQL statement (or taking a connection from
+the pool, which a raw driver cursor needs too), an argon2 hash or verify, or a Pillow decode run
+there stalls every decision and beacon meanwhile. :class:`LoopGuard` notes each of them that the
+app runs on a thread with a running event loop: the app's loop under TestClient or uvicorn. FastAPI's thread pool and ``asyncio.to_thread`` workers run no loop, so what a plain
 ``def`` handler or an explicit hand-off does there is fine. "The app's" is a context variable set
 around every call of the ASGI app (requests, and the lifespan with the tasks it starts): a test's
 own code is not checked, even on a thread where Playwright's sync API leaves a loop "running".
@@ -28,6 +28,7 @@ from argon2 import PasswordHasher
 from PIL import Image
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.pool import Pool
 from starlette.types import Receive, Scope, Send
 
 import adunion
@@ -63,6 +64,10 @@ class LoopGuard:
     def _statement(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         self.check(f"SQL {statement.split(None, 1)[0] if statement else ''!r}")
 
+    def _checkout(self, *_args: Any) -> None:
+        # Also a raw driver connection's (tracking's batch writer executes on the driver's cursor).
+        self.check("a database connection checkout")
+
     def _wrap(self, what: str, real: Callable[..., Any]) -> Callable[..., Any]:
         def guarded(*args: Any, **kwargs: Any) -> Any:
             self.check(what)
@@ -71,10 +76,11 @@ class LoopGuard:
         return guarded
 
     def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """Every engine's statements, argon2's hash and verify, Pillow's ``Image.open``, and the
-        app's calls; the patches end with the test (``monkeypatch``), the listener with
-        :meth:`uninstall`."""
+        """Every engine's statements and pool checkouts, argon2's hash and verify, Pillow's
+        ``Image.open``, and the app's calls; the patches end with the test (``monkeypatch``), the
+        listeners with :meth:`uninstall`."""
         event.listen(Engine, "before_cursor_execute", self._statement)
+        event.listen(Pool, "checkout", self._checkout)
         for name in ("hash", "verify"):
             real = getattr(PasswordHasher, name)
             monkeypatch.setattr(PasswordHasher, name, self._wrap(f"argon2 {name}", real))
@@ -92,6 +98,7 @@ class LoopGuard:
 
     def uninstall(self) -> None:
         event.remove(Engine, "before_cursor_execute", self._statement)
+        event.remove(Pool, "checkout", self._checkout)
 
     def report(self) -> str:
         first = self.notes[0]

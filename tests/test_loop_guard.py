@@ -64,7 +64,8 @@ def test_the_guard_notes_blocking_calls_on_the_loop_only(
         assert loop_guard.notes == []
         assert client.get("/test/on-the-loop").status_code == 200
     kinds = [note.split(" ran on", 1)[0] for note in loop_guard.notes]
-    assert kinds[0].startswith("SQL ")  # BEGIN on SQLite, SELECT on PostgreSQL
+    assert kinds[0] == "a database connection checkout"
+    assert kinds[1].startswith("SQL ")  # BEGIN on SQLite, SELECT on PostgreSQL
     assert kinds[-2:] == ["argon2 verify", "Pillow Image.open"]
     assert "test_loop_guard.py" not in loop_guard.notes[0]  # names the product's frames
     loop_guard.notes.clear()  # seen: this test's own blocking route must not fail it
