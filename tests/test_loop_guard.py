@@ -3,7 +3,6 @@ and lets a plain ``def`` route or an explicit hand-off run the same calls in a w
 
 from __future__ import annotations
 
-import asyncio
 import io
 
 from fastapi import FastAPI
@@ -18,6 +17,7 @@ from adunion.config import Settings
 from adunion.inventory.formats import SlotFormat
 from adunion.kernel.db import Database
 from tests.loop_guard import LoopGuard
+from tests.tracking.helpers import run
 
 
 def _png() -> bytes:
@@ -77,5 +77,5 @@ def test_a_tests_own_coroutine_is_not_the_app(database: Database, loop_guard: Lo
     async def check_the_table() -> None:
         database.ping()
 
-    asyncio.run(check_the_table())
+    run(check_the_table())  # asyncio.run on a thread of its own (Playwright may hold this one)
     assert loop_guard.notes == []
