@@ -123,7 +123,7 @@ def user_create(
 def _create_user(
     email: str, password: str | None, name: str, roles: list[str], *, operator: bool
 ) -> None:
-    from adunion.accounts import service
+    from adunion.accounts import passwords
     from adunion.accounts.schemas import SignUpIn
     from adunion.kernel.principal import CUSTOMER_ROLES, OPERATOR_ROLES, Role
 
@@ -137,13 +137,14 @@ def _create_user(
         checked = SignUpIn(
             email=email, password=_read_password(password), display_name=name, roles=["webmaster"]
         )
-        with open_database(settings) as database, database.transaction() as session:
-            user = service.sign_up(
-                session,
+        with open_database(settings) as database:
+            user = passwords.sign_up(
+                database,
                 email=checked.email,
                 password=checked.password,
                 display_name=checked.display_name,
                 roles=[Role(r) for r in roles],
+                then=lambda _session, user: user,
             )
             typer.echo(f"created {user.email} ({', '.join(sorted(roles))}) id={user.id}")
 

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from adunion.accounts.auth import api_requires
@@ -291,14 +292,20 @@ def image_fields(fields: dict[str, str]) -> ImageCreativeFields:
 async def upload_image_creative(
     campaign_id: str, request: Request, ctx: Context, principal: CanWriteCampaigns
 ) -> CreativeOut:
-    """Upload a PNG, JPEG, GIF or WebP (at most 1 MiB) whose pixels match the format's size."""
+    """Upload a PNG, JPEG, GIF or WebP (at most 1 MiB) whose pixels match the format's size.
+
+    Async only to read the body; the rest runs in the thread pool, as plain ``def`` handlers do."""
     fields, data, content_type = await read_upload(request)
     body = image_fields(fields)
-    with ctx.database.transaction() as session:
-        creative = service.add_image_creative(
-            session, principal.user_id, campaign_id, body, data=data, content_type=content_type
-        )
-        return creative_out(creative)
+
+    def store() -> CreativeOut:  # Pillow decodes the image and the database writes: not here
+        with ctx.database.transaction() as session:
+            creative = service.add_image_creative(
+                session, principal.user_id, campaign_id, body, data=data, content_type=content_type
+            )
+            return creative_out(creative)
+
+    return await run_in_threadpool(store)
 
 
 @router.get("/creatives/{creative_id}", operation_id="get_creative")

@@ -24,7 +24,7 @@ from adunion.kernel.money import format_amount, parse_amount
 from adunion.kernel.principal import Principal, Role
 from adunion.kernel.tenancy import get_owned
 from adunion.web.csrf import verify_csrf
-from adunion.web.forms import validate_form
+from adunion.web.forms import FormFields, validate_form
 from adunion.web.paging import page_number, page_request, paged_list, pager
 from adunion.web.render import render
 
@@ -33,11 +33,6 @@ Csrf = Depends(verify_csrf)
 Webmaster = Annotated[Principal, Depends(web_requires(Role.WEBMASTER))]
 Buyer = Annotated[Principal, Depends(web_requires(Role.ADVERTISER, Role.WEBMASTER))]
 Operator = Annotated[Principal, Depends(web_requires(Role.RISK, Role.ADMIN))]
-
-
-async def form_data(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
 def field_errors(exc: AppError) -> dict[str, str]:
@@ -96,8 +91,9 @@ def site_new_page(request: Request, viewer: Webmaster) -> Response:
 
 
 @router.post("/sites", dependencies=[Csrf])
-async def site_create(request: Request, session: DbSession, viewer: Webmaster) -> Response:
-    data = await form_data(request)
+def site_create(
+    request: Request, session: DbSession, viewer: Webmaster, data: FormFields
+) -> Response:
     body, errors = validate_form(SiteIn, data)
     if body is None:
         return _new_site_form(request, viewer, data, errors, 422)
@@ -171,11 +167,15 @@ def slot_new_page(
 
 
 @router.post("/sites/{site_id}/slots", dependencies=[Csrf])
-async def slot_create(
-    site_id: str, request: Request, session: DbSession, ctx: Context, viewer: Webmaster
+def slot_create(
+    site_id: str,
+    request: Request,
+    session: DbSession,
+    ctx: Context,
+    viewer: Webmaster,
+    data: FormFields,
 ) -> Response:
     site = get_owned(session, Site, site_id, viewer.user_id)
-    data = await form_data(request)
     errors: dict[str, str] = {}
     fields: dict[str, Any] = {
         "name": data.get("name", ""),
@@ -298,10 +298,9 @@ def admin_sites_page(request: Request, session: DbSession, viewer: Operator) -> 
 
 
 @router.post("/admin/sites/{site_id}/status", dependencies=[Csrf])
-async def admin_site_status(
-    site_id: str, request: Request, session: DbSession, viewer: Operator
+def admin_site_status(
+    site_id: str, session: DbSession, viewer: Operator, data: FormFields
 ) -> Response:
-    data = await form_data(request)
     try:
         status = SiteStatus(data.get("status", ""))
     except ValueError:

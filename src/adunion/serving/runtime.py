@@ -3,6 +3,7 @@ and its hot counters, the offer signer, the decision log and the fill tally."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from fastapi import Request
@@ -40,8 +41,8 @@ class ServingRuntime:
     async def stop(self) -> None:
         await self.holder.stop()
         self.decisions.stop()
-        if self.database is not None:
-            self.fill.stop(self.database)
+        if self.database is not None:  # joins the flusher and writes the last counts: off the loop
+            await asyncio.to_thread(self.fill.stop, self.database)
 
 
 def serving_runtime(request: Request) -> ServingRuntime:

@@ -8,6 +8,7 @@ index, else the database) — never to a URL taken from the request.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
 from typing import Annotated
@@ -19,6 +20,7 @@ from starlette.types import Scope
 from adunion.accounts import service as accounts
 from adunion.accounts.auth import SESSION_COOKIE
 from adunion.http.deps import first_header, get_context, scope_client_address
+from adunion.kernel.db import Database
 from adunion.kernel.money import MAX_MICROS
 from adunion.tracking.journal import WriterClosed
 from adunion.tracking.service import CLICK, CONVERSION, VIEW, VIEWABLE, Hit, Intake
@@ -90,13 +92,17 @@ async def track_view(request: Request, token: str) -> Response:
     )
 
 
-def _session_user(request: Request) -> str | None:
+async def _session_user(request: Request) -> str | None:
     """The signed-in platform user, if any: a webmaster clicking their own ad is invalid."""
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
-        return None
-    ctx = get_context(request)
-    with ctx.database.transaction(write=False) as session:
+        return None  # most clicks: no platform session, nothing to look up
+    return await asyncio.to_thread(_user_of_session, get_context(request).database, secret)
+
+
+def _user_of_session(database: Database, secret: str) -> str | None:
+    """A query: in a worker thread, never on the event loop."""
+    with database.transaction(write=False) as session:
         user = accounts.user_for_web_session(session, secret)
         return user.id if user is not None else None
 
@@ -104,7 +110,7 @@ def _session_user(request: Request) -> str | None:
 @router.get("/t/c/{token}", name="track_click", include_in_schema=False)
 async def track_click(request: Request, token: str) -> Response:
     """Click: record, then 302 to the creative's own landing URL."""
-    hit = _hit(request, token, _session_user(request))
+    hit = _hit(request, token, await _session_user(request))
     try:
         outcome = await tracking_intake(request).record(CLICK, hit)
     except (WriterClosed, OSError):

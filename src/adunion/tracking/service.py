@@ -122,9 +122,12 @@ class Intake:
             self._ip_hashes[ip] = hashed
         return hashed
 
-    def _view_at(self, offer_id: str) -> float | None:
+    async def _view_at(self, offer_id: str) -> float | None:
         seen = self.view_log.seen(offer_id)
-        return seen if seen is not None else self._recorded_view_at(offer_id)
+        if seen is not None:
+            return seen  # the usual case: the view is remembered
+        # Else the table may hold it (a restart, an expired log): a query, never on the loop.
+        return await asyncio.to_thread(self._recorded_view_at, offer_id)
 
     async def record(self, event_type: str, hit: Hit) -> Outcome:
         when = micros(hit.now)
@@ -160,12 +163,16 @@ class Intake:
         if reason is None and event_type != CONVERSION:
             reason = rules.rate_limited(self.rate_counter, self.limits, hit.ip, offer.visitor_id)
         if reason is None and event_type == CLICK:
-            reason = rules.click_timing(self._view_at(offer.offer_id), hit.now, self.limits)
+            reason = rules.click_timing(await self._view_at(offer.offer_id), hit.now, self.limits)
             if reason is None and rules.duplicate_click(
                 self.rate_counter, self.limits, offer.visitor_id, offer.campaign_id
             ):
                 reason = rules.DUPLICATE_CLICK
-        if reason is None and event_type == VIEWABLE and self._view_at(offer.offer_id) is None:
+        if (
+            reason is None
+            and event_type == VIEWABLE
+            and await self._view_at(offer.offer_id) is None
+        ):
             reason = rules.VIEWABLE_WITHOUT_VIEW
         # A conversion counts only after a recorded click on the same offer.
         if (
@@ -212,7 +219,10 @@ class Intake:
         # Looked up for clicks only: a look-up in an index of many creatives misses the CPU's
         # caches, and views are most of the traffic.
         creative = index.creatives.get(offer.creative_id)
-        landing = creative.landing_url if creative else self._landing_url(offer.creative_id)
+        if creative is not None:
+            return Outcome(recorded, valid, reason, creative.landing_url)
+        # A creative the index no longer holds (ended, replaced): its URL is in the database.
+        landing = await asyncio.to_thread(self._landing_url, offer.creative_id)
         return Outcome(recorded, valid, reason, landing)
 
     def committed(self, events: Sequence[EventRecord]) -> None:
