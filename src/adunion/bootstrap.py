@@ -84,6 +84,7 @@ def build_serving(ctx: AppContext, loader: IndexLoader | None = None) -> Serving
         days=ctx.days,
         database=ctx.database,
         decisions=decision_log_for(settings.redis_url),
+        base_url=settings.base_url.rstrip("/"),
     )
 
 

@@ -32,23 +32,19 @@ VISITOR_COOKIE = "adunion_vid"
 Serving = Annotated[ServingRuntime, Depends(serving_runtime)]
 
 
-_bases: dict[tuple[str, str, str], str] = {}
-
-
 class ViewHeaders(NamedTuple):
     """The request headers a slot view reads (the first of each, as Starlette reads them)."""
 
     user_agent: str = ""
     cookie: str = ""
     referer: str = ""
-    host: str = ""
 
 
-_VIEW_HEADERS = {b"user-agent": 0, b"cookie": 1, b"referer": 2, b"host": 3}
+_VIEW_HEADERS = {b"user-agent": 0, b"cookie": 1, b"referer": 2}
 
 
 def view_headers(scope: Scope) -> ViewHeaders:
-    found = ["", "", "", ""]
+    found = ["", "", ""]
     for name, value in scope["headers"]:
         place = _VIEW_HEADERS.get(name)
         if place is not None and not found[place]:
@@ -71,24 +67,12 @@ def query_params(raw: bytes) -> dict[str, str]:
     return params
 
 
-def base_url(scope: Scope, host: str) -> str:
-    """The platform's URL as the browser reached it (tracking links point back to it), worked
-    out once per scheme, host and root path, as every decision needs it."""
-    key = (scope["scheme"], host, scope.get("root_path", ""))
-    base = _bases.get(key)
-    if base is None:
-        if len(_bases) >= 256:  # the Host header is the client's: keep the cache small
-            _bases.clear()
-        base = _bases[key] = str(Request(scope).base_url).rstrip("/")
-    return base
-
-
 _creative_bodies: dict[tuple[str, str], tuple[CreativeSnapshot, dict[str, Any]]] = {}
 
 
 def creative_body(base: str, creative: CreativeSnapshot) -> dict[str, Any]:
-    """The creative's part of a filled answer; worked out once per creative snapshot and base
-    (it is the same for every view of the ad)."""
+    """The creative's part of a filled answer; worked out once per creative snapshot (it is
+    the same for every view of the ad)."""
     key = (base, creative.id)
     cached = _creative_bodies.get(key)
     if cached is not None and cached[0] is creative:
@@ -108,7 +92,7 @@ def creative_body(base: str, creative: CreativeSnapshot) -> dict[str, Any]:
         else creative.image_url,
         "html": creative.html,
     }
-    if len(_creative_bodies) >= 100_000:  # bases come from the Host header: keep it bounded
+    if len(_creative_bodies) >= 100_000:  # creatives come and go: keep it bounded
         _creative_bodies.clear()
     _creative_bodies[key] = (creative, body)
     return body
@@ -159,7 +143,7 @@ def view_answer(
     headers = view_headers(scope)
     served = serve_view(runtime, slot_id, params, headers)
     status = 404 if served.decision.reason == "unknown_slot" else 200
-    return status, decision_body(base_url(scope, headers.host), slot_id, served)
+    return status, decision_body(runtime.base_url, slot_id, served)
 
 
 def _answer(request: Request, slot_id: str, params: Mapping[str, Any]) -> JSONResponse:
@@ -220,7 +204,7 @@ def creative_html(request: Request, served: Served) -> str:
     """The ad as a small HTML document (iframe fallback). HTML creatives go in a sandboxed
     iframe of their own: no same-origin access, no top navigation except by user click."""
     slot_id = served.decision.slot.id if served.decision.slot else ""
-    body = decision_body(base_url(request.scope, request.headers.get("host", "")), slot_id, served)
+    body = decision_body(serving_runtime(request).base_url, slot_id, served)
     if not body["filled"]:
         return '<!doctype html><html><body style="margin:0"></body></html>'
     c = body["creative"]

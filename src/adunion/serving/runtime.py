@@ -28,6 +28,9 @@ class ServingRuntime:
     database: Database | None = None
     decisions: DecisionLog = field(default_factory=MemoryDecisionLog)
     fill: FillTally = field(default_factory=FillTally)
+    # The platform's public URL (ADUNION_BASE_URL), no trailing slash: tracking links and image
+    # URLs point to it, never to the request's Host header (the client's to forge).
+    base_url: str = ""
 
     def start(self) -> None:
         """In the app's lifespan: the decision log's pusher, the index refresh and its first
