@@ -16,6 +16,7 @@ class Metrics:
     billed_events: Counter
     billing_lag: Gauge
     rollup_lag: Gauge
+    unstored_events: Counter
 
 
 def create_metrics() -> Metrics:
@@ -48,6 +49,12 @@ def create_metrics() -> Metrics:
         rollup_lag=Gauge(
             "adunion_rollup_lag_seconds",
             "Seconds between the newest event and the newest moment report rollups cover",
+            registry=registry,
+        ),
+        unstored_events=Counter(
+            "adunion_tracking_unstored_events",
+            "Invalid events counted but not stored (a flood beyond the per-address sample)",
+            ["reason"],
             registry=registry,
         ),
     )
