@@ -117,6 +117,7 @@ def build_intake(ctx: AppContext, serving: ServingRuntime) -> Intake:
             ),
         ),
         unstored=UnstoredTally(ctx.metrics.unstored_events),
+        without_page=ctx.metrics.events_without_page,
         secret_key=ctx.secret_key,
         recorded_view_at=lambda offer_id: repository.event_time(database, offer_id, "view"),
         landing_url=lambda creative_id: (

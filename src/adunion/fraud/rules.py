@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -24,6 +25,8 @@ CLICK_TOO_FAST = "click_too_fast"
 DUPLICATE_CLICK = "duplicate_click"
 CONVERSION_WITHOUT_CLICK = "conversion_without_click"
 VIEWABLE_WITHOUT_VIEW = "viewable_without_view"
+# The page the ad was shown on is not the slot's site (IAB domain spoofing).
+DOMAIN_MISMATCH = "domain_mismatch"
 # The offer token: altered or malformed, or past its time to live.
 TAMPERED = "tampered_token"
 EXPIRED = "expired_token"
@@ -97,3 +100,23 @@ def duplicate_click(counter: Counter, limits: Limits, visitor_id: str, campaign_
     """A second click by one visitor on one campaign within the window (a new offer each time)."""
     key = f"ivt:click:{visitor_id}:{campaign_id}"
     return counter.tally(key, limits.duplicate_click_window_seconds) > 1
+
+
+def site_hosts(domain: str, subdomains: Iterable[str] = ()) -> frozenset[str]:
+    """The page hosts a site's slots count on: its domain, the same with or without ``www.``,
+    and the subdomains its webmaster lists. Any other subdomain is another site."""
+    apex = domain.removeprefix("www.")
+    return frozenset((apex, "www." + apex, *subdomains))
+
+
+def page_domain(hosts: frozenset[str], offer_host: str, request_host: str) -> str | None:
+    """The page rule for a view, viewable report or click. ``offer_host`` is the page the
+    decision was asked from (signed in the offer token), ``request_host`` the page this event's
+    own request came from (its ``Origin``, else ``Referer``). Each that is known must be one of
+    the site's hosts; when neither is (a browser's privacy settings strip both), the event is
+    allowed — as most networks do — and the intake counts it."""
+    if offer_host and offer_host not in hosts:
+        return DOMAIN_MISMATCH
+    if request_host and request_host not in hosts:
+        return DOMAIN_MISMATCH
+    return None

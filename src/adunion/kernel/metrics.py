@@ -17,6 +17,7 @@ class Metrics:
     billing_lag: Gauge
     rollup_lag: Gauge
     unstored_events: Counter
+    events_without_page: Counter
 
 
 def create_metrics() -> Metrics:
@@ -55,6 +56,13 @@ def create_metrics() -> Metrics:
             "adunion_tracking_unstored_events",
             "Invalid events counted but not stored (a flood beyond the per-address sample)",
             ["reason"],
+            registry=registry,
+        ),
+        events_without_page=Counter(
+            "adunion_tracking_events_without_page",
+            "Views, viewable reports and clicks allowed with no page to judge (no Origin, "
+            "Referer or page in the offer: a browser's privacy settings)",
+            ["event"],
             registry=registry,
         ),
     )

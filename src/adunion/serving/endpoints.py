@@ -20,6 +20,7 @@ from starlette.types import Scope
 
 from adunion.accounts.auth import ApiPrincipal
 from adunion.http.deps import DbSession
+from adunion.kernel.hosts import page_host
 from adunion.serving.repository import OPERATORS, readable_slot
 from adunion.serving.runtime import ServingRuntime, serving_runtime
 from adunion.serving.service import Served, parse_keywords, serve
@@ -38,13 +39,14 @@ class ViewHeaders(NamedTuple):
     user_agent: str = ""
     cookie: str = ""
     referer: str = ""
+    origin: str = ""
 
 
-_VIEW_HEADERS = {b"user-agent": 0, b"cookie": 1, b"referer": 2}
+_VIEW_HEADERS = {b"user-agent": 0, b"cookie": 1, b"referer": 2, b"origin": 3}
 
 
 def view_headers(scope: Scope) -> ViewHeaders:
-    found = ["", "", ""]
+    found = ["", "", "", ""]
     for name, value in scope["headers"]:
         place = _VIEW_HEADERS.get(name)
         if place is not None and not found[place]:
@@ -118,12 +120,16 @@ def serve_view(
     runtime: ServingRuntime, slot_id: str, params: Mapping[str, Any], headers: ViewHeaders
 ) -> Served:
     """One slot view from a request's parts: the query (or JSON body) parameters and its
-    headers. The visitor is the ``visitor`` parameter, else the visitor cookie."""
+    headers. The visitor is the ``visitor`` parameter, else the visitor cookie. The page is the
+    ``url`` parameter (the tag sends the page's address), else the Referer; its host, signed into
+    the offer, is the ``Origin`` a browser puts on the tag's request when there is one (the
+    page's own, which its script cannot change), else the page's."""
     visitor = params.get("visitor") or (
         cookie_parser(headers.cookie).get(VISITOR_COOKIE) if headers.cookie else None
     )
     country = params.get("country")
     keywords = params.get("keywords")
+    page_url = str(params.get("url") or headers.referer)
     return serve(
         runtime,
         slot_id=slot_id,
@@ -131,7 +137,8 @@ def serve_view(
         user_agent=headers.user_agent,
         keywords=parse_keywords(str(keywords)) if keywords else frozenset(),
         country=str(country).upper()[:2] if country else None,
-        page_url=str(params.get("url") or headers.referer)[:2000],
+        page_url=page_url[:2000],
+        page_host=page_host(headers.origin) or page_host(page_url),
     )
 
 

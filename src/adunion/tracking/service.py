@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from prometheus_client import Counter
+
 from adunion.fraud import rules
 from adunion.kernel.days import NetworkDays
 from adunion.kernel.ids import new_id
-from adunion.kernel.ratelimit import Counter
+from adunion.kernel.ratelimit import Counter as RateCounter
 from adunion.kernel.times import (
     MICROS_PER_MINUTE,
     MICROS_PER_SECOND,
@@ -52,6 +54,7 @@ class Hit(NamedTuple):  # a named tuple: one per request, made in a third of a d
     now: float
     user_id: str | None = None  # the signed-in user, when the platform's session cookie came
     value_micros: int | None = None
+    page_host: str = ""  # the page the request came from (Origin, else Referer), "" unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +84,7 @@ class Intake:
         holder: IndexHolder,
         days: NetworkDays,
         counters: ServingCounters,
-        rate_counter: Counter,
+        rate_counter: RateCounter,
         view_log: ViewLog,
         limits: rules.Limits,
         secret_key: str,
@@ -89,6 +92,7 @@ class Intake:
         landing_url: Callable[[str], str | None],
         reach: LiveReach | None = None,
         unstored: UnstoredTally | None = None,
+        without_page: Counter | None = None,
     ) -> None:
         self.signer = signer
         self.writer = writer
@@ -104,6 +108,7 @@ class Intake:
         self._landing_url = landing_url
         self.reach = reach if reach is not None else MemoryLiveReach()
         self.unstored = unstored if unstored is not None else UnstoredTally()
+        self.without_page = without_page
         writer.on_commit = self.committed
 
     def start(self) -> None:
@@ -171,6 +176,11 @@ class Intake:
         reason = verified.reason
         if reason is None and rules.is_bot(hit.user_agent):
             reason = rules.BOT
+        if reason is None and event_type != CONVERSION and slot is not None and slot.hosts:
+            # The page must be the slot's site (a conversion comes from the advertiser's).
+            reason = rules.page_domain(slot.hosts, offer.page_host, hit.page_host)
+            if not (offer.page_host or hit.page_host) and self.without_page is not None:
+                self.without_page.labels(event_type).inc()  # allowed, and counted
         if (
             reason is None
             and event_type == CLICK
