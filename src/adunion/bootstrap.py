@@ -37,9 +37,9 @@ class Runtime:
     serving: ServingRuntime
     intake: Intake
 
-    def start(self) -> None:
-        """On the app's event loop, in its lifespan."""
-        self.serving.start()
+    async def start(self) -> None:
+        """On the app's event loop, in its lifespan (serving's first index is built first)."""
+        await self.serving.start()
         self.intake.start()
 
     async def stop(self) -> None:

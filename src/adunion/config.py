@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     base_url: str = ""
+    # `adunion serve --workers N`: uvicorn's supervisor kills a worker that does not answer its
+    # health check within this many seconds (its own default, 5). The check is answered by a
+    # Python thread, so a worker holding the interpreter lock longer (a full garbage collection
+    # of a very large index on a starved host) would be killed: raise it for such hosts.
+    worker_healthcheck_seconds: int = Field(default=5, ge=1, le=600)
 
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     # Rates are Decimal strings ("0.30"), never floats: they multiply money.
