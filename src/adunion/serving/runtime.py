@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from adunion.kernel.days import NetworkDays
-from adunion.kernel.logging import get_logger
 from adunion.kernel.db import Database
+from adunion.kernel.logging import get_logger
 from adunion.serving.counters import ServingCounters
 from adunion.serving.decision_log import DecisionLog, MemoryDecisionLog
 from adunion.serving.engine import DecisionEngine
