@@ -81,8 +81,13 @@ class UnstoredTally:
         self._thread.start()
 
     def stop(self, database: Database) -> None:
+        """The last flush, at shutdown; when the database cannot take it, the counts are logged
+        (they are a report's figures, not money: the shutdown goes on)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(10)
             self._thread = None
-        self.flush(database)
+        try:
+            self.flush(database)
+        except Exception as exc:  # logged, with what is lost
+            log.error("unstored_final_flush_failed", counts=str(self.pending()), exc_info=exc)
