@@ -58,7 +58,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        parts.start()
+        await parts.start()  # serving's first index is built before the first request
         jobs = job_runner(ctx) if settings.run_jobs else None
         if jobs is not None:
             jobs.start()

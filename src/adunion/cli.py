@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -29,6 +30,12 @@ def serve(
     """Run the web app and API (migrating the database first)."""
     import uvicorn
 
+    # The workers read their settings from the environment: --host and --port are ADUNION_HOST
+    # and ADUNION_PORT, so the default ADUNION_BASE_URL (the tracking links' base) follows them.
+    if host:
+        os.environ["ADUNION_HOST"] = host
+    if port:
+        os.environ["ADUNION_PORT"] = str(port)
     settings = cli_settings()
     if migrate_first:
         from adunion import migrate
@@ -45,6 +52,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         access_log=False,
         proxy_headers=False,
     )

@@ -49,7 +49,7 @@ def add_buyer(
             CampaignIn(
                 name="c",
                 pricing=Pricing.CPC,
-                bid_micros=500_000,
+                bid_micros=min(500_000, daily_budget),  # one click fits the day (campaigns rule)
                 daily_budget_micros=daily_budget,
                 total_budget_micros=total_budget,
             ),

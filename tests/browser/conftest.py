@@ -21,7 +21,15 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import skip_or_fail
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Publishers' pages in the tests are served on this machine under the names the sites register
+# (the serving tag's views count only on the slot's own site, docs/serving.md).
+PUBLISHER_HOSTS = ("bakery.example", "www.bakery.example", "copycat.example")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--host-resolver-rules=" + ", ".join(f"MAP {host} 127.0.0.1" for host in PUBLISHER_HOSTS),
+]
 
 
 def chromium_path() -> str | None:

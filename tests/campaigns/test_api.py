@@ -223,7 +223,7 @@ def test_text_and_html_creatives_and_landing_urls(client: TestClient, database: 
         headers=headers,
     )
     assert html.status_code == 201, html.text
-    served = client.get(html.json()["html_url"])
+    served = client.get(html.json()["html_url"], headers=headers)  # its owner: a preview
     assert served.status_code == 200
     csp = served.headers["content-security-policy"]
     assert "default-src 'none'" in csp

@@ -17,7 +17,7 @@ from adunion.inventory.embed import embed_tag
 from adunion.inventory.endpoints import check_site_now
 from adunion.inventory.formats import SlotFormat
 from adunion.inventory.models import AdSlot, Site, SiteStatus
-from adunion.inventory.schemas import SiteIn, SlotIn
+from adunion.inventory.schemas import SiteIn, SiteUpdateIn, SlotIn
 from adunion.inventory.verification import META_NAME, ads_txt_line, meta_tag
 from adunion.kernel.errors import AppError, ValidationFailed
 from adunion.kernel.money import format_amount, parse_amount
@@ -105,7 +105,16 @@ def site_create(
 
 
 def _site_page(
-    request: Request, ctx: Context, site: Site, viewer: Principal, notice: str | None = None
+    request: Request,
+    ctx: Context,
+    site: Site,
+    viewer: Principal,
+    notice: str | None = None,
+    *,
+    errors: dict[str, str] | None = None,
+    subdomains: str | None = None,
+    saved: bool = False,
+    code: int = 200,
 ) -> Response:
     return render(
         request,
@@ -118,8 +127,12 @@ def _site_page(
             "meta_name": META_NAME,
             "money": money,
             "notice": notice,
+            "saved": saved,
+            "errors": errors or {},
+            "subdomains": "\n".join(site.subdomains) if subdomains is None else subdomains,
         },
         principal=viewer,
+        status_code=code,
     )
 
 
@@ -136,6 +149,33 @@ def site_check(site_id: str, request: Request, ctx: Context, viewer: Webmaster) 
     site = check_site_now(ctx, viewer.user_id, site_id)
     notice = "Verified." if site.status is SiteStatus.VERIFIED else "Not verified yet."
     return _site_page(request, ctx, site, viewer, notice)
+
+
+@router.post("/sites/{site_id}/subdomains", dependencies=[Csrf])
+def site_subdomains(
+    site_id: str,
+    request: Request,
+    session: DbSession,
+    ctx: Context,
+    viewer: Webmaster,
+    data: FormFields,
+) -> Response:
+    """The other subdomains whose pages show the site's slots: one per line (or comma)."""
+    text = data.get("subdomains", "")
+    site = get_owned(session, Site, site_id, viewer.user_id)
+    body, errors = validate_form(SiteUpdateIn, {"subdomains": split_hosts(text)})
+    if body is not None:
+        try:
+            site = service.update_site(session, viewer.user_id, site_id, body)
+        except AppError as exc:
+            errors = field_errors(exc)
+    if errors:  # refused before anything was changed
+        return _site_page(request, ctx, site, viewer, errors=errors, subdomains=text, code=422)
+    return _site_page(request, ctx, site, viewer, "Subdomains saved.", saved=True)
+
+
+def split_hosts(text: str) -> list[str]:
+    return [h for h in text.replace(",", "\n").split() if h]
 
 
 # --- slots -------------------------------------------------------------------------------------

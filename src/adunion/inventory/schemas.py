@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adunion.inventory.categories import CATEGORIES
-from adunion.inventory.domains import normalise_domain
+from adunion.inventory.domains import MAX_SUBDOMAINS, normalise_domain
 from adunion.inventory.formats import SlotFormat
 from adunion.kernel.errors import ValidationFailed
 from adunion.kernel.money import Micros
@@ -26,10 +26,15 @@ def _category(value: str) -> str:
     return value
 
 
+Subdomains = list[Annotated[str, Field(min_length=1, max_length=300)]]
+
+
 class SiteIn(StrictInput):
     domain: str = Field(min_length=1, max_length=300)
     category: str = Field(min_length=1, max_length=10)
     description: str = Field(default="", max_length=2000)
+    # Other subdomains whose pages show the site's slots (checked against the domain).
+    subdomains: Subdomains = Field(default_factory=list, max_length=MAX_SUBDOMAINS)
 
     @field_validator("domain")
     @classmethod
@@ -48,6 +53,7 @@ class SiteIn(StrictInput):
 class SiteUpdateIn(StrictInput):
     category: str | None = Field(default=None, min_length=1, max_length=10)
     description: str | None = Field(default=None, max_length=2000)
+    subdomains: Subdomains | None = Field(default=None, max_length=MAX_SUBDOMAINS)
 
     @field_validator("category")
     @classmethod
@@ -88,6 +94,7 @@ class CategoryOut(BaseModel):
 class SiteOut(BaseModel):
     id: str
     domain: str
+    subdomains: list[str]
     category: str
     category_name: str
     description: str
