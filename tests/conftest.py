@@ -23,10 +23,24 @@ from adunion import migrate
 from adunion.app import create_app
 from adunion.config import Settings
 from adunion.kernel.db import Database, normalise_url
+from tests.loop_guard import LoopGuard
 
 POSTGRES_ENV = "ADUNION_TEST_POSTGRES_URL"
 REDIS_ENV = "ADUNION_TEST_REDIS_URL"
 REQUIRE_ALL_ENV = "ADUNION_TEST_REQUIRE_ALL"
+
+
+@pytest.fixture(autouse=True)
+def loop_guard(monkeypatch: pytest.MonkeyPatch) -> Iterator[LoopGuard]:
+    """Every test fails if the app ran SQL, argon2 or a Pillow decode on its event loop."""
+    guard = LoopGuard()
+    guard.install(monkeypatch)
+    try:
+        yield guard
+    finally:
+        guard.uninstall()
+    if guard.notes:
+        pytest.fail(guard.report(), pytrace=False)
 
 
 def skip_or_fail(reason: str) -> None:

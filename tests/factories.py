@@ -7,7 +7,7 @@ import itertools
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from adunion.accounts import service
+from adunion.accounts import security, service
 from adunion.accounts.models import ApiToken, User
 from adunion.config import Settings
 from adunion.kernel.db import Database
@@ -30,7 +30,7 @@ def make_user(
     return service.sign_up(
         session,
         email=email or f"user{n}@example.org",
-        password=password,
+        password_hash=security.hash_password(password),
         display_name=display_name or f"User {n}",
         roles=list(roles),
     )

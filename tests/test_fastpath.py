@@ -39,10 +39,27 @@ def test_fast_path_answers_as_the_route_does(client: TestClient) -> None:
     assert fast.headers["cache-control"] == "no-store"
     assert int(fast.headers["content-length"]) == len(fast.content)
     assert _without_offer(fast.json()) == _without_offer(routed.json())
-    assert fast.json()["view_url"].startswith("http://testserver/t/v/")
-    # The Host header decides the tracking links' base, as for the route.
-    other = client.get("/api/v1/decision?slot=slot-1", headers={"host": "ads.example:8080"})
-    assert other.json()["click_url"].startswith("http://ads.example:8080/t/c/")
+    assert fast.json()["view_url"].startswith("http://127.0.0.1:8000/t/v/")  # ADUNION_BASE_URL
+
+
+def test_tracking_links_point_to_the_configured_base_url_whatever_the_host_header(
+    client: TestClient,
+) -> None:
+    """A forged Host header cannot point an ad's beacons and click elsewhere: the links are
+    built from ``ADUNION_BASE_URL`` (here the default, http://127.0.0.1:8000)."""
+    forged = {"host": "evil.example:8080"}
+    answers = [
+        client.get("/api/v1/decision?slot=slot-1", headers=forged).json(),
+        client.get("/serve/slot-1/decision.json", headers=forged).json(),
+        client.post("/api/v1/decision", json={"slot": "slot-1"}, headers=forged).json(),
+    ]
+    for body in answers:
+        for link in ("view_url", "click_url", "viewable_url"):
+            assert body[link].startswith("http://127.0.0.1:8000/t/"), body
+    frame = client.get("/serve/slot-1/frame", headers=forged).text
+    assert "evil.example" not in frame
+    assert 'src="http://127.0.0.1:8000/t/v/' in frame
+    assert 'href="http://127.0.0.1:8000/t/c/' in frame
 
 
 def test_fast_path_unknown_slot_and_other_requests(client: TestClient) -> None:

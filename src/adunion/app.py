@@ -21,6 +21,7 @@ from adunion.fastpath import AdunionApp, ServingFastPath
 from adunion.http.api_docs import install_api_docs
 from adunion.http.errors import install_error_handlers
 from adunion.http.middleware import RequestLogMiddleware
+from adunion.http.security import SecurityHeadersMiddleware
 from adunion.http.system import router as system_router
 from adunion.inventory import endpoints as inventory_endpoints
 from adunion.inventory import pages as inventory_pages
@@ -57,7 +58,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        parts.start()
+        await parts.start()  # serving's first index is built before the first request
         jobs = job_runner(ctx) if settings.run_jobs else None
         if jobs is not None:
             jobs.start()
@@ -105,6 +106,7 @@ def create_app(
     app.include_router(risk_pages)
     app.include_router(serving_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(SecurityHeadersMiddleware, settings=settings)
     app.add_middleware(RequestLogMiddleware, ctx=ctx)
     app.fast_path = ServingFastPath(ctx, parts.serving, parts.intake)  # asked first
     return app

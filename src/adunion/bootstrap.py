@@ -25,6 +25,7 @@ from adunion.tracking import repository
 from adunion.tracking.journal import EventJournal, journal_directory
 from adunion.tracking.reach import live_reach_for
 from adunion.tracking.service import Intake
+from adunion.tracking.unstored import UnstoredTally
 from adunion.tracking.viewlog import view_log_for
 
 
@@ -36,9 +37,9 @@ class Runtime:
     serving: ServingRuntime
     intake: Intake
 
-    def start(self) -> None:
-        """On the app's event loop, in its lifespan."""
-        self.serving.start()
+    async def start(self) -> None:
+        """On the app's event loop, in its lifespan (serving's first index is built first)."""
+        await self.serving.start()
         self.intake.start()
 
     async def stop(self) -> None:
@@ -84,6 +85,7 @@ def build_serving(ctx: AppContext, loader: IndexLoader | None = None) -> Serving
         days=ctx.days,
         database=ctx.database,
         decisions=decision_log_for(settings.redis_url),
+        base_url=settings.base_url.rstrip("/"),
     )
 
 
@@ -109,7 +111,13 @@ def build_intake(ctx: AppContext, serving: ServingRuntime) -> Intake:
             ip_per_minute=settings.fraud_ip_events_per_minute,
             visitor_per_minute=settings.fraud_visitor_events_per_minute,
             min_click_delay_seconds=settings.fraud_min_click_delay_seconds,
+            invalid_token_samples_per_minute=settings.fraud_invalid_token_samples_per_minute,
+            invalid_token_samples_per_minute_total=(
+                settings.fraud_invalid_token_samples_per_minute_total
+            ),
         ),
+        unstored=UnstoredTally(ctx.metrics.unstored_events),
+        without_page=ctx.metrics.events_without_page,
         secret_key=ctx.secret_key,
         recorded_view_at=lambda offer_id: repository.event_time(database, offer_id, "view"),
         landing_url=lambda creative_id: (

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated
 
@@ -29,6 +30,12 @@ def serve(
     """Run the web app and API (migrating the database first)."""
     import uvicorn
 
+    # The workers read their settings from the environment: --host and --port are ADUNION_HOST
+    # and ADUNION_PORT, so the default ADUNION_BASE_URL (the tracking links' base) follows them.
+    if host:
+        os.environ["ADUNION_HOST"] = host
+    if port:
+        os.environ["ADUNION_PORT"] = str(port)
     settings = cli_settings()
     if migrate_first:
         from adunion import migrate
@@ -45,6 +52,7 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers,
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         access_log=False,
         proxy_headers=False,
     )
@@ -123,7 +131,7 @@ def user_create(
 def _create_user(
     email: str, password: str | None, name: str, roles: list[str], *, operator: bool
 ) -> None:
-    from adunion.accounts import service
+    from adunion.accounts import passwords
     from adunion.accounts.schemas import SignUpIn
     from adunion.kernel.principal import CUSTOMER_ROLES, OPERATOR_ROLES, Role
 
@@ -137,13 +145,14 @@ def _create_user(
         checked = SignUpIn(
             email=email, password=_read_password(password), display_name=name, roles=["webmaster"]
         )
-        with open_database(settings) as database, database.transaction() as session:
-            user = service.sign_up(
-                session,
+        with open_database(settings) as database:
+            user = passwords.sign_up(
+                database,
                 email=checked.email,
                 password=checked.password,
                 display_name=checked.display_name,
                 roles=[Role(r) for r in roles],
+                then=lambda _session, user: user,
             )
             typer.echo(f"created {user.email} ({', '.join(sorted(roles))}) id={user.id}")
 

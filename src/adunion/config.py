@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     base_url: str = ""
+    # `adunion serve --workers N`: uvicorn's supervisor kills a worker that does not answer its
+    # health check within this many seconds (its own default, 5). The check is answered by a
+    # Python thread, so a worker holding the interpreter lock longer (a full garbage collection
+    # of a very large index on a starved host) would be killed: raise it for such hosts.
+    worker_healthcheck_seconds: int = Field(default=5, ge=1, le=600)
 
     currency: str = Field(default="USD", pattern=r"^[A-Z]{3}$")
     # Rates are Decimal strings ("0.30"), never floats: they multiply money.
@@ -51,8 +56,13 @@ class Settings(BaseSettings):
 
     cookie_secure: Literal["auto", "always", "never"] = "auto"
     session_max_age_seconds: int = Field(default=14 * 24 * 3600, gt=0)
+    # Sign-in throttling (accounts/ratelimit.py): sliding windows per client address and per
+    # account, and a per-account back-off after failures in a row (docs/security.md).
     login_attempts_per_window: int = Field(default=10, gt=0)
+    login_account_attempts_per_window: int = Field(default=10, gt=0)
     login_window_seconds: int = Field(default=15 * 60, gt=0)
+    login_backoff_after_failures: int = Field(default=5, gt=0)
+    login_backoff_max_seconds: int = Field(default=15 * 60, gt=0, le=24 * 3600)
 
     # Serving and tracking (docs/serving.md).
     serving_index_check_seconds: float = Field(default=2.0, gt=0)
@@ -74,6 +84,11 @@ class Settings(BaseSettings):
     fraud_ip_events_per_minute: int = Field(default=600, gt=0)
     fraud_visitor_events_per_minute: int = Field(default=120, gt=0)
     fraud_min_click_delay_seconds: float = Field(default=1.0, ge=0)
+    # Events whose offer token does not verify: the first this many per client address (an IPv6
+    # /64) and per minute are stored with their reason, and at most the second figure per minute
+    # in all; the rest of a flood is only counted (tracking_unstored, docs/serving.md).
+    fraud_invalid_token_samples_per_minute: int = Field(default=20, ge=0)
+    fraud_invalid_token_samples_per_minute_total: int = Field(default=1000, ge=0)
     fraud_ctr_ratio: float = Field(default=3.0, gt=1)
     fraud_ctr_min_impressions: int = Field(default=1000, gt=0)
     fraud_ctr_window_days: int = Field(default=7, ge=1, le=90)

@@ -1,5 +1,6 @@
-"""What every entry point shares: settings, the database, rate counters, metrics, the secret key
-and the network's day. Built by ``adunion.bootstrap``; domains receive it, never build it."""
+"""What every entry point shares: settings, the database, rate counters, the sign-in throttle,
+metrics, the secret key and the network's day. Built by ``adunion.bootstrap``; domains receive
+it, never build it."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from adunion.kernel.days import NetworkDays
 from adunion.kernel.db import Database
 from adunion.kernel.metrics import Metrics, create_metrics
 from adunion.kernel.ratelimit import Counter, counter_for
+from adunion.kernel.throttle import Throttle, throttle_for
 
 
 @dataclass
@@ -17,6 +19,7 @@ class AppContext:
     settings: Settings
     database: Database
     counters: Counter
+    login_throttle: Throttle
     metrics: Metrics
     secret_key: str
     days: NetworkDays
@@ -31,6 +34,7 @@ def build_context(settings: Settings, database: Database | None = None) -> AppCo
         settings=settings,
         database=database or Database(settings.database_url),
         counters=counter_for(settings.redis_url),
+        login_throttle=throttle_for(settings.redis_url),
         metrics=create_metrics(),
         secret_key=settings.ensure_secret_key(),
         days=NetworkDays(settings.timezone),

@@ -65,6 +65,7 @@ class ServingFastPath:
         self._decisions = ctx.metrics.requests.labels("GET", DECISION_PATH, "200")
         self._views = ctx.metrics.requests.labels("POST", "/t/v/{token}", "204")
         self._trusted = ctx.settings.trusted_proxy_set
+        self._own_origin = tracking.own_origin(ctx.settings.base_url)
         # Rendered once from the endpoint's own responses (no body: 204, or 503 with length 0).
         self._beacon_answers = {
             recorded: (answer.status_code, tuple(answer.raw_headers))
@@ -104,7 +105,7 @@ class ServingFastPath:
 
     async def _view_beacon(self, scope: Scope, send: Send, token: str) -> None:
         """``POST /t/v/{token}``: the endpoint's own record and answer, on the raw scope."""
-        hit = tracking.scope_hit(scope, token, self._trusted)
+        hit = tracking.scope_hit(scope, token, self._trusted, self._own_origin)
         recorded = await tracking.record_hit(self.intake, VIEW, hit)
         if recorded:
             self._views.inc()

@@ -138,11 +138,18 @@ def test_created_token_is_shown_once_and_works_until_revoked(
 def test_eleventh_failed_login_from_one_address_is_429(
     client: TestClient, database: Database
 ) -> None:
+    """Eleven accounts tried from one address: the address limit (each account's own limit is
+    tests/accounts/test_login_throttle.py's)."""
     client.post("/api/v1/auth/signup", json=SIGNUP)
-    wrong = {"email": "web@example.org", "password": "not the password"}
-    statuses = [client.post("/api/v1/auth/login", json=wrong).status_code for _ in range(11)]
+    statuses = [
+        client.post(
+            "/api/v1/auth/login", json={"email": f"u{n}@example.org", "password": "not it"}
+        ).status_code
+        for n in range(11)
+    ]
     assert statuses == [401] * 10 + [429]
-    blocked = client.post("/api/v1/auth/login", json={**wrong, "password": SIGNUP["password"]})
+    right = {"email": "web@example.org", "password": SIGNUP["password"]}
+    blocked = client.post("/api/v1/auth/login", json=right)
     assert blocked.status_code == 429
     assert int(blocked.headers["Retry-After"]) > 0
     assert count(database, ApiToken) == 0
@@ -187,24 +194,30 @@ def test_admin_sets_roles_and_unknown_user_is_404(client: TestClient, database: 
 def test_forwarded_for_counts_only_behind_a_trusted_proxy(
     settings: Settings, database: Database
 ) -> None:
-    wrong = {"email": "nobody@example.org", "password": "not the password"}
+    def wrong(n: int) -> dict[str, str]:  # another account each time: the address limit alone
+        return {"email": f"nobody{n}@example.org", "password": "not the password"}
+
     with TestClient(create_app(settings, database=database)) as untrusted:
         for n in range(10):
             untrusted.post(
-                "/api/v1/auth/login", json=wrong, headers={"X-Forwarded-For": f"203.0.113.{n}"}
+                "/api/v1/auth/login", json=wrong(n), headers={"X-Forwarded-For": f"203.0.113.{n}"}
             )
         # Spoofed headers from an untrusted peer change nothing: all ten counted for one address.
-        assert untrusted.post("/api/v1/auth/login", json=wrong).status_code == 429
+        assert untrusted.post("/api/v1/auth/login", json=wrong(10)).status_code == 429
     settings.trusted_proxies = "testclient"
     with TestClient(create_app(settings, database=database)) as behind_proxy:
         for n in range(10):
             behind_proxy.post(
-                "/api/v1/auth/login", json=wrong, headers={"X-Forwarded-For": f"198.51.100.{n}"}
+                "/api/v1/auth/login",
+                json=wrong(n),
+                headers={"X-Forwarded-For": f"198.51.100.{n}"},
             )
         # Behind the proxy each forwarded address has its own count.
         assert (
             behind_proxy.post(
-                "/api/v1/auth/login", json=wrong, headers={"X-Forwarded-For": "198.51.100.77"}
+                "/api/v1/auth/login",
+                json=wrong(10),
+                headers={"X-Forwarded-For": "198.51.100.77"},
             ).status_code
             == 401
         )

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select, text
 
-from adunion.accounts import service
+from adunion.accounts import security, service
 from adunion.accounts.models import ApiToken, User
 from adunion.kernel.db import Database
 from adunion.kernel.errors import Conflict, NotFound, Unauthorized, ValidationFailed
@@ -31,15 +31,58 @@ def test_duplicate_email_is_a_conflict_naming_the_field(database: Database) -> N
     assert excinfo.value.fields[0].field == "email"
 
 
-def test_authenticate(database: Database) -> None:
+def _sign_in(database: Database, email: str, password: str) -> User:
+    """As ``accounts.passwords.sign_in`` runs it: read, verify with no transaction open, write."""
+    with database.transaction(write=False) as session:
+        stored = service.stored_password(session, email)
+    verified = service.check_sign_in(stored, password)
+    with database.transaction() as session:
+        return service.finish_sign_in(session, verified)
+
+
+def test_sign_in(database: Database) -> None:
     with database.transaction() as session:
         make_user(session, email="a@example.org")
+    user = _sign_in(database, "a@example.org", DEFAULT_PASSWORD)
+    assert user.last_login_at is not None
+    with pytest.raises(Unauthorized):
+        _sign_in(database, "a@example.org", "wrong password")
+    with pytest.raises(Unauthorized):
+        _sign_in(database, "nobody@example.org", DEFAULT_PASSWORD)
+
+
+def test_a_password_changed_after_the_check_refuses_the_sign_in(database: Database) -> None:
+    """The hash is verified outside any transaction; the write re-checks it is still the one."""
     with database.transaction() as session:
-        assert service.authenticate(session, email="a@example.org", password=DEFAULT_PASSWORD)
-        with pytest.raises(Unauthorized):
-            service.authenticate(session, email="a@example.org", password="wrong password")
-        with pytest.raises(Unauthorized):
-            service.authenticate(session, email="nobody@example.org", password=DEFAULT_PASSWORD)
+        user = make_user(session, email="a@example.org")
+    with database.transaction(write=False) as session:
+        stored = service.stored_password(session, "a@example.org")
+    verified = service.check_sign_in(stored, DEFAULT_PASSWORD)
+    with database.transaction() as session:
+        assert stored is not None
+        service.set_password(session, stored, security.hash_password("a new password"))
+    with pytest.raises(Unauthorized), database.transaction() as session:
+        service.finish_sign_in(session, verified)
+    with database.transaction(write=False) as session:
+        assert session.get(User, user.id).last_login_at is None  # type: ignore[union-attr]
+
+
+def test_a_password_change_needs_the_current_one_and_a_fresh_read(database: Database) -> None:
+    with database.transaction() as session:
+        user = make_user(session)
+    with database.transaction(write=False) as session:
+        stored = service.stored_password_of(session, user.id)
+    assert stored is not None
+    with pytest.raises(ValidationFailed) as excinfo:
+        service.check_current_password(stored, "not it")
+    assert excinfo.value.fields[0].field == "current_password"
+    service.check_current_password(stored, DEFAULT_PASSWORD)
+    with database.transaction() as session:
+        service.set_password(session, stored, security.hash_password("second password"))
+    # A second change from the same (now stale) read is refused: its proof was the old hash.
+    with pytest.raises(ValidationFailed), database.transaction() as session:
+        service.set_password(session, stored, security.hash_password("third password"))
+    assert _sign_in(database, user.email, "second password").id == user.id
 
 
 def test_api_token_secret_is_stored_hashed_and_resolves(database: Database) -> None:

@@ -21,7 +21,15 @@ from playwright.sync_api import Browser, Page, sync_playwright
 
 from tests.conftest import skip_or_fail
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+# Publishers' pages in the tests are served on this machine under the names the sites register
+# (the serving tag's views count only on the slot's own site, docs/serving.md).
+PUBLISHER_HOSTS = ("bakery.example", "www.bakery.example", "copycat.example")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--host-resolver-rules=" + ", ".join(f"MAP {host} 127.0.0.1" for host in PUBLISHER_HOSTS),
+]
 
 
 def chromium_path() -> str | None:
@@ -109,9 +117,24 @@ def server(
             process.stderr.close()
 
 
+# Every Content-Security-Policy refusal on a page, as the browser reports it (it has blocked a
+# script, a style or a frame): a page test fails on any, so a page that needs more than the
+# policy allows (an inline script, say) is caught where it is used.
+WATCH_CSP = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.cspViolations.push(`${event.effectiveDirective} ${event.blockedURI}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser: Browser, server: str) -> Iterator[Page]:
     context = browser.new_context(base_url=server)
     context.set_default_timeout(10_000)
-    yield context.new_page()
+    context.add_init_script(WATCH_CSP)
+    page = context.new_page()
+    yield page
+    violations = page.evaluate("window.cspViolations || []")
     context.close()
+    assert violations == [], "the page broke its Content-Security-Policy"

@@ -14,7 +14,7 @@ import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
 
-from adunion.accounts import service
+from adunion.accounts import security, service
 from adunion.inventory import repository as inventory
 from adunion.inventory.models import SiteStatus
 from adunion.kernel.db import Database
@@ -103,7 +103,7 @@ def test_site_slot_campaign_and_moderation(
         service.sign_up(
             session,
             email="risk@example.org",
-            password=PASSWORD,
+            password_hash=security.hash_password(PASSWORD),
             display_name="Risk Desk",
             roles=[Role.RISK],
         )

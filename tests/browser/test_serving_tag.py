@@ -63,6 +63,11 @@ class PublisherPage:
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
 
+    def url(self, host: str = "bakery.example") -> str:
+        """The page as the browser reaches it: on the site's own domain unless told (Chromium
+        maps the publishers' names to this machine, see conftest)."""
+        return f"http://{host}:{self.port}/"
+
     def show(self, body: str, *, body_style: str = "") -> None:
         """Serve ``body`` as the bakery's page."""
         style = f' style="{body_style}"' if body_style else ""
@@ -215,7 +220,7 @@ def test_tag_renders_lazily_and_records_one_impression(
     )
     decisions: list[str] = []
     page.on("request", lambda r: decisions.append(r.url) if "/api/v1/decision" in r.url else None)
-    page.goto(f"http://127.0.0.1:{publisher.port}/")
+    page.goto(publisher.url())
     slot = page.locator("#slot")
     expect(slot).to_have_attribute("data-adunion-status", "waiting")
     assert decisions == []  # below the fold: not asked for yet
@@ -284,7 +289,7 @@ def test_without_javascript_the_noscript_frame_shows_the_ad_and_records_its_view
     context.set_default_timeout(10_000)
     try:
         page = context.new_page()
-        page.goto(f"http://127.0.0.1:{publisher.port}/")
+        page.goto(publisher.url())
         frame = page.frame_locator("iframe").first
         expect(frame.locator("a")).to_contain_text("Fresh bread daily")
         assert (frame.locator("a").get_attribute("href") or "").startswith(f"{server}/t/c/")
@@ -312,7 +317,7 @@ def test_a_responsive_slot_scales_the_ad_to_its_container(
         + f'<script async src="{server}/tag.js"></script>',
         body_style="margin:0",
     )
-    page.goto(f"http://127.0.0.1:{publisher.port}/")
+    page.goto(publisher.url())
     sizes = {}
     for width in (200, 600):
         image = page.locator(f"#w{width} img")
@@ -326,3 +331,22 @@ def test_a_responsive_slot_scales_the_ad_to_its_container(
     # Narrower than the banner: scaled down to the container, the aspect kept (300x250 -> 200
     # wide); wider: its own size, never stretched.
     assert sizes == {200: (200, 167), 600: (300, 250)}
+
+
+def test_the_same_tag_on_another_site_s_page_records_domain_mismatch(
+    page: Page, server: str, publisher: PublisherPage, network: tuple[Database, str]
+) -> None:
+    """The webmaster's tag copied onto a page of another origin: the ad shows, but its view is
+    recorded as ``domain_mismatch`` and never billed; on the site's own page it counts."""
+    database, slot_id = network
+    tag = (
+        f'<ins class="adunion-slot" id="slot" data-adunion-slot="{slot_id}"></ins>'
+        f'<script async src="{server}/tag.js"></script>'
+    )
+    publisher.show(tag)
+    for host in ("copycat.example", "www.bakery.example"):
+        page.goto(publisher.url(host))
+        expect(page.locator("#slot")).to_have_attribute("data-adunion-status", "filled")
+    eventually(lambda: len(views(database)) == 2, "both impressions are recorded")
+    judged = sorted((v.invalid_reason or "", v.billable_micros > 0) for v in views(database))
+    assert judged == [("", True), ("domain_mismatch", False)]

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from adunion.campaigns.models import Campaign, Creative, CreativeAsset
@@ -220,7 +223,7 @@ def test_text_and_html_creatives_and_landing_urls(client: TestClient, database: 
         headers=headers,
     )
     assert html.status_code == 201, html.text
-    served = client.get(html.json()["html_url"])
+    served = client.get(html.json()["html_url"], headers=headers)  # its owner: a preview
     assert served.status_code == 200
     csp = served.headers["content-security-policy"]
     assert "default-src 'none'" in csp
@@ -339,3 +342,55 @@ def test_another_tenants_campaigns_and_creatives_are_404(
     stolen = upload(client, bob, campaign["id"], image_bytes())
     assert stolen.status_code == 404
     assert count(database, Creative) == 1
+
+
+@pytest.mark.parametrize("value", [True, "250000", 250000.0, 1e6])
+@pytest.mark.parametrize("field", ["bid_micros", "daily_budget_micros", "total_budget_micros"])
+def test_micros_must_be_json_integers(
+    client: TestClient, database: Database, field: str, value: object
+) -> None:
+    """The API documents integer micros: ``true`` was read as 1 micro, ``"250000"`` and
+    ``250000.0`` as integers. Each is a 422 naming the field, on create and on update."""
+    _, headers = advertiser(database)
+    created = client.post("/api/v1/campaigns", json={**CAMPAIGN, field: value}, headers=headers)
+    assert created.status_code == 422, created.text
+    assert [f["field"] for f in created.json()["error"]["fields"]] == [field]
+    assert count(database, Campaign) == 0
+    campaign = new_campaign(client, headers)
+    patched = client.patch(
+        f"/api/v1/campaigns/{campaign['id']}", json={field: value}, headers=headers
+    )
+    assert patched.status_code == 422, patched.text
+    assert [f["field"] for f in patched.json()["error"]["fields"]] == [field]
+
+
+JSON_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=30)
+    | st.integers(min_value=1, max_value=2**62)
+)
+
+
+def test_any_json_value_for_a_micros_field_is_taken_only_as_an_integer(
+    client: TestClient, database: Database
+) -> None:
+    """Fuzzed through HTTP: a campaign is created only for a JSON integer in range (and then
+    holds exactly it); anything else is a 422 naming the field, never a 500."""
+    _, headers = advertiser(database)
+
+    @settings(max_examples=40, deadline=None)
+    @given(value=JSON_SCALARS, field=st.sampled_from(["bid_micros", "total_budget_micros"]))
+    def create(value: object, field: str) -> None:
+        body = {**CAMPAIGN, "daily_budget_micros": 2**62, field: value}
+        response = client.post("/api/v1/campaigns", json=body, headers=headers)
+        assert response.status_code in (201, 422), (value, response.text)
+        if response.status_code == 201:
+            assert type(value) is int and 0 < value <= 2**62
+            assert response.json()[field] == value
+        elif not (type(value) is int and 0 < value <= 2**62):
+            assert field in [f["field"] for f in response.json()["error"]["fields"]], value
+
+    create()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -265,3 +266,24 @@ def test_search_pages_are_stable_and_count_every_match(
         wrong = client.get("/api/v1/inventory/search", params=bad, headers=adv)
         assert wrong.status_code == 422, bad
         assert wrong.json()["error"]["fields"][0]["field"] == next(iter(bad))
+
+
+@pytest.mark.parametrize("value", [True, "5000000", 5000000.0])
+@pytest.mark.parametrize("field", ["price_per_day_micros", "floor_cpm_micros"])
+def test_slot_micros_must_be_json_integers(
+    client: TestClient, database: Database, field: str, value: object
+) -> None:
+    """``true``, ``"5000000"`` and ``5000000.0`` were read as integers; now a 422 naming the
+    field, on create and on update."""
+    _, headers = webmaster(database)
+    site = create_site(client, headers)
+    created = client.post(
+        f"/api/v1/sites/{site['id']}/slots", json={**SLOT, field: value}, headers=headers
+    )
+    assert created.status_code == 422, created.text
+    assert [f["field"] for f in created.json()["error"]["fields"]] == [field]
+    assert count(database, AdSlot) == 0
+    slot = client.post(f"/api/v1/sites/{site['id']}/slots", json=SLOT, headers=headers).json()
+    patched = client.patch(f"/api/v1/slots/{slot['id']}", json={field: value}, headers=headers)
+    assert patched.status_code == 422, patched.text
+    assert [f["field"] for f in patched.json()["error"]["fields"]] == [field]

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
-from sqlalchemy import inspect, select, text
+from sqlalchemy import bindparam, func, inspect, select, text
 
 from adunion import migrate
 from adunion.billing.models import BillingQueueItem
+from adunion.inventory.models import AdSlot, Site
 from adunion.kernel.clock import utcnow
 from adunion.kernel.db import Database
 from adunion.kernel.ids import new_id
+from adunion.kernel.models import UTCDateTime
 from adunion.schema import metadata
 from adunion.tracking.models import TrackingEvent
+from tests.factories import make_user
 
 
 def test_head_matches_models(database: Database) -> None:
@@ -83,3 +88,38 @@ def test_the_ledger_keeps_no_sql_copy_of_its_rules(database: Database) -> None:
     assert "ledger_fast_transfer" in functions()
     migrate.upgrade(database)
     assert "ledger_fast_transfer" not in functions()
+
+
+def test_site_subdomains_are_added_in_place_keeping_every_slot(database: Database) -> None:
+    """0017 adds the sites' subdomains and updated_at without rebuilding the table (on SQLite a
+    rebuild would drop it, and ON DELETE CASCADE would take every slot with it)."""
+    with database.transaction() as session:
+        owner = make_user(session).id
+    migrate.downgrade(database, "0016_tracking_unstored")
+    created = datetime(2026, 11, 1, 9, tzinfo=UTC)
+    at = bindparam("at", created, type_=UTCDateTime())
+    with database.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO sites (id, owner_id, domain, category, description, status, "
+                "verification_token, last_check_result, created_at) VALUES ('s1', :owner, "
+                "'bakery.example', 'IAB8', '', 'verified', 't', '', :at)"
+            ).bindparams(at),
+            {"owner": owner},
+        )
+        connection.execute(
+            text(
+                "INSERT INTO ad_slots (id, owner_id, site_id, name, format, currency, "
+                "accepts_booking, accepts_auction, floor_cpm_micros, accepts_affiliate, status, "
+                "created_at, updated_at) VALUES ('a1', :owner, 's1', 'Top', 'text', 'USD', "
+                "false, true, 1000, false, 'active', :at, :at)"
+            ).bindparams(at),
+            {"owner": owner},
+        )
+    migrate.upgrade(database)
+    with database.transaction(write=False) as session:
+        site = session.get(Site, "s1")
+        assert site is not None
+        assert (site.subdomains, site.updated_at) == ([], created)
+        assert session.scalar(select(func.count()).select_from(AdSlot)) == 1
+    assert migrate.drift(database) == []

@@ -15,7 +15,7 @@ from adunion.kernel.principal import Role
 from adunion.reporting import rollup
 from adunion.reporting.export import CSV_COLUMNS
 from tests.factories import make_user, web_login
-from tests.reporting.helpers import event, insert_events
+from tests.reporting.helpers import event, insert_billed_events
 
 DAY = date(2026, 11, 20)
 START = datetime(2026, 11, 20, 10, tzinfo=UTC)
@@ -87,7 +87,7 @@ def _network(database: Database, settings: Settings) -> dict[str, str]:
     ]
     rows += [event(START, site=other_site, publisher=other, valid=False, reason="bot")]
     with database.transaction() as session:
-        insert_events(session, rows)
+        insert_billed_events(session, rows)
     rollup.rollup_days(database, settings, DAY, DAY)
     return {
         "mine": mine,
@@ -204,7 +204,7 @@ def test_health_shows_lag(client: TestClient, database: Database, settings: Sett
     _id, headers = _user(database, (Role.ADMIN,), "ops@example.org")
     now = datetime.now(UTC)
     with database.transaction() as session:
-        insert_events(
+        insert_billed_events(
             session,
             [event(now - timedelta(hours=3), billable=1000), event(now - timedelta(minutes=1))],
         )
@@ -235,7 +235,7 @@ def test_totals_cover_the_whole_range_when_rows_are_limited(
     assert len(full["rows"]) == 1  # all 40 views and 2 clicks in the 10:00 hour
     both_days = {"from": "2026-11-19", "to": "2026-11-20"}
     with database.transaction() as session:
-        insert_events(
+        insert_billed_events(
             session,
             [
                 event(

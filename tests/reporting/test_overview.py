@@ -13,7 +13,7 @@ from adunion.kernel.money import format_amount
 from adunion.kernel.principal import Role
 from adunion.reporting import rollup
 from tests.factories import make_user, web_login
-from tests.reporting.helpers import event, insert_events
+from tests.reporting.helpers import event, insert_billed_events
 
 
 def facts(page: str, card: str) -> dict[str, str]:
@@ -43,7 +43,7 @@ def test_overview_shows_today_and_the_month_from_the_reports(
     rows.append(event(last_month, **mine, billable=999_000))  # last month: not counted
     rows.append(event(now, site="site-o", publisher=other_id, billable=10_000))  # someone else's
     with database.transaction() as session:
-        insert_events(session, rows)
+        insert_billed_events(session, rows)
     rollup.rollup_days(database, settings, last_month.date(), today)
 
     web_login(client, "both@example.org")

@@ -24,7 +24,7 @@ from adunion.reporting.models import (
     RollupRun,
 )
 from adunion.tracking.models import TrackingEvent
-from tests.reporting.helpers import event, insert_events
+from tests.reporting.helpers import event, insert_billed_events
 
 DAY = date(2026, 11, 20)
 START = datetime(2026, 11, 20, tzinfo=UTC)
@@ -119,7 +119,7 @@ def test_rollup_equals_recount_and_rerun_is_identical(
     database: Database, settings: Settings
 ) -> None:
     with database.transaction() as session:
-        insert_events(session, _random_events(1, 1500))
+        insert_billed_events(session, _random_events(1, 1500))
     with database.transaction() as session:
         rollup.rollup_day(session, settings, DAY, now=NOW)
 
@@ -152,10 +152,10 @@ def test_rollup_equals_recount_and_rerun_is_identical(
 def test_late_events_update_a_past_day(database: Database, settings: Settings) -> None:
     noon = START + timedelta(hours=12)
     with database.transaction() as session:
-        insert_events(session, [event(noon, "view", billable=1000) for _ in range(3)])
+        insert_billed_events(session, [event(noon, "view", billable=1000) for _ in range(3)])
     rollup.rollup_days(database, settings, DAY, DAY)
     with database.transaction() as session:
-        insert_events(
+        insert_billed_events(
             session,
             [
                 event(noon + timedelta(minutes=5), "click", billable=300_000),
@@ -178,7 +178,7 @@ def test_rollup_recent_rolls_current_and_previous_hour(
 ) -> None:
     now = datetime(2026, 11, 24, 10, 30, tzinfo=UTC)
     with database.transaction() as session:
-        insert_events(
+        insert_billed_events(
             session,
             [
                 event(now - timedelta(minutes=10), "view"),  # current hour
@@ -205,7 +205,7 @@ def test_reach_sketches_merge_hours_into_the_day(database: Database, settings: S
             rows.append(event(START + timedelta(hours=hour, minutes=1), visitor=f"v{v}"))
     rows.append(event(START, visitor="ghost", valid=False, reason="bot"))
     with database.transaction() as session:
-        insert_events(session, rows)
+        insert_billed_events(session, rows)
         rollup.rollup_day(session, settings, DAY, now=NOW)
     with database.transaction(write=False) as session:
         day = session.scalars(select(DailyReach)).one()

@@ -6,7 +6,7 @@ import base64
 import hashlib
 import hmac
 
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from adunion.serving.tokens import (
@@ -90,3 +90,40 @@ def test_a_token_that_is_not_ascii_is_tampered() -> None:
     token = signer.sign(OFFER)
     assert signer.verify("é" + token, 1_000_010) == Verified(None, TAMPERED)
     assert signer.verify(token + "é", 1_000_010) == Verified(None, TAMPERED)
+
+
+# --- fuzzing: whatever a browser or a bot sends as a token, verify answers with a reason ----------
+
+FUZZ_SIGNER = TokenSigner("secret", ttl_seconds=3600)
+FIELD = st.text(alphabet=st.characters(codec="ascii", exclude_characters="|"), max_size=25)
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.text(max_size=1100) | st.binary(max_size=1100).map(lambda b: b.decode("latin-1")))
+def test_any_text_verifies_to_a_reason(token: str) -> None:
+    verified = FUZZ_SIGNER.verify(token, 1_000_010)
+    assert isinstance(verified, Verified)
+    assert verified.reason in (None, TAMPERED, EXPIRED)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.binary(max_size=700)
+    | st.lists(FIELD, min_size=7, max_size=10).map(lambda f: "|".join(["1", *f]).encode())
+)
+def test_any_signed_payload_verifies_to_a_reason(payload: bytes) -> None:
+    """Even a payload under a valid MAC (only the secret key's holder can make one) is a
+    tampered token when its fields are not an offer's, never an exception."""
+    encoded = _b64(payload)
+    token = f"{encoded.decode()}.{FUZZ_SIGNER._mac(encoded).decode()}"
+    verified = FUZZ_SIGNER.verify(token, 1_000_010)
+    assert verified.reason in (None, TAMPERED, EXPIRED)
+    if verified.offer is not None:
+        assert isinstance(verified.offer.price_micros, int)
+        assert isinstance(verified.offer.issued_at, int)
+
+
+def test_a_signed_payload_with_a_price_that_is_no_number_is_tampered() -> None:
+    payload = _b64(b"1|off|slot|cr|camp|cpc|lots|visitor|1000000")
+    token = f"{payload.decode()}.{FUZZ_SIGNER._mac(payload).decode()}"
+    assert FUZZ_SIGNER.verify(token, 1_000_010) == Verified(None, TAMPERED)

@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from adunion import ledger
 from adunion.app import create_app
-from adunion.billing.reconcile import reconcile_day
 from adunion.billing.runner import bill_until_empty
+from adunion.billing.service import reconcile_day
 from adunion.config import Settings
 from adunion.kernel.db import Database
 from adunion.reporting.repository import fill_counts

@@ -3,13 +3,18 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
 from adunion.app import create_app
 from adunion.config import Settings
 from adunion.kernel.db import Database
+from adunion.kernel.money import parse_amount
 from adunion.kernel.principal import Role
 from adunion.ledger.models import LedgerTransfer
 from adunion.wallet.models import Deposit, Withdrawal
@@ -157,6 +162,23 @@ def test_bad_money_input_is_4xx_and_writes_nothing(client: TestClient, database:
     assert count(database, LedgerTransfer) == 0
 
 
+@pytest.mark.parametrize("amount", ["1e399999", "9e999999", "-9e999999", "1" * 41])
+def test_huge_amounts_are_422_naming_the_field(
+    client: TestClient, database: Database, amount: str
+) -> None:
+    """A short exponent used to be converted to a 400,000-digit integer before the range check
+    (seconds of CPU, with every other request stalled) or overflowed Decimal (a 500)."""
+    _, customer = user_with_token(database, scopes=WALLET)
+    response = client.post(
+        "/api/v1/wallet/deposits",
+        json={"amount": amount, "currency": "USD"},
+        headers={**customer, **key("huge")},
+    )
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["error"]["fields"]] == ["amount"]
+    assert count(database, Deposit) == 0
+
+
 def test_roles_scopes_and_tenancy(client: TestClient, database: Database) -> None:
     _, alice = user_with_token(database, scopes=WALLET)
     _, bob = user_with_token(database, scopes=WALLET)
@@ -251,6 +273,20 @@ def check_webhooks(client: TestClient, database: Database) -> None:
         headers={**signed, "Adunion-Signature": sign("whsec_test", event, int(time.time()) - 3600)},
     )
     assert stale.status_code == 401
+    huge = json.dumps(
+        {
+            "id": "evt_3",
+            "type": "payment.succeeded",
+            "data": {"reference": created["reference"], "amount": "9e999999", "currency": "USD"},
+        }
+    ).encode()
+    overflow = client.post(
+        "/api/v1/payments/webhooks/webhook",
+        content=huge,
+        headers={**signed, "Adunion-Signature": sign("whsec_test", huge, int(time.time()))},
+    )
+    assert overflow.status_code == 422, overflow.text
+    assert [f["field"] for f in overflow.json()["error"]["fields"]] == ["data.amount"]
     garbage = b'{"id": "evt_2", "type": "payment.succeeded", "data": {"reference": "x"}}'
     bad = client.post(
         "/api/v1/payments/webhooks/webhook",
@@ -258,3 +294,28 @@ def check_webhooks(client: TestClient, database: Database) -> None:
         headers={**signed, "Adunion-Signature": sign("whsec_test", garbage, int(time.time()))},
     )
     assert bad.status_code == 422
+
+
+def test_any_amount_text_is_a_deposit_or_a_422_naming_it(
+    client: TestClient, database: Database
+) -> None:
+    """Fuzzed through HTTP (bounded sizes and count): never a 500, and a deposit is opened for
+    exactly the micros parse_amount reads."""
+    _, customer = user_with_token(database, scopes=WALLET)
+    keys = iter(range(10**6))
+
+    @hypothesis_settings(max_examples=40, deadline=None)
+    @given(st.text(max_size=50) | st.from_regex(r"\A-?[0-9]{0,14}(\.[0-9]{0,8})?(e[0-9]{1,7})?\Z"))
+    def deposit(amount: str) -> None:
+        response = client.post(
+            "/api/v1/wallet/deposits",
+            json={"amount": amount, "currency": "USD"},
+            headers={**customer, **key(f"fuzz-{next(keys)}")},
+        )
+        assert response.status_code in (201, 422), (amount, response.text)
+        if response.status_code == 201:
+            assert response.json()["requested"]["micros"] == parse_amount(amount)
+        else:
+            assert [f["field"] for f in response.json()["error"]["fields"]] == ["amount"]
+
+    deposit()

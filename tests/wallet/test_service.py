@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -305,3 +307,38 @@ def test_deposit_status_after_confirmation(database: Database, wallet_settings: 
         assert deposit.status is DepositStatus.CANCELLED
         with pytest.raises(Conflict):
             service.confirm_bank_deposit(session, deposit.id, received=UNIT, staff_id="f")
+
+
+def test_two_workers_accruing_one_day_record_it_once(database: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The interest job runs in every serving worker: the second accrual of a day waits for the
+    first and finds its record, instead of failing on the unique day (PostgreSQL; SQLite's write
+    transactions never interleave)."""
+    if database.is_sqlite:
+        pytest.skip("SQLite write transactions take the write lock first: no interleaving")
+    settings = Settings(data_dir=tmp_path, interest_rate=Decimal("0.02"))
+    day = datetime.now(UTC).date() - timedelta(days=1)
+    accrued = threading.Event()
+    outcomes: list[interest.AccrualOutcome] = []
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        with database.transaction() as session:
+            outcomes.append(interest.accrue_day(session, settings, day, "USD"))
+            accrued.set()
+            time.sleep(0.5)  # the second worker arrives while this one is uncommitted
+
+    def second() -> None:
+        accrued.wait(5)
+        try:
+            with database.transaction() as session:
+                outcomes.append(interest.accrue_day(session, settings, day, "USD"))
+        except BaseException as exc:  # noqa: BLE001 - the failure is the test's finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [o.created for o in outcomes] == [True, False]

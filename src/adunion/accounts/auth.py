@@ -78,6 +78,17 @@ def optional_web_principal(request: Request, ctx: Context) -> Principal | None:
 MaybeViewer = Annotated[Principal | None, Depends(optional_web_principal)]
 
 
+def optional_caller(request: Request, ctx: Context) -> Principal | None:
+    """Whoever calls, if anyone says so: an API token (401 when it is invalid), else a browser
+    session, else None. For public routes that show more to an object's owner."""
+    if _bearer(request) is not None:
+        return api_principal(request, ctx)
+    return optional_web_principal(request, ctx)
+
+
+MaybeCaller = Annotated[Principal | None, Depends(optional_caller)]
+
+
 def web_principal(principal: MaybeViewer) -> Principal:
     """A signed-in browser; anyone else is sent to the sign-in page (see the error handlers)."""
     if principal is None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
+from sqlalchemy.orm import Session
 
-from adunion.accounts import ratelimit, repository, service
+from adunion.accounts import passwords, repository, service
 from adunion.accounts.auth import api_requires
 from adunion.accounts.models import ApiToken, User
 from adunion.accounts.schemas import (
@@ -64,34 +65,36 @@ def _current_user(session: DbSession, principal: Principal) -> User:
 
 
 @router.post("/auth/signup", status_code=status.HTTP_201_CREATED, operation_id="sign_up")
-def sign_up(body: SignUpIn, session: DbSession) -> UserOut:
+def sign_up(body: SignUpIn, ctx: Context) -> UserOut:
     """Create an account as webmaster and/or advertiser."""
-    user = service.sign_up(
-        session,
+    return passwords.sign_up(
+        ctx.database,
         email=body.email,
         password=body.password,
         display_name=body.display_name,
         roles=[Role(r) for r in body.roles],
+        then=lambda _session, user: user_out(user),
     )
-    return user_out(user)
 
 
 @router.post("/auth/login", status_code=status.HTTP_201_CREATED, operation_id="log_in")
-def log_in(body: LoginIn, request: Request, session: DbSession, ctx: Context) -> TokenCreatedOut:
-    """Exchange e-mail and password for a new scoped API token (rate-limited per address)."""
-    address = client_address(request)
-    ratelimit.check_login_allowed(ctx.counters, ctx.settings, address)
-    try:
-        user = service.authenticate(session, email=body.email, password=body.password)
-    except Unauthorized:
-        ratelimit.record_login_failure(ctx.counters, ctx.settings, address)
-        ctx.metrics.logins.labels("failure").inc()
-        raise
-    ctx.metrics.logins.labels("success").inc()
-    token, plaintext = service.create_api_token(
-        session, user, name=body.token_name, scopes=body.scopes
+def log_in(body: LoginIn, request: Request, ctx: Context) -> TokenCreatedOut:
+    """Exchange e-mail and password for a new scoped API token (rate-limited per address and
+    per account)."""
+
+    def new_token(session: Session, user: User) -> TokenCreatedOut:
+        token, plaintext = service.create_api_token(
+            session, user, name=body.token_name, scopes=body.scopes
+        )
+        return TokenCreatedOut(**token_out(token).model_dump(), token=plaintext)
+
+    return passwords.sign_in(
+        ctx,
+        address=client_address(request),
+        email=body.email,
+        password=body.password,
+        then=new_token,
     )
-    return TokenCreatedOut(**token_out(token).model_dump(), token=plaintext)
 
 
 @router.get("/me", operation_id="get_me")

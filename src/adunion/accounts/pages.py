@@ -5,13 +5,15 @@ Pages call the same services as the API; every POST is CSRF-checked before it ru
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
 
-from adunion.accounts import ratelimit, repository, service
+from adunion.accounts import passwords, repository, service
 from adunion.accounts.auth import (
     SESSION_COOKIE,
     MaybeViewer,
@@ -20,6 +22,7 @@ from adunion.accounts.auth import (
     set_session_cookie,
     web_requires,
 )
+from adunion.accounts.models import User
 from adunion.accounts.schemas import (
     PasswordChangeIn,
     ProfileIn,
@@ -42,6 +45,8 @@ Admin = Annotated[Principal, Depends(web_requires(Role.ADMIN))]
 
 
 async def _form(request: Request) -> dict[str, Any]:
+    """The posted fields: awaited here, on the event loop, so the handlers can be plain ``def``
+    (run in the thread pool: they query the database or hash passwords)."""
     form = await request.form()
     data: dict[str, Any] = {}
     for key in form:
@@ -49,6 +54,9 @@ async def _form(request: Request) -> dict[str, Any]:
         data[key] = values if key in ("roles", "scopes") else (values[0] if values else "")
     data.pop("csrf_token", None)
     return data
+
+
+FormData = Annotated[dict[str, Any], Depends(_form)]
 
 
 def _safe_next(target: str | None) -> str:
@@ -73,28 +81,21 @@ def signup_page(request: Request, viewer: MaybeViewer) -> Response:
 
 
 @router.post("/signup", dependencies=[Csrf])
-async def signup_submit(request: Request, ctx: Context) -> Response:
-    data = await _form(request)
+def signup_submit(request: Request, ctx: Context, data: FormData) -> Response:
     data.setdefault("roles", [])
     body, errors = validate_form(SignUpIn, data)
     if body is None:
         values = {k: v for k, v in data.items() if k != "password"}
         return render(request, "signup.html", {"values": values, "errors": errors}, status_code=422)
     try:
-        with ctx.database.transaction() as session:
-            user = service.sign_up(
-                session,
-                email=body.email,
-                password=body.password,
-                display_name=body.display_name,
-                roles=[Role(r) for r in body.roles],
-            )
-            secret = service.open_web_session(
-                session,
-                user,
-                max_age_seconds=ctx.settings.session_max_age_seconds,
-                user_agent=request.headers.get("user-agent", ""),
-            )
+        secret = passwords.sign_up(
+            ctx.database,
+            email=body.email,
+            password=body.password,
+            display_name=body.display_name,
+            roles=[Role(r) for r in body.roles],
+            then=_web_session(request, ctx),
+        )
     except AppError as exc:
         errors = {f.field: f.message for f in exc.fields} or {"form": exc.message}
         values = {k: v for k, v in data.items() if k != "password"}
@@ -107,6 +108,20 @@ async def signup_submit(request: Request, ctx: Context) -> Response:
     response = _see_other("/")
     _start_signed_in(request, response, secret, ctx.settings.session_max_age_seconds)
     return response
+
+
+def _web_session(request: Request, ctx: Context) -> Callable[[Session, User], str]:
+    """Opens the browser session (in the sign-up's or sign-in's write transaction)."""
+
+    def open_session(session: Session, user: User) -> str:
+        return service.open_web_session(
+            session,
+            user,
+            max_age_seconds=ctx.settings.session_max_age_seconds,
+            user_agent=request.headers.get("user-agent", ""),
+        )
+
+    return open_session
 
 
 def _start_signed_in(request: Request, response: Response, secret: str, max_age: int) -> None:
@@ -123,32 +138,25 @@ def login_page(request: Request, viewer: MaybeViewer, next: str = "/") -> Respon
 
 
 @router.post("/login", dependencies=[Csrf])
-async def login_submit(request: Request, ctx: Context) -> Response:
-    data = await _form(request)
+def login_submit(request: Request, ctx: Context, data: FormData) -> Response:
     next_url = _safe_next(str(data.get("next") or "/"))
     email = str(data.get("email", "")).strip().lower()
     password = str(data.get("password", ""))
-    address = client_address(request)
-    ratelimit.check_login_allowed(ctx.counters, ctx.settings, address)
     try:
-        with ctx.database.transaction() as session:
-            user = service.authenticate(session, email=email, password=password)
-            secret = service.open_web_session(
-                session,
-                user,
-                max_age_seconds=ctx.settings.session_max_age_seconds,
-                user_agent=request.headers.get("user-agent", ""),
-            )
+        secret = passwords.sign_in(
+            ctx,
+            address=client_address(request),
+            email=email,
+            password=password,
+            then=_web_session(request, ctx),
+        )
     except Unauthorized as exc:
-        ratelimit.record_login_failure(ctx.counters, ctx.settings, address)
-        ctx.metrics.logins.labels("failure").inc()
         return render(
             request,
             "login.html",
             {"values": {"email": email}, "errors": {"form": exc.message}, "next": next_url},
             status_code=401,
         )
-    ctx.metrics.logins.labels("success").inc()
     response = _see_other(next_url)
     _start_signed_in(request, response, secret, ctx.settings.session_max_age_seconds)
     return response
@@ -197,8 +205,10 @@ def settings_page(request: Request, session: DbSession, viewer: Viewer) -> Respo
 
 
 @router.post("/settings/profile", dependencies=[Csrf])
-async def settings_profile(request: Request, session: DbSession, viewer: Viewer) -> Response:
-    body, errors = validate_form(ProfileIn, await _form(request))
+def settings_profile(
+    request: Request, session: DbSession, viewer: Viewer, data: FormData
+) -> Response:
+    body, errors = validate_form(ProfileIn, data)
     if body is None:
         return _settings_page(request, session, viewer, errors=errors, status_code=422)
     user = repository.user_by_id(session, viewer.user_id)
@@ -208,23 +218,29 @@ async def settings_profile(request: Request, session: DbSession, viewer: Viewer)
 
 
 @router.post("/settings/password", dependencies=[Csrf])
-async def settings_password(request: Request, session: DbSession, viewer: Viewer) -> Response:
-    body, errors = validate_form(PasswordChangeIn, await _form(request))
-    user = repository.user_by_id(session, viewer.user_id)
-    assert user is not None
-    if body is None:
-        return _settings_page(request, session, viewer, errors=errors, status_code=422)
-    try:
-        service.change_password(session, user, current=body.current_password, new=body.new_password)
-    except AppError as exc:
-        errors = {f.field: f.message for f in exc.fields}
-        return _settings_page(request, session, viewer, errors=errors, status_code=exc.status_code)
-    return _settings_page(request, session, viewer, notice="Password changed.")
+def settings_password(request: Request, ctx: Context, viewer: Viewer, data: FormData) -> Response:
+    """No transaction is open while argon2 runs (see ``accounts.passwords``)."""
+    body, errors = validate_form(PasswordChangeIn, data)
+    notice = None
+    status_code = 422
+    if body is not None:
+        try:
+            passwords.change_password(
+                ctx.database, viewer.user_id, current=body.current_password, new=body.new_password
+            )
+            notice, status_code = "Password changed.", 200
+        except AppError as exc:
+            errors, status_code = {f.field: f.message for f in exc.fields}, exc.status_code
+    with ctx.database.transaction(write=False) as session:
+        return _settings_page(
+            request, session, viewer, errors=errors, notice=notice, status_code=status_code
+        )
 
 
 @router.post("/settings/tokens", dependencies=[Csrf])
-async def settings_create_token(request: Request, session: DbSession, viewer: Viewer) -> Response:
-    data = await _form(request)
+def settings_create_token(
+    request: Request, session: DbSession, viewer: Viewer, data: FormData
+) -> Response:
     data.setdefault("scopes", [])
     body, errors = validate_form(TokenCreateIn, data)
     user = repository.user_by_id(session, viewer.user_id)
@@ -261,10 +277,7 @@ def admin_users(request: Request, session: DbSession, admin: Admin) -> Response:
 
 
 @router.post("/admin/users/{user_id}/roles", dependencies=[Csrf])
-async def admin_set_roles(
-    user_id: str, request: Request, session: DbSession, admin: Admin
-) -> Response:
-    data = await _form(request)
+def admin_set_roles(user_id: str, session: DbSession, admin: Admin, data: FormData) -> Response:
     body, errors = validate_form(RolesIn, {"roles": data.get("roles", [])})
     if body is None:
         raise ValidationFailed.on("roles", errors.get("roles", "invalid role"))

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
+import threading
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
@@ -21,13 +23,23 @@ _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 TOKEN_MARK = "adu"  # noqa: S105 - a label, not a secret
 
 
+# Hashes run one per ``parallelism`` cores at a time (each takes 64 MiB and that many threads): a
+# burst of sign-ins queues here instead of oversubscribing the CPU, which would starve the event
+# loop's thread (decisions, beacons) and hold memory for every hash at once.
+_ARGON2_SLOTS = threading.BoundedSemaphore(max(1, (os.cpu_count() or 1) // _hasher.parallelism))
+
+
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _ARGON2_SLOTS:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        with _ARGON2_SLOTS:
+            return (
+                _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+            )
     except (VerificationError, InvalidHashError):
         return False
 

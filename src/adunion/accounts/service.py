@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -20,15 +21,13 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 
 def sign_up(
-    session: Session, *, email: str, password: str, display_name: str, roles: list[Role]
+    session: Session, *, email: str, password_hash: str, display_name: str, roles: list[Role]
 ) -> User:
+    """A new account with an already computed hash (``security.hash_password``, called before the
+    transaction: argon2 must not hold the write lock)."""
     if repository.user_by_email(session, email) is not None:
         raise Conflict("email: already registered", [FieldError("email", "already registered")])
-    user = User(
-        email=email,
-        display_name=display_name,
-        password_hash=security.hash_password(password),
-    )
+    user = User(email=email, display_name=display_name, password_hash=password_hash)
     user.role_rows = [UserRole(role=role) for role in sorted(set(roles))]
     session.add(user)
     try:
@@ -40,21 +39,77 @@ def sign_up(
     return user
 
 
-def authenticate(session: Session, *, email: str, password: str) -> User:
-    user = repository.user_by_email(session, email)
-    valid = security.verify_password(user.password_hash if user else None, password)
-    if user is None or not valid or not user.is_active:
+# --- passwords: read in one transaction, verified with none open, written in another ----------
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPassword:
+    """A user's hash as a short read transaction found it; verified after that has ended."""
+
+    user_id: str
+    password_hash: str
+    is_active: bool
+
+
+def _stored(user: User | None) -> StoredPassword | None:
+    return None if user is None else StoredPassword(user.id, user.password_hash, user.is_active)
+
+
+def stored_password(session: Session, email: str) -> StoredPassword | None:
+    return _stored(repository.user_by_email(session, email))
+
+
+def stored_password_of(session: Session, user_id: str) -> StoredPassword | None:
+    return _stored(repository.user_by_id(session, user_id))
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedSignIn:
+    stored: StoredPassword
+    new_hash: str | None  # set when the stored hash's parameters are outdated
+
+
+def check_sign_in(stored: StoredPassword | None, password: str) -> VerifiedSignIn:
+    """Verify a sign-in (argon2: no transaction open, off the event loop). An unknown e-mail is
+    verified against a dummy hash, so a miss costs what a wrong password does."""
+    valid = security.verify_password(stored.password_hash if stored else None, password)
+    if stored is None or not valid or not stored.is_active:
         raise Unauthorized("wrong e-mail or password")
-    if security.password_needs_rehash(user.password_hash):
-        user.password_hash = security.hash_password(password)
+    rehash = security.password_needs_rehash(stored.password_hash)
+    return VerifiedSignIn(stored, security.hash_password(password) if rehash else None)
+
+
+def _unchanged_user(session: Session, stored: StoredPassword) -> User | None:
+    """The user, if still active with the hash that was verified (not changed meanwhile)."""
+    user = repository.user_by_id(session, stored.user_id)
+    if user is None or not user.is_active or user.password_hash != stored.password_hash:
+        return None
+    return user
+
+
+def finish_sign_in(session: Session, verified: VerifiedSignIn) -> User:
+    """After :func:`check_sign_in`, in the write transaction that opens the session or token."""
+    user = _unchanged_user(session, verified.stored)
+    if user is None:
+        raise Unauthorized("wrong e-mail or password")
+    if verified.new_hash is not None:
+        user.password_hash = verified.new_hash
     user.last_login_at = utcnow()
     return user
 
 
-def change_password(session: Session, user: User, *, current: str, new: str) -> None:
-    if not security.verify_password(user.password_hash, current):
+def check_current_password(stored: StoredPassword, current: str) -> None:
+    """A password change's proof (argon2: no transaction open, off the event loop)."""
+    if not security.verify_password(stored.password_hash, current):
         raise ValidationFailed.on("current_password", "does not match")
-    user.password_hash = security.hash_password(new)
+
+
+def set_password(session: Session, stored: StoredPassword, new_hash: str) -> None:
+    """After :func:`check_current_password`, in the write transaction."""
+    user = _unchanged_user(session, stored)
+    if user is None:
+        raise ValidationFailed.on("current_password", "does not match")
+    user.password_hash = new_hash
 
 
 def update_profile(user: User, *, display_name: str) -> None:

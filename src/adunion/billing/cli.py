@@ -35,16 +35,18 @@ def run(
 @billing_app.command("reconcile")
 def reconcile(
     day: Annotated[
-        str | None, typer.Option("--date", help="UTC day, YYYY-MM-DD (default: today).")
+        str | None,
+        typer.Option("--date", help="Network day (ADUNION_TIMEZONE), YYYY-MM-DD (default: today)."),
     ] = None,
 ) -> None:
-    """Check serving spend = billed + shortfall = ledger, per campaign; exit 1 on a difference."""
-    from datetime import UTC, datetime
+    """Check serving spend = billed + shortfall, and billed = per-site records = ledger, per
+    campaign; exit 1 on a difference."""
+    from adunion.billing.service import reconcile_day
+    from adunion.kernel.clock import utcnow
+    from adunion.kernel.days import NetworkDays
 
-    from adunion.billing.reconcile import reconcile_day
-
-    chosen = cli_day(day, "--date") if day else datetime.now(UTC).date()
     settings = cli_settings()
+    chosen = cli_day(day, "--date") if day else NetworkDays(settings.timezone).of(utcnow())
     with (
         cli_errors(),
         open_database(settings) as database,

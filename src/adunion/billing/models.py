@@ -27,7 +27,8 @@ class BillingQueueItem(Base):
 
 
 class CampaignSpend(Base):
-    """What billing charged per campaign and UTC day, and what it could not charge (no funds)."""
+    """What billing charged per campaign and network day (``kernel.days``, the day serving's
+    budgets count), and what it could not charge (no funds, or past a budget)."""
 
     __tablename__ = "billing_campaign_spend"
 
@@ -38,6 +39,25 @@ class CampaignSpend(Base):
     billed_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     publisher_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
     shortfall_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+
+
+class SiteSpend(Base):
+    """What billing charged the advertiser and paid the webmaster per campaign, site and UTC hour
+    (split by network day when the zone's midnight falls inside an hour). Report rollups share
+    these amounts out over the hour's slot and creative rows, so reports show what was charged
+    and paid, not what the events priced."""
+
+    __tablename__ = "billing_site_spend"
+
+    hour: Mapped[datetime] = mapped_column(UTCDateTime(), primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    site_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    advertiser_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    publisher_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    currency: Mapped[str] = mapped_column(String(3), nullable=False)
+    billed_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
+    publisher_micros: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)
 
 
 class RevenueShareCarry(Base):

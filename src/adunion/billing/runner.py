@@ -1,10 +1,11 @@
-"""Drive billing: batches until the queue is empty, one transaction each."""
+"""The entry points of billing (the background job, ``adunion billing run``, the benchmarks):
+batches until the queue is empty, one transaction each."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from adunion.billing import worker
+from adunion.billing import service
 from adunion.config import Settings
 from adunion.kernel.db import Database
 
@@ -23,7 +24,7 @@ def bill_until_empty(
     totals = RunTotals()
     for _ in range(max_batches):
         with database.transaction() as session:
-            batch = worker.bill_batch(session, settings, limit=batch_size)
+            batch = service.bill_batch(session, settings, limit=batch_size)
         if not batch.events:
             break
         totals.batches += 1
@@ -35,4 +36,4 @@ def bill_until_empty(
 
 def lag_seconds(database: Database) -> float:
     with database.transaction(write=False) as session:
-        return worker.lag_seconds(session)
+        return service.lag_seconds(session)

@@ -11,9 +11,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from pydantic import TypeAdapter, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from adunion.accounts.auth import api_requires
+from adunion.accounts.auth import MaybeCaller, api_requires
 from adunion.campaigns import repository, service
 from adunion.campaigns.images import MAX_IMAGE_BYTES, too_large
 from adunion.campaigns.models import (
@@ -291,14 +292,20 @@ def image_fields(fields: dict[str, str]) -> ImageCreativeFields:
 async def upload_image_creative(
     campaign_id: str, request: Request, ctx: Context, principal: CanWriteCampaigns
 ) -> CreativeOut:
-    """Upload a PNG, JPEG, GIF or WebP (at most 1 MiB) whose pixels match the format's size."""
+    """Upload a PNG, JPEG, GIF or WebP (at most 1 MiB) whose pixels match the format's size.
+
+    Async only to read the body; the rest runs in the thread pool, as plain ``def`` handlers do."""
     fields, data, content_type = await read_upload(request)
     body = image_fields(fields)
-    with ctx.database.transaction() as session:
-        creative = service.add_image_creative(
-            session, principal.user_id, campaign_id, body, data=data, content_type=content_type
-        )
-        return creative_out(creative)
+
+    def store() -> CreativeOut:  # Pillow decodes the image and the database writes: not here
+        with ctx.database.transaction() as session:
+            creative = service.add_image_creative(
+                session, principal.user_id, campaign_id, body, data=data, content_type=content_type
+            )
+            return creative_out(creative)
+
+    return await run_in_threadpool(store)
 
 
 @router.get("/creatives/{creative_id}", operation_id="get_creative")
@@ -362,10 +369,15 @@ def creative_image(creative_id: str, digest: str, ext: str, session: DbSession) 
 
 
 @public_router.get("/creatives/{creative_id}/html", operation_id="creative_html")
-def creative_html(creative_id: str, session: DbSession) -> Response:
-    """An HTML creative, only ever with a sandboxing CSP (no scripts, an opaque origin)."""
+def creative_html(creative_id: str, session: DbSession, caller: MaybeCaller) -> Response:
+    """An HTML creative, only ever with a sandboxing CSP (no scripts, an opaque origin). Public
+    once approved (it serves); before that only its owner and the moderators may preview it,
+    signed in or with a token, and anyone else gets 404."""
     creative = repository.creative_by_id(session, creative_id)
     if creative is None or creative.kind is not CreativeKind.HTML:
+        raise NotFound("creative not found")
+    public = creative.moderation is ModerationStatus.APPROVED
+    if not public and not _may_preview(creative, caller):
         raise NotFound("creative not found")
     return Response(
         creative.html,
@@ -374,6 +386,16 @@ def creative_html(creative_id: str, session: DbSession) -> Response:
             "Content-Security-Policy": HTML_CSP,
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "no-referrer",
-            "Cache-Control": "no-cache",
+            # A preview is for the one who asked: no shared cache may keep it.
+            "Cache-Control": "no-cache" if public else "private, no-store",
         },
     )
+
+
+def _may_preview(creative: Creative, caller: Principal | None) -> bool:
+    """The creative's owner (with campaigns:read) or a moderator (with moderation)."""
+    if caller is None:
+        return False
+    if caller.user_id == creative.owner_id:
+        return caller.allows("campaigns:read")
+    return caller.has_role(Role.RISK, Role.ADMIN) and caller.allows("moderation")

@@ -12,12 +12,18 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from adunion.accounts.auth import web_requires
 from adunion.campaigns import repository, service
 from adunion.campaigns.endpoints import image_fields, parse_creative, read_upload
 from adunion.campaigns.models import Campaign, CampaignStatus
-from adunion.campaigns.schemas import CampaignIn
+from adunion.campaigns.schemas import (
+    CampaignIn,
+    HtmlCreativeIn,
+    ImageCreativeFields,
+    TextCreativeIn,
+)
 from adunion.http.deps import Context, DbSession
 from adunion.inventory.categories import CATEGORIES
 from adunion.inventory.formats import SlotFormat
@@ -39,6 +45,8 @@ SANDBOX = "allow-popups allow-popups-to-escape-sandbox"
 
 
 async def form_lists(request: Request) -> dict[str, Any]:
+    """The posted fields, a field sent more than once as a list. Awaited on the event loop (as a
+    dependency, :data:`FormLists`), so the handlers can be plain ``def``: they query."""
     form = await request.form()
     data: dict[str, Any] = {}
     for key in form:
@@ -46,6 +54,9 @@ async def form_lists(request: Request) -> dict[str, Any]:
         data[key] = values if len(values) > 1 or key.endswith("[]") else (values or [""])[0]
     data.pop("csrf_token", None)
     return data
+
+
+FormLists = Annotated[dict[str, Any], Depends(form_lists)]
 
 
 def as_list(value: Any) -> list[str]:
@@ -183,10 +194,9 @@ def campaign_new_page(request: Request, viewer: Advertiser) -> Response:
 
 
 @router.post("/campaigns", dependencies=[Csrf])
-async def campaign_create(
-    request: Request, session: DbSession, ctx: Context, viewer: Advertiser
+def campaign_create(
+    request: Request, session: DbSession, ctx: Context, viewer: Advertiser, data: FormLists
 ) -> Response:
-    data = await form_lists(request)
     for key in ("days", "categories", "formats", "devices"):
         data[key] = as_list(data.get(key))
     fields, errors = campaign_from_form(data, ctx.settings.timezone)
@@ -239,10 +249,14 @@ def campaign_page(
 
 
 @router.post("/campaigns/{campaign_id}/status", dependencies=[Csrf])
-async def campaign_status(
-    campaign_id: str, request: Request, session: DbSession, ctx: Context, viewer: Advertiser
+def campaign_status(
+    campaign_id: str,
+    request: Request,
+    session: DbSession,
+    ctx: Context,
+    viewer: Advertiser,
+    data: FormLists,
 ) -> Response:
-    data = await form_lists(request)
     try:
         status = CampaignStatus(str(data.get("status", "")))
         service.set_campaign_status(session, viewer.user_id, campaign_id, status)
@@ -262,33 +276,56 @@ async def campaign_status(
 async def creative_create(
     campaign_id: str, request: Request, ctx: Context, viewer: Advertiser
 ) -> Response:
-    """One form per kind; images arrive as multipart uploads."""
+    """One form per kind; images arrive as multipart uploads. Only reading the body is awaited
+    here; checking the image (Pillow decodes it) and writing run in the thread pool."""
+    kind = request.query_params.get("kind", "image")
     try:
-        kind = request.query_params.get("kind", "image")
-        with ctx.database.transaction() as session:
-            if kind == "image":
-                fields, data, content_type = await read_upload(request)
-                service.add_image_creative(
-                    session,
-                    viewer.user_id,
-                    campaign_id,
-                    image_fields(fields),
-                    data=data,
-                    content_type=content_type,
-                )
-            else:
-                values = await form_lists(request)
-                body = parse_creative({**values, "kind": kind})
-                service.add_creative(session, viewer.user_id, campaign_id, body)
+        if kind == "image":
+            fields, data, content_type = await read_upload(request)
+            image = (image_fields(fields), data, content_type)
+            await run_in_threadpool(_add_image, ctx, viewer.user_id, campaign_id, *image)
+        else:
+            body = parse_creative({**await form_lists(request), "kind": kind})
+            await run_in_threadpool(_add_creative, ctx, viewer.user_id, campaign_id, body)
     except AppError as exc:
         if exc.status_code == 404:
             raise
-        with ctx.database.transaction(write=False) as session:
-            campaign = get_owned(session, Campaign, campaign_id, viewer.user_id)
-            errors = {f"{kind}.{f.field}": f.message for f in exc.fields}
-            errors[f"{kind}.form"] = exc.message
-            return _detail(request, ctx, campaign, viewer, errors=errors, code=exc.status_code)
+        return await run_in_threadpool(
+            _creative_refused, request, ctx, campaign_id, viewer, kind, exc
+        )
     return see_other(f"/campaigns/{campaign_id}#creatives")
+
+
+def _add_image(
+    ctx: Context,
+    owner_id: str,
+    campaign_id: str,
+    fields: ImageCreativeFields,
+    data: bytes,
+    content_type: str,
+) -> None:
+    with ctx.database.transaction() as session:
+        service.add_image_creative(
+            session, owner_id, campaign_id, fields, data=data, content_type=content_type
+        )
+
+
+def _add_creative(
+    ctx: Context, owner_id: str, campaign_id: str, body: TextCreativeIn | HtmlCreativeIn
+) -> None:
+    with ctx.database.transaction() as session:
+        service.add_creative(session, owner_id, campaign_id, body)
+
+
+def _creative_refused(
+    request: Request, ctx: Context, campaign_id: str, viewer: Principal, kind: str, exc: AppError
+) -> Response:
+    """The campaign page again, with the creative form's errors."""
+    with ctx.database.transaction(write=False) as session:
+        campaign = get_owned(session, Campaign, campaign_id, viewer.user_id)
+        errors = {f"{kind}.{f.field}": f.message for f in exc.fields}
+        errors[f"{kind}.form"] = exc.message
+        return _detail(request, ctx, campaign, viewer, errors=errors, code=exc.status_code)
 
 
 @router.get("/moderation")
@@ -303,10 +340,9 @@ def moderation_page(request: Request, session: DbSession, viewer: Moderator) -> 
 
 
 @router.post("/moderation/creatives/{creative_id}", dependencies=[Csrf])
-async def moderation_decide(
-    creative_id: str, request: Request, session: DbSession, viewer: Moderator
+def moderation_decide(
+    creative_id: str, session: DbSession, viewer: Moderator, data: FormLists
 ) -> Response:
-    data = await form_lists(request)
     decision = str(data.get("decision", ""))
     if decision not in ("approve", "reject"):
         raise ValidationFailed.on("decision", "must be approve or reject")

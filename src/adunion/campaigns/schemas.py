@@ -12,12 +12,11 @@ from adunion.campaigns.countries import COUNTRY_CODES
 from adunion.campaigns.models import Pacing, Pricing
 from adunion.inventory.categories import CATEGORIES
 from adunion.inventory.formats import SlotFormat
+from adunion.kernel.money import Micros
 
-MAX_MICROS = 2**62
 DEVICE_CLASSES = ("desktop", "mobile", "tablet")
 HTML_MAX = 64 * 1024
 
-Micros = Annotated[int, Field(gt=0, le=MAX_MICROS)]
 Device = Literal["desktop", "mobile", "tablet"]
 
 

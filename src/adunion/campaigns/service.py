@@ -10,7 +10,6 @@ import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
@@ -24,6 +23,7 @@ from adunion.campaigns.models import (
     CreativeAsset,
     CreativeKind,
     ModerationStatus,
+    Pricing,
 )
 from adunion.campaigns.schemas import (
     CampaignIn,
@@ -52,9 +52,22 @@ def wallet_funding_check(session: Session, owner_id: str, currency: str) -> bool
 # --- campaigns ---------------------------------------------------------------------------------
 
 
+def max_charge_micros(pricing: Pricing, bid_micros: int) -> int:
+    """The most one billable event can cost: a click at a CPC bid, one impression (a thousandth,
+    rounded down as serving prices it) at a CPM bid."""
+    return bid_micros if pricing is Pricing.CPC else bid_micros // 1000
+
+
 def _check_campaign(session: Session, body: CampaignIn) -> None:
     if body.daily_budget_micros > body.total_budget_micros:
         raise ValidationFailed.on("daily_budget_micros", "must not exceed the total budget")
+    # Serving shows a campaign only while one more charge fits its daily budget: a bid whose one
+    # charge is over it could never serve, so it is refused here rather than left to idle.
+    if max_charge_micros(body.pricing, body.bid_micros) > body.daily_budget_micros:
+        unit = "a click" if body.pricing is Pricing.CPC else "one impression (bid / 1,000)"
+        raise ValidationFailed.on(
+            "bid_micros", f"{unit} at this bid would cost more than the daily budget"
+        )
     if body.starts_at and body.ends_at and body.ends_at <= body.starts_at:
         raise ValidationFailed.on("ends_at", "must be after starts_at")
     targeting = body.targeting
@@ -184,14 +197,6 @@ def set_campaign_status(
         raise ValidationFailed.on("status", "only an active campaign can be paused")
     campaign.status = status
     return campaign
-
-
-def schedule_allows(campaign: Campaign, at: datetime, timezone: str) -> bool:
-    """Is ``at`` (aware) inside the campaign's dates and its day-parting, read in ``timezone``?"""
-    if at < campaign.starts_at or (campaign.ends_at is not None and at >= campaign.ends_at):
-        return False
-    local = at.astimezone(ZoneInfo(timezone))
-    return local.weekday() in campaign.days_of_week and local.hour in campaign.hours
 
 
 # --- creatives ---------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ INVALID_REASONS: dict[str, str] = {
     rules.DUPLICATE_CLICK: "Another click on an ad already clicked",
     rules.CONVERSION_WITHOUT_CLICK: "Conversion with no recorded click",
     rules.VIEWABLE_WITHOUT_VIEW: "Viewable report with no recorded view",
+    rules.DOMAIN_MISMATCH: "Shown on a page outside the slot's site (domain spoofing)",
     rules.TAMPERED: "Tracking link altered or malformed",
     rules.EXPIRED: "Tracking link expired",
 }

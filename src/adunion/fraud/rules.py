@@ -6,7 +6,9 @@ counted, never billed.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -23,6 +25,8 @@ CLICK_TOO_FAST = "click_too_fast"
 DUPLICATE_CLICK = "duplicate_click"
 CONVERSION_WITHOUT_CLICK = "conversion_without_click"
 VIEWABLE_WITHOUT_VIEW = "viewable_without_view"
+# The page the ad was shown on is not the slot's site (IAB domain spoofing).
+DOMAIN_MISMATCH = "domain_mismatch"
 # The offer token: altered or malformed, or past its time to live.
 TAMPERED = "tampered_token"
 EXPIRED = "expired_token"
@@ -46,15 +50,42 @@ class Limits:
     visitor_per_minute: int = 120
     min_click_delay_seconds: float = 1.0
     duplicate_click_window_seconds: int = 3600
+    # Invalid-token events stored per address per minute, and per minute in all (the network's
+    # counter, or the process's without Redis): the rest of a flood is counted, not stored.
+    invalid_token_samples_per_minute: int = 20
+    invalid_token_samples_per_minute_total: int = 1000
 
 
-def rate_limited(counter: Counter, limits: Limits, ip: str, visitor_id: str) -> str | None:
-    """Count this event for its address and visitor; over either limit it is invalid."""
-    if counter.tally(f"ivt:ip:{ip}", 60) > limits.ip_per_minute:
-        return IP_RATE
-    if counter.tally(f"ivt:visitor:{visitor_id}", 60) > limits.visitor_per_minute:
-        return VISITOR_RATE
-    return None
+def address_key(ip: str) -> str:
+    """What an address limit counts: an IPv4 address, or an IPv6 address's /64 — one
+    subscriber's network, inside which a host may pick a new address for every request."""
+    return ip if ":" not in ip else _ipv6_prefix(ip)
+
+
+@lru_cache(maxsize=16384)
+def _ipv6_prefix(ip: str) -> str:
+    try:
+        return ipaddress.IPv6Address(ip).exploded[:19] + "::/64"
+    except ValueError:
+        return ip  # not an address (an odd proxy header): counted as it is
+
+
+def over_address_limit(counter: Counter, limits: Limits, address: str) -> bool:
+    """Count one request for its address (see :func:`address_key`); True past the limit.
+    Counted before the offer token is read, so garbage spends the address's allowance too."""
+    return counter.tally(f"ivt:ip:{address}", 60) > limits.ip_per_minute
+
+
+def over_visitor_limit(counter: Counter, limits: Limits, visitor_id: str) -> bool:
+    return counter.tally(f"ivt:visitor:{visitor_id}", 60) > limits.visitor_per_minute
+
+
+def store_invalid_token(counter: Counter, limits: Limits, address: str) -> bool:
+    """Whether an event whose token did not verify is one of the stored sample (the first
+    per address and per network each minute): beyond it, a flood is counted, not stored."""
+    if counter.tally(f"ivt:bad:{address}", 60) > limits.invalid_token_samples_per_minute:
+        return False
+    return counter.tally("ivt:bad", 60) <= limits.invalid_token_samples_per_minute_total
 
 
 def click_timing(view_at: float | None, click_at: float, limits: Limits) -> str | None:
@@ -69,3 +100,23 @@ def duplicate_click(counter: Counter, limits: Limits, visitor_id: str, campaign_
     """A second click by one visitor on one campaign within the window (a new offer each time)."""
     key = f"ivt:click:{visitor_id}:{campaign_id}"
     return counter.tally(key, limits.duplicate_click_window_seconds) > 1
+
+
+def site_hosts(domain: str, subdomains: Iterable[str] = ()) -> frozenset[str]:
+    """The page hosts a site's slots count on: its domain, the same with or without ``www.``,
+    and the subdomains its webmaster lists. Any other subdomain is another site."""
+    apex = domain.removeprefix("www.")
+    return frozenset((apex, "www." + apex, *subdomains))
+
+
+def page_domain(hosts: frozenset[str], offer_host: str, request_host: str) -> str | None:
+    """The page rule for a view, viewable report or click. ``offer_host`` is the page the
+    decision was asked from (signed in the offer token), ``request_host`` the page this event's
+    own request came from (its ``Origin``, else ``Referer``). Each that is known must be one of
+    the site's hosts; when neither is (a browser's privacy settings strip both), the event is
+    allowed — as most networks do — and the intake counts it."""
+    if offer_host and offer_host not in hosts:
+        return DOMAIN_MISMATCH
+    if request_host and request_host not in hosts:
+        return DOMAIN_MISMATCH
+    return None

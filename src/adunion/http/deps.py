@@ -47,7 +47,7 @@ def scope_client_address(scope: Scope, trusted: frozenset[str]) -> str:
     peer: str = client[0] if client else "unknown"
     if peer not in trusted:
         return peer
-    return forwarded_client(peer, first_header(scope, b"x-forwarded-for"), trusted)
+    return forwarded_client(peer, forwarded_for(scope), trusted)
 
 
 def first_header(scope: Scope, name: bytes) -> str:
@@ -58,8 +58,18 @@ def first_header(scope: Scope, name: bytes) -> str:
     return ""
 
 
+def forwarded_for(scope: Scope) -> str:
+    """Every ``X-Forwarded-For`` line joined in order, as HTTP reads repeated headers: a proxy
+    that adds a line of its own (HAProxy does) rather than appending to the client's puts the
+    real hop last, and only the first line would be the client's own claim."""
+    lines = [value for key, value in scope["headers"] if key == b"x-forwarded-for"]
+    return b",".join(lines).decode("latin-1")
+
+
 def forwarded_client(peer: str, forwarded_for: str, trusted: frozenset[str]) -> str:
-    """The last ``X-Forwarded-For`` hop no trusted proxy added (the peer itself is trusted)."""
+    """The right-most ``X-Forwarded-For`` hop that no trusted proxy added (the peer itself is
+    trusted). Hops left of it are whatever the client sent, so they are never read; when every
+    hop is a trusted proxy, the peer is the answer."""
     hops = [h.strip() for h in forwarded_for.split(",") if h.strip()]
     for hop in reversed(hops):
         if hop not in trusted:

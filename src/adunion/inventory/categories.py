@@ -34,9 +34,5 @@ CATEGORIES: dict[str, str] = {
 }
 
 
-def is_category(value: str) -> bool:
-    return value in CATEGORIES
-
-
 def category_name(value: str) -> str:
     return CATEGORIES.get(value, value)

@@ -55,3 +55,24 @@ def normalise_domain(raw: str, *, field: str = "domain") -> str:
     if labels[-1].isdigit():
         raise bad("must end in a real top-level domain")
     return ascii_host
+
+
+MAX_SUBDOMAINS = 50
+
+
+def normalise_subdomains(domain: str, values: list[str], *, field: str = "subdomains") -> list[str]:
+    """The site's extra subdomains, each in the domain's spelling and strictly under ``domain``
+    (``blog.example.org`` for ``example.org``), sorted without repeats. The domain itself and its
+    ``www.`` twin always count (``fraud.rules.site_hosts``), so they are refused as redundant."""
+    apex = domain.removeprefix("www.")
+    found: set[str] = set()
+    for value in values:
+        host = normalise_domain(value, field=field)
+        if not host.endswith("." + apex):
+            raise ValidationFailed.on(field, f"{host} is not a subdomain of {apex}")
+        if host == "www." + apex or host == domain:
+            raise ValidationFailed.on(field, f"{host} already counts as the site itself")
+        found.add(host)
+    if len(found) > MAX_SUBDOMAINS:
+        raise ValidationFailed.on(field, f"at most {MAX_SUBDOMAINS} subdomains")
+    return sorted(found)

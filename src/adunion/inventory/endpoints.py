@@ -50,6 +50,7 @@ def site_out(site: Site, settings: Settings) -> SiteOut:
     return SiteOut(
         id=site.id,
         domain=site.domain,
+        subdomains=list(site.subdomains),
         category=site.category,
         category_name=category_name(site.category),
         description=site.description,

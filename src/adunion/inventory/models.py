@@ -10,6 +10,7 @@ import enum
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     CheckConstraint,
     Enum,
@@ -56,6 +57,9 @@ class Site(Base):
         ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True
     )
     domain: Mapped[str] = mapped_column(String(253), unique=True, nullable=False)
+    # Other subdomains of ``domain`` whose pages show the site's slots (serving counts views and
+    # clicks only from the domain, its www twin and these).
+    subdomains: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
     category: Mapped[str] = mapped_column(String(10), nullable=False, index=True)
     description: Mapped[str] = mapped_column(Text, default="", nullable=False)
     status: Mapped[SiteStatus] = mapped_column(
@@ -69,6 +73,11 @@ class Site(Base):
     last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     last_check_result: Mapped[str] = mapped_column(Text, default="", nullable=False)
     created_at: Mapped[datetime] = created_at_column()
+    # Indexed: the serving index's version poll reads its maximum (an edit of the subdomains
+    # must reach the index).
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime(), default=utcnow, onupdate=utcnow, nullable=False, index=True
+    )
 
     slots: Mapped[list[AdSlot]] = relationship(
         back_populates="site", order_by="AdSlot.created_at", lazy="selectin"

@@ -17,14 +17,14 @@ from adunion.inventory.embed import embed_tag
 from adunion.inventory.endpoints import check_site_now
 from adunion.inventory.formats import SlotFormat
 from adunion.inventory.models import AdSlot, Site, SiteStatus
-from adunion.inventory.schemas import SiteIn, SlotIn
+from adunion.inventory.schemas import SiteIn, SiteUpdateIn, SlotIn
 from adunion.inventory.verification import META_NAME, ads_txt_line, meta_tag
 from adunion.kernel.errors import AppError, ValidationFailed
 from adunion.kernel.money import format_amount, parse_amount
 from adunion.kernel.principal import Principal, Role
 from adunion.kernel.tenancy import get_owned
 from adunion.web.csrf import verify_csrf
-from adunion.web.forms import validate_form
+from adunion.web.forms import FormFields, validate_form
 from adunion.web.paging import page_number, page_request, paged_list, pager
 from adunion.web.render import render
 
@@ -33,11 +33,6 @@ Csrf = Depends(verify_csrf)
 Webmaster = Annotated[Principal, Depends(web_requires(Role.WEBMASTER))]
 Buyer = Annotated[Principal, Depends(web_requires(Role.ADVERTISER, Role.WEBMASTER))]
 Operator = Annotated[Principal, Depends(web_requires(Role.RISK, Role.ADMIN))]
-
-
-async def form_data(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
 def field_errors(exc: AppError) -> dict[str, str]:
@@ -96,8 +91,9 @@ def site_new_page(request: Request, viewer: Webmaster) -> Response:
 
 
 @router.post("/sites", dependencies=[Csrf])
-async def site_create(request: Request, session: DbSession, viewer: Webmaster) -> Response:
-    data = await form_data(request)
+def site_create(
+    request: Request, session: DbSession, viewer: Webmaster, data: FormFields
+) -> Response:
     body, errors = validate_form(SiteIn, data)
     if body is None:
         return _new_site_form(request, viewer, data, errors, 422)
@@ -109,7 +105,16 @@ async def site_create(request: Request, session: DbSession, viewer: Webmaster) -
 
 
 def _site_page(
-    request: Request, ctx: Context, site: Site, viewer: Principal, notice: str | None = None
+    request: Request,
+    ctx: Context,
+    site: Site,
+    viewer: Principal,
+    notice: str | None = None,
+    *,
+    errors: dict[str, str] | None = None,
+    subdomains: str | None = None,
+    saved: bool = False,
+    code: int = 200,
 ) -> Response:
     return render(
         request,
@@ -122,8 +127,12 @@ def _site_page(
             "meta_name": META_NAME,
             "money": money,
             "notice": notice,
+            "saved": saved,
+            "errors": errors or {},
+            "subdomains": "\n".join(site.subdomains) if subdomains is None else subdomains,
         },
         principal=viewer,
+        status_code=code,
     )
 
 
@@ -140,6 +149,33 @@ def site_check(site_id: str, request: Request, ctx: Context, viewer: Webmaster) 
     site = check_site_now(ctx, viewer.user_id, site_id)
     notice = "Verified." if site.status is SiteStatus.VERIFIED else "Not verified yet."
     return _site_page(request, ctx, site, viewer, notice)
+
+
+@router.post("/sites/{site_id}/subdomains", dependencies=[Csrf])
+def site_subdomains(
+    site_id: str,
+    request: Request,
+    session: DbSession,
+    ctx: Context,
+    viewer: Webmaster,
+    data: FormFields,
+) -> Response:
+    """The other subdomains whose pages show the site's slots: one per line (or comma)."""
+    text = data.get("subdomains", "")
+    site = get_owned(session, Site, site_id, viewer.user_id)
+    body, errors = validate_form(SiteUpdateIn, {"subdomains": split_hosts(text)})
+    if body is not None:
+        try:
+            site = service.update_site(session, viewer.user_id, site_id, body)
+        except AppError as exc:
+            errors = field_errors(exc)
+    if errors:  # refused before anything was changed
+        return _site_page(request, ctx, site, viewer, errors=errors, subdomains=text, code=422)
+    return _site_page(request, ctx, site, viewer, "Subdomains saved.", saved=True)
+
+
+def split_hosts(text: str) -> list[str]:
+    return [h for h in text.replace(",", "\n").split() if h]
 
 
 # --- slots -------------------------------------------------------------------------------------
@@ -171,11 +207,15 @@ def slot_new_page(
 
 
 @router.post("/sites/{site_id}/slots", dependencies=[Csrf])
-async def slot_create(
-    site_id: str, request: Request, session: DbSession, ctx: Context, viewer: Webmaster
+def slot_create(
+    site_id: str,
+    request: Request,
+    session: DbSession,
+    ctx: Context,
+    viewer: Webmaster,
+    data: FormFields,
 ) -> Response:
     site = get_owned(session, Site, site_id, viewer.user_id)
-    data = await form_data(request)
     errors: dict[str, str] = {}
     fields: dict[str, Any] = {
         "name": data.get("name", ""),
@@ -298,10 +338,9 @@ def admin_sites_page(request: Request, session: DbSession, viewer: Operator) -> 
 
 
 @router.post("/admin/sites/{site_id}/status", dependencies=[Csrf])
-async def admin_site_status(
-    site_id: str, request: Request, session: DbSession, viewer: Operator
+def admin_site_status(
+    site_id: str, session: DbSession, viewer: Operator, data: FormFields
 ) -> Response:
-    data = await form_data(request)
     try:
         status = SiteStatus(data.get("status", ""))
     except ValueError:

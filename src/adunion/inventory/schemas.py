@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from adunion.inventory.categories import CATEGORIES
-from adunion.inventory.domains import normalise_domain
+from adunion.inventory.domains import MAX_SUBDOMAINS, normalise_domain
 from adunion.inventory.formats import SlotFormat
 from adunion.kernel.errors import ValidationFailed
+from adunion.kernel.money import Micros
 
 SaleMode = Literal["booking", "auction", "affiliate"]
 
@@ -25,10 +26,15 @@ def _category(value: str) -> str:
     return value
 
 
+Subdomains = list[Annotated[str, Field(min_length=1, max_length=300)]]
+
+
 class SiteIn(StrictInput):
     domain: str = Field(min_length=1, max_length=300)
     category: str = Field(min_length=1, max_length=10)
     description: str = Field(default="", max_length=2000)
+    # Other subdomains whose pages show the site's slots (checked against the domain).
+    subdomains: Subdomains = Field(default_factory=list, max_length=MAX_SUBDOMAINS)
 
     @field_validator("domain")
     @classmethod
@@ -47,6 +53,7 @@ class SiteIn(StrictInput):
 class SiteUpdateIn(StrictInput):
     category: str | None = Field(default=None, min_length=1, max_length=10)
     description: str | None = Field(default=None, max_length=2000)
+    subdomains: Subdomains | None = Field(default=None, max_length=MAX_SUBDOMAINS)
 
     @field_validator("category")
     @classmethod
@@ -63,18 +70,18 @@ class SlotIn(StrictInput):
     name: str = Field(min_length=1, max_length=100)
     format: SlotFormat
     accepts_booking: bool = False
-    price_per_day_micros: int | None = Field(default=None, gt=0, le=2**62)
+    price_per_day_micros: Micros | None = None
     accepts_auction: bool = False
-    floor_cpm_micros: int | None = Field(default=None, gt=0, le=2**62)
+    floor_cpm_micros: Micros | None = None
     accepts_affiliate: bool = False
 
 
 class SlotUpdateIn(StrictInput):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     accepts_booking: bool | None = None
-    price_per_day_micros: int | None = Field(default=None, gt=0, le=2**62)
+    price_per_day_micros: Micros | None = None
     accepts_auction: bool | None = None
-    floor_cpm_micros: int | None = Field(default=None, gt=0, le=2**62)
+    floor_cpm_micros: Micros | None = None
     accepts_affiliate: bool | None = None
     status: Literal["active", "paused"] | None = None
 
@@ -87,6 +94,7 @@ class CategoryOut(BaseModel):
 class SiteOut(BaseModel):
     id: str
     domain: str
+    subdomains: list[str]
     category: str
     category_name: str
     description: str

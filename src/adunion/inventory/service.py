@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from adunion.accounts import repository as accounts_repository
 from adunion.config import Settings
 from adunion.inventory import repository
+from adunion.inventory.domains import normalise_subdomains
 from adunion.inventory.models import AdSlot, Site, SiteStatus, SlotStatus, VerificationMethod
 from adunion.inventory.schemas import SiteIn, SiteUpdateIn, SlotIn, SlotUpdateIn
 from adunion.inventory.verification import CheckOutcome, check_ownership
@@ -38,6 +39,7 @@ def create_site(session: Session, owner_id: str, body: SiteIn) -> Site:
     site = Site(
         owner_id=owner_id,
         domain=body.domain,
+        subdomains=normalise_subdomains(body.domain, body.subdomains),
         category=body.category,
         description=body.description,
         status=SiteStatus.PENDING,
@@ -57,6 +59,8 @@ def update_site(session: Session, owner_id: str, site_id: str, body: SiteUpdateI
         site.category = body.category
     if body.description is not None:
         site.description = body.description
+    if body.subdomains is not None:
+        site.subdomains = normalise_subdomains(site.domain, body.subdomains)
     return site
 
 

@@ -25,11 +25,6 @@ class AppError(Exception):
         return self.message
 
 
-class BadRequest(AppError):
-    def __init__(self, message: str, fields: list[FieldError] | None = None) -> None:
-        super().__init__(message, fields or [], 400, "bad_request")
-
-
 class ValidationFailed(AppError):
     def __init__(self, message: str, fields: list[FieldError] | None = None) -> None:
         super().__init__(message, fields or [], 422, "validation_failed")

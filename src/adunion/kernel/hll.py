@@ -61,9 +61,6 @@ class HyperLogLog:
         self.registers = bytearray(merge_registers(bytes(self.registers), bytes(other.registers)))
         return self
 
-    def is_empty(self) -> bool:
-        return self.registers.count(0) == M
-
     def estimate(self) -> int:
         return estimate_registers(bytes(self.registers))
 

@@ -16,6 +16,8 @@ class Metrics:
     billed_events: Counter
     billing_lag: Gauge
     rollup_lag: Gauge
+    unstored_events: Counter
+    events_without_page: Counter
 
 
 def create_metrics() -> Metrics:
@@ -48,6 +50,19 @@ def create_metrics() -> Metrics:
         rollup_lag=Gauge(
             "adunion_rollup_lag_seconds",
             "Seconds between the newest event and the newest moment report rollups cover",
+            registry=registry,
+        ),
+        unstored_events=Counter(
+            "adunion_tracking_unstored_events",
+            "Invalid events counted but not stored (a flood beyond the per-address sample)",
+            ["reason"],
+            registry=registry,
+        ),
+        events_without_page=Counter(
+            "adunion_tracking_events_without_page",
+            "Views, viewable reports and clicks allowed with no page to judge (no Origin, "
+            "Referer or page in the offer: a browser's privacy settings)",
+            ["event"],
             registry=registry,
         ),
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from adunion.ledger.accounts import balance, get_account, get_or_create_account
 from adunion.ledger.errors import TransferRefused, raise_for_results
+from adunion.ledger.locks import lock_accounts
 from adunion.ledger.schemas import (
     LASTING_FAILURES,
     MAX_AMOUNT,
@@ -56,6 +57,7 @@ __all__ = [
     "get_transfer",
     "hold",
     "hold_status",
+    "lock_accounts",
     "post_pending",
     "raise_for_results",
     "transfer",

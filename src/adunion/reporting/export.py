@@ -117,6 +117,9 @@ def network_out(network: NetworkReport, health: Health) -> NetworkOut:
         active_webmasters=network.active.get("publisher", 0),
         active_advertisers=network.active.get("advertiser", 0),
         fill_rate=network.fill_rate,
+        unstored_invalid_by_reason=[
+            ReasonOut(reason=r, events=n) for r, n in network.unstored_invalid_by_reason
+        ],
         health=health_out(health),
     )
 

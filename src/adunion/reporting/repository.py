@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from adunion.billing.models import CampaignSpend, SiteRevenueShare
+from adunion.billing.models import CampaignSpend
 from adunion.campaigns.models import Campaign, Creative
 from adunion.inventory.models import AdSlot, Site
 from adunion.kernel.models import UTCDateTime
@@ -139,17 +138,6 @@ def event_visitors(
     )
     for campaign_id, advertiser_id, visitor_id in session.execute(statement).yield_per(5000):
         yield str(campaign_id), str(advertiser_id), str(visitor_id)
-
-
-def site_shares(session: Session, site_ids: Sequence[str]) -> dict[str, Decimal]:
-    if not site_ids:
-        return {}
-    rows = session.execute(
-        select(SiteRevenueShare.site_id, SiteRevenueShare.share).where(
-            SiteRevenueShare.site_id.in_(list(site_ids))
-        )
-    )
-    return {site_id: Decimal(share) for site_id, share in rows}
 
 
 def newest_event_at(session: Session) -> datetime | None:

@@ -3,22 +3,26 @@
 Rolling up an hour deletes that hour's rows and writes them again from ``tracking_events``;
 rolling up a day does that for its 24 hours and then rebuilds the day from them, all in the
 caller's transaction, so a reader sees the old period or the new one, never half of each.
-Earnings are ``spend x webmaster share`` per row (the site's share from ``billing_site_shares``,
-else 1 - the network commission), rounded down: an estimate within one micro per row of what the
-ledger paid (billing carries the sub-micro remainders; the wallet holds the exact figure).
+
+Spend and earnings are what billing charged and paid, not what the events priced: billing
+records both per campaign, site and hour (``billing_site_spend``), and the hour's rollup shares
+each record out over that campaign's and site's rows (slots, creatives) in proportion to the
+rows' event prices, by largest remainder, so the rows add up to the record to the micro. An
+event still waiting in the billing queue counts once it is billed and its hour is rolled up
+again (the job re-rolls the current and previous hour every minute, and each day once more an
+hour after it ends).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from adunion.billing.worker import network_share
+from adunion.billing import repository as billing
 from adunion.config import Settings
 from adunion.kernel.clock import utcnow
 from adunion.kernel.db import Database
@@ -62,17 +66,63 @@ def _lock(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK_KEY})
 
 
-def _with_earnings(
-    session: Session, settings: Settings, rows: list[dict[str, Any]]
+def allocate(total: int, weights: list[int]) -> list[int]:
+    """``total`` shared out in proportion to ``weights`` in whole units that add up to it exactly:
+    each part is the floor of its exact share, and the units left over go one each to the parts
+    with the largest remainders (ties: the earlier part). Zero weights throughout: equal parts."""
+    if not weights:
+        return []
+    whole = sum(weights)
+    if whole <= 0:
+        weights, whole = [1] * len(weights), len(weights)
+    parts = [total * weight // whole for weight in weights]
+    left = total - sum(parts)
+    by_remainder = sorted(range(len(weights)), key=lambda i: (-(total * weights[i] % whole), i))
+    for i in by_remainder[:left]:
+        parts[i] += 1
+    return parts
+
+
+def _with_charges(
+    rows: list[dict[str, Any]], charges: list[billing.Charged]
 ) -> list[dict[str, Any]]:
-    default = network_share(settings)
-    shares = repository.site_shares(session, sorted({r["site_id"] for r in rows if r["site_id"]}))
+    """The hour's rows with spend = what billing charged and earnings = what it paid, each
+    campaign-and-site record shared out over its rows by their event prices."""
     for row in rows:
-        share = shares.get(row["site_id"], default)
-        row["earnings_micros"] = int(Decimal(int(row["spend_micros"] or 0)) * share)
         for name in repository.SUMS:
             row[name] = int(row.get(name) or 0)
+    rows.sort(key=lambda row: tuple(row[name] for name in repository.KEYS))
+    members: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        members[(row["campaign_id"], row["site_id"])].append(row)
+    # The events' prices weigh the rows; the figures shown are billing's.
+    prices = {key: [row["spend_micros"] for row in group] for key, group in members.items()}
+    for row in rows:
+        row["spend_micros"] = row["earnings_micros"] = 0
+    for charge in charges:
+        key = (charge.campaign_id, charge.site_id)
+        if key not in members:  # charged events with no row of the hour (never expected)
+            members[key], prices[key] = [_empty_row(charge)], [0]
+            rows.extend(members[key])
+        spend = allocate(charge.billed_micros, prices[key])
+        earnings = allocate(charge.publisher_micros, spend)
+        for row, charged, paid in zip(members[key], spend, earnings, strict=True):
+            row["spend_micros"], row["earnings_micros"] = charged, paid
     return rows
+
+
+def _empty_row(charge: billing.Charged) -> dict[str, Any]:
+    row: dict[str, Any] = dict.fromkeys(repository.SUMS, 0)
+    row.update(
+        site_id=charge.site_id,
+        slot_id="",
+        campaign_id=charge.campaign_id,
+        creative_id="",
+        publisher_id=charge.publisher_id,
+        advertiser_id=charge.advertiser_id,
+        currency=charge.currency,
+    )
+    return row
 
 
 def rollup_hour(
@@ -86,8 +136,9 @@ def rollup_hour(
     repository.clear_period(
         session, (HourlyFacts, HourlyInvalid, HourlyNetwork, HourlyReach), start
     )
-    rows = _with_earnings(
-        session, settings, repository.event_facts(session, start, end, settings.currency)
+    rows = _with_charges(
+        repository.event_facts(session, start, end, settings.currency),
+        billing.charged_in_hour(session, start),
     )
     for row in rows:
         row["period_start"] = start

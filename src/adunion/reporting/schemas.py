@@ -79,4 +79,6 @@ class NetworkOut(ReportOut):
     active_webmasters: int
     active_advertisers: int
     fill_rate: str
+    # Invalid events counted but not stored (a bad-token flood beyond its sample), by reason.
+    unstored_invalid_by_reason: list[ReasonOut]
     health: HealthOut

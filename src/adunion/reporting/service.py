@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from adunion.billing import worker as billing_worker
+from adunion.billing import service as billing
 from adunion.campaigns.models import Campaign, Creative
 from adunion.config import Settings
 from adunion.inventory.models import AdSlot, Site
@@ -37,6 +37,7 @@ from adunion.reporting.models import (
     SlotDailyFacts,
 )
 from adunion.reporting.repository import DIMENSIONS, Audience
+from adunion.tracking import repository as tracking
 from adunion.wallet import interest
 
 MAX_DAYS = {DAY: 366, HOUR: 31}
@@ -326,6 +327,8 @@ class NetworkReport:
     interest: dict[str, int]
     active: dict[str, int]
     fill_rate: str = "no slot views yet"  # filled / requested decisions (serving_fill)
+    # Invalid events counted but not stored (tracking_unstored): (reason, events), most first.
+    unstored_invalid_by_reason: list[tuple[str, int]] = field(default_factory=list)
 
 
 def network_report(session: Session, settings: Settings, q: ReportQuery) -> NetworkReport:
@@ -386,6 +389,7 @@ def network_report(session: Session, settings: Settings, q: ReportQuery) -> Netw
         interest_totals,
         active,
         fill_rate=_fill_rate(*repository.fill_counts(session, q.first_day, q.last_day)),
+        unstored_invalid_by_reason=tracking.unstored_by_reason(session, q.first_day, q.last_day),
     )
 
 
@@ -449,4 +453,4 @@ def health(session: Session, now: datetime | None = None) -> Health:
         rollup_lag = max(0.0, (now - oldest).total_seconds())
     else:
         rollup_lag = max(0.0, (newest - covered).total_seconds())
-    return Health(newest, covered, rollup_lag, billing_worker.lag_seconds(session, now))
+    return Health(newest, covered, rollup_lag, billing.lag_seconds(session, now))

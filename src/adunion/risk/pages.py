@@ -18,6 +18,7 @@ from adunion.kernel.principal import Principal, Role
 from adunion.risk import repository, service
 from adunion.risk.models import FlagStatus
 from adunion.web.csrf import verify_csrf
+from adunion.web.forms import FormFields
 from adunion.web.paging import paged_list
 from adunion.web.render import render
 
@@ -102,18 +103,16 @@ def flags_page(
 
 
 @router.post("/risk/flags/{flag_id}/resolve", dependencies=[Csrf])
-async def resolve_flag(
-    flag_id: str, request: Request, session: DbSession, viewer: RiskReviewer
+def resolve_flag(
+    flag_id: str, request: Request, session: DbSession, viewer: RiskReviewer, form: FormFields
 ) -> Response:
-    form = await request.form()
-    action, note = form.get("action"), form.get("note")
     try:
         flag = service.resolve(
             session,
             flag_id,
-            action=action if isinstance(action, str) else "",
+            action=form.get("action", ""),
             reviewer_id=viewer.user_id,
-            note=note if isinstance(note, str) else "",
+            note=form.get("note", ""),
         )
     except AppError as exc:  # raised before anything is written
         return _flags_page(request, session, viewer, error=exc.message, status_code=exc.status_code)

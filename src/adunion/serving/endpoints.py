@@ -20,6 +20,7 @@ from starlette.types import Scope
 
 from adunion.accounts.auth import ApiPrincipal
 from adunion.http.deps import DbSession
+from adunion.kernel.hosts import page_host
 from adunion.serving.repository import OPERATORS, readable_slot
 from adunion.serving.runtime import ServingRuntime, serving_runtime
 from adunion.serving.service import Served, parse_keywords, serve
@@ -32,19 +33,16 @@ VISITOR_COOKIE = "adunion_vid"
 Serving = Annotated[ServingRuntime, Depends(serving_runtime)]
 
 
-_bases: dict[tuple[str, str, str], str] = {}
-
-
 class ViewHeaders(NamedTuple):
     """The request headers a slot view reads (the first of each, as Starlette reads them)."""
 
     user_agent: str = ""
     cookie: str = ""
     referer: str = ""
-    host: str = ""
+    origin: str = ""
 
 
-_VIEW_HEADERS = {b"user-agent": 0, b"cookie": 1, b"referer": 2, b"host": 3}
+_VIEW_HEADERS = {b"user-agent": 0, b"cookie": 1, b"referer": 2, b"origin": 3}
 
 
 def view_headers(scope: Scope) -> ViewHeaders:
@@ -71,24 +69,12 @@ def query_params(raw: bytes) -> dict[str, str]:
     return params
 
 
-def base_url(scope: Scope, host: str) -> str:
-    """The platform's URL as the browser reached it (tracking links point back to it), worked
-    out once per scheme, host and root path, as every decision needs it."""
-    key = (scope["scheme"], host, scope.get("root_path", ""))
-    base = _bases.get(key)
-    if base is None:
-        if len(_bases) >= 256:  # the Host header is the client's: keep the cache small
-            _bases.clear()
-        base = _bases[key] = str(Request(scope).base_url).rstrip("/")
-    return base
-
-
 _creative_bodies: dict[tuple[str, str], tuple[CreativeSnapshot, dict[str, Any]]] = {}
 
 
 def creative_body(base: str, creative: CreativeSnapshot) -> dict[str, Any]:
-    """The creative's part of a filled answer; worked out once per creative snapshot and base
-    (it is the same for every view of the ad)."""
+    """The creative's part of a filled answer; worked out once per creative snapshot (it is
+    the same for every view of the ad)."""
     key = (base, creative.id)
     cached = _creative_bodies.get(key)
     if cached is not None and cached[0] is creative:
@@ -108,7 +94,7 @@ def creative_body(base: str, creative: CreativeSnapshot) -> dict[str, Any]:
         else creative.image_url,
         "html": creative.html,
     }
-    if len(_creative_bodies) >= 100_000:  # bases come from the Host header: keep it bounded
+    if len(_creative_bodies) >= 100_000:  # creatives come and go: keep it bounded
         _creative_bodies.clear()
     _creative_bodies[key] = (creative, body)
     return body
@@ -134,12 +120,16 @@ def serve_view(
     runtime: ServingRuntime, slot_id: str, params: Mapping[str, Any], headers: ViewHeaders
 ) -> Served:
     """One slot view from a request's parts: the query (or JSON body) parameters and its
-    headers. The visitor is the ``visitor`` parameter, else the visitor cookie."""
+    headers. The visitor is the ``visitor`` parameter, else the visitor cookie. The page is the
+    ``url`` parameter (the tag sends the page's address), else the Referer; its host, signed into
+    the offer, is the ``Origin`` a browser puts on the tag's request when there is one (the
+    page's own, which its script cannot change), else the page's."""
     visitor = params.get("visitor") or (
         cookie_parser(headers.cookie).get(VISITOR_COOKIE) if headers.cookie else None
     )
     country = params.get("country")
     keywords = params.get("keywords")
+    page_url = str(params.get("url") or headers.referer)
     return serve(
         runtime,
         slot_id=slot_id,
@@ -147,7 +137,8 @@ def serve_view(
         user_agent=headers.user_agent,
         keywords=parse_keywords(str(keywords)) if keywords else frozenset(),
         country=str(country).upper()[:2] if country else None,
-        page_url=str(params.get("url") or headers.referer)[:2000],
+        page_url=page_url[:2000],
+        page_host=page_host(headers.origin) or page_host(page_url),
     )
 
 
@@ -159,7 +150,7 @@ def view_answer(
     headers = view_headers(scope)
     served = serve_view(runtime, slot_id, params, headers)
     status = 404 if served.decision.reason == "unknown_slot" else 200
-    return status, decision_body(base_url(scope, headers.host), slot_id, served)
+    return status, decision_body(runtime.base_url, slot_id, served)
 
 
 def _answer(request: Request, slot_id: str, params: Mapping[str, Any]) -> JSONResponse:
@@ -220,7 +211,7 @@ def creative_html(request: Request, served: Served) -> str:
     """The ad as a small HTML document (iframe fallback). HTML creatives go in a sandboxed
     iframe of their own: no same-origin access, no top navigation except by user click."""
     slot_id = served.decision.slot.id if served.decision.slot else ""
-    body = decision_body(base_url(request.scope, request.headers.get("host", "")), slot_id, served)
+    body = decision_body(serving_runtime(request).base_url, slot_id, served)
     if not body["filled"]:
         return '<!doctype html><html><body style="margin:0"></body></html>'
     c = body["creative"]

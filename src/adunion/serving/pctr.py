@@ -79,13 +79,6 @@ class CtrStats:
     by_creative: Mapping[str, Counts] = field(default_factory=dict)
     by_pair: Mapping[tuple[str, str], Counts] = field(default_factory=dict)
 
-    def pairs_by_slot(self) -> dict[str, dict[str, Counts]]:
-        """slot id -> creative id -> counts."""
-        grouped: dict[str, dict[str, Counts]] = {}
-        for (creative_id, slot_id), counts in self.by_pair.items():
-            grouped.setdefault(slot_id, {})[creative_id] = counts
-        return grouped
-
 
 def smoothed(counts: Counts, parent: float, strength: float) -> float:
     impressions, clicks = counts

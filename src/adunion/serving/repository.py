@@ -30,6 +30,7 @@ from adunion.campaigns.models import (
     CreativeKind,
     ModerationStatus,
 )
+from adunion.fraud.rules import site_hosts
 from adunion.inventory.models import AdSlot, Site, SiteStatus, SlotStatus
 from adunion.kernel.days import NetworkDays
 from adunion.kernel.db import Database
@@ -109,6 +110,7 @@ class DatabaseIndexLoader:
             select(func.count()).select_from(Site),
             select(func.count()).where(Site.status == SiteStatus.VERIFIED),
             select(func.max(Site.verified_at)),
+            select(func.max(Site.updated_at)),
             select(func.count()).select_from(AdSlot),
             select(func.max(AdSlot.updated_at)),
             select(func.count()).select_from(Campaign),
@@ -127,6 +129,7 @@ class DatabaseIndexLoader:
     def load(self, version: str) -> ServingIndex:
         today = self._today()
         with self.database.transaction(write=False) as session:
+            hosts: dict[str, frozenset[str]] = {}  # one set per site, shared by its slots
             slots = [
                 SlotSnapshot(
                     id=row.id,
@@ -137,6 +140,8 @@ class DatabaseIndexLoader:
                     category=row.category,
                     accepts_auction=True,
                     domain=row.domain,
+                    hosts=hosts.get(row.site_id)
+                    or hosts.setdefault(row.site_id, site_hosts(row.domain, row.subdomains)),
                 )
                 for row in session.execute(
                     select(
@@ -147,6 +152,7 @@ class DatabaseIndexLoader:
                         AdSlot.floor_cpm_micros,
                         Site.category,
                         Site.domain,
+                        Site.subdomains,
                     )
                     .join(Site, Site.id == AdSlot.site_id)
                     .where(

@@ -35,6 +35,7 @@ def serve(
     keywords: frozenset[str] = frozenset(),
     country: str | None = None,
     page_url: str = "",
+    page_host: str = "",
     now: float | None = None,
 ) -> Served:
     moment = time.time() if now is None else now
@@ -63,6 +64,7 @@ def serve(
             decision.price_micros,
             visitor,
             int(moment),
+            page_host,
         )
         served = Served(decision, token, offer_id)
     if decision.slot is not None:

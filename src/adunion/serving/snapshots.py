@@ -37,6 +37,9 @@ class SlotSnapshot:
     category: str = ""
     accepts_auction: bool = True
     domain: str = ""
+    # The page hosts its views and clicks count on (``fraud.rules.site_hosts``: the site's
+    # domain, its www twin, the subdomains the webmaster lists); empty: not judged by page.
+    hosts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

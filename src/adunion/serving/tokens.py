@@ -1,9 +1,12 @@
 """Offer tokens: what a served ad carries so its view, click and conversion can be trusted.
 
 ``base64url(payload) + "." + base64url(HMAC-SHA256(key, payload))``, where the payload is the
-fields below joined by ``|``. The key is derived from the app's secret key with a purpose label,
-so a token can never be confused with another signed value (CSRF, sessions). Single use is the
-events table's unique (offer id, event type); expiry is checked here against the issue time.
+fields below joined by ``|``. Version 2 adds the host of the page the decision was asked from,
+so an event can be judged against the slot's site with a page nobody can alter afterwards; a
+version 1 token (issued before, valid until it expires) reads as one without a page. The key is
+derived from the app's secret key with a purpose label, so a token can never be confused with
+another signed value (CSRF, sessions). Single use is the events table's unique (offer id, event
+type); expiry is checked here against the issue time.
 """
 
 from __future__ import annotations
@@ -16,7 +19,8 @@ from typing import NamedTuple
 
 from adunion.fraud.rules import EXPIRED, TAMPERED
 
-_VERSION = "1"
+_VERSION = "2"
+_VERSION_WITHOUT_PAGE = "1"
 _TO_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _FROM_URLSAFE = bytes.maketrans(b"-_", b"+/")
 _BLOCK = hashlib.sha256().block_size
@@ -34,6 +38,9 @@ class Offer(NamedTuple):
     price_micros: int  # per billable event (impression for CPM, click for CPC)
     visitor_id: str
     issued_at: int  # unix seconds
+    # The host of the page the decision was asked from ("" unknown): its Origin, else the url
+    # parameter, else its Referer (``kernel.hosts.page_host``: never holds the separator).
+    page_host: str = ""
 
 
 class Verified(NamedTuple):
@@ -86,6 +93,7 @@ class TokenSigner:
             offer.price_micros,
             offer.visitor_id,
             offer.issued_at,
+            offer.page_host,
         )
 
     def sign_fields(
@@ -98,12 +106,13 @@ class TokenSigner:
         price_micros: int,
         visitor_id: str,
         issued_at: int,
+        page_host: str = "",
     ) -> str:
         """The token of the offer with these fields (:meth:`sign` without building an Offer:
         the decision signs one per filled answer)."""
         payload = _b64(
             f"{_VERSION}|{offer_id}|{slot_id}|{creative_id}|{campaign_id}|{pricing}|"
-            f"{price_micros}|{safe_visitor_id(visitor_id)}|{issued_at}".encode("ascii")
+            f"{price_micros}|{safe_visitor_id(visitor_id)}|{issued_at}|{page_host}".encode("ascii")
         )
         return f"{payload.decode('ascii')}.{self._mac(payload).decode('ascii')}"
 
@@ -117,11 +126,27 @@ class TokenSigner:
             parts = _unb64(payload).decode("ascii").split("|")
         except (ValueError, binascii.Error):
             return Verified(None, TAMPERED)
-        if len(parts) != 9 or parts[0] != _VERSION:
+        if len(parts) == 10 and parts[0] == _VERSION:
+            page = parts.pop()
+        elif len(parts) == 9 and parts[0] == _VERSION_WITHOUT_PAGE:
+            page = ""
+        else:
             return Verified(None, TAMPERED)
         _, offer_id, slot_id, creative_id, campaign_id, pricing, price, visitor, issued = parts
+        try:  # signed, so made here; still, a malformed number is a tampered token, no error
+            price_micros, issued_at = int(price), int(issued)
+        except ValueError:
+            return Verified(None, TAMPERED)
         offer = Offer(
-            offer_id, slot_id, creative_id, campaign_id, pricing, int(price), visitor, int(issued)
+            offer_id,
+            slot_id,
+            creative_id,
+            campaign_id,
+            pricing,
+            price_micros,
+            visitor,
+            issued_at,
+            page,
         )
         if now - offer.issued_at > self.ttl_seconds or offer.issued_at > now + 60:
             return Verified(offer, EXPIRED)

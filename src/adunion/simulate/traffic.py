@@ -6,7 +6,9 @@ the simulator clicks with exactly that probability, a human-like 1.5-6 s after t
 of the ads shown is also seen (half in view for a second, as the tag measures it): their viewable
 beacon follows 1-3 s after the view. A share of the traffic is bots (crawler user agents) and a
 share of clicks is fraud (clicks faster than a human can, or repeated): the network should record
-those as invalid and never bill them.
+those as invalid and never bill them. Each visitor is on a page of the slot's own site, and says
+so as a browser running the tag does: the decision carries the page (``url``) and its origin,
+the beacons their ``Origin``, the click its ``Referer``.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class SlotTarget:
     site_id: str
     category: str
     weight: float  # relative traffic of the slot
+    domain: str = ""  # the site's: the simulated pages are on it
 
 
 @dataclass
@@ -94,7 +97,7 @@ class TrafficReport:
 def load_slots(session: Session) -> list[SlotTarget]:
     """Active auction slots on verified sites, with a stable pseudo-random traffic weight."""
     rows = session.execute(
-        select(AdSlot.id, Site.id, Site.category)
+        select(AdSlot.id, Site.id, Site.category, Site.domain)
         .join(Site, Site.id == AdSlot.site_id)
         .where(
             Site.status == SiteStatus.VERIFIED,
@@ -104,8 +107,8 @@ def load_slots(session: Session) -> list[SlotTarget]:
         .order_by(AdSlot.id)
     ).all()
     return [
-        SlotTarget(str(s), str(site), str(cat), 0.2 + _unit(f"traffic:{site}") * 2)
-        for s, site, cat in rows
+        SlotTarget(str(s), str(site), str(cat), 0.2 + _unit(f"traffic:{site}") * 2, str(domain))
+        for s, site, cat, domain in rows
     ]
 
 
@@ -173,11 +176,19 @@ class Simulator:
         slot = self.rng.choices(self.slots, weights=self.weights)[0]
         visitor, headers = self._visitor()
         keywords = ",".join(self.rng.sample(KEYWORDS, 2))
+        origin = f"https://{slot.domain}"
+        beacon = {**headers, "Origin": origin}  # a sendBeacon POST carries the page's origin
+        click = {**headers, "Referer": origin + "/"}  # a link followed from the page
         try:
             answer = self.client.get(
                 "/api/v1/decision",
-                params={"slot": slot.slot_id, "visitor": visitor, "keywords": keywords},
-                headers=headers,
+                params={
+                    "slot": slot.slot_id,
+                    "visitor": visitor,
+                    "keywords": keywords,
+                    "url": f"{origin}/{self.rng.choice(KEYWORDS)}",
+                },
+                headers=beacon,
             )
         except httpx.HTTPError:
             self.report.errors += 1
@@ -197,20 +208,20 @@ class Simulator:
             self.report.no_fill[reason] = self.report.no_fill.get(reason, 0) + 1
             return
         self.report.filled += 1
-        self._send("post", body["view_url"], headers, kind="view")
+        self._send("post", body["view_url"], beacon, kind="view")
         now = self.clock()
         if self.rng.random() < self.config.viewable_share:
             self._schedule(
-                now + self.rng.uniform(1.0, 3.0), "post", body["viewable_url"], headers, "viewable"
+                now + self.rng.uniform(1.0, 3.0), "post", body["viewable_url"], beacon, "viewable"
             )
         if self.rng.random() < self.config.fraud_click_share:
             # Click fraud: straight after the view (faster than a person), sometimes twice.
-            self._send("get", body["click_url"], headers, kind="fraud")
+            self._send("get", body["click_url"], click, kind="fraud")
             if self.rng.random() < 0.5:
-                self._send("get", body["click_url"], headers, kind="fraud")
+                self._send("get", body["click_url"], click, kind="fraud")
         elif self.rng.random() < true_ctr(body["creative"]["id"], slot.slot_id):
             self._schedule(
-                now + self.rng.uniform(1.5, 6.0), "get", body["click_url"], headers, "click"
+                now + self.rng.uniform(1.5, 6.0), "get", body["click_url"], click, "click"
             )
 
     def _schedule(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from adunion.accounts import security
 from adunion.accounts import service as accounts
 from adunion.accounts.models import User
 from adunion.campaigns import service as campaigns
@@ -85,8 +86,9 @@ def demo_exists(session: Session) -> bool:
 
 
 def _user(session: Session, email: str, name: str, roles: list[Role]) -> User:
+    password_hash = security.hash_password(DEMO_PASSWORD)
     return accounts.sign_up(
-        session, email=email, password=DEMO_PASSWORD, display_name=name, roles=roles
+        session, email=email, password_hash=password_hash, display_name=name, roles=roles
     )
 
 

@@ -8,8 +8,10 @@ index, else the database) — never to a URL taken from the request.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import time
+from functools import lru_cache
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -18,7 +20,9 @@ from starlette.types import Scope
 
 from adunion.accounts import service as accounts
 from adunion.accounts.auth import SESSION_COOKIE
-from adunion.http.deps import first_header, get_context, scope_client_address
+from adunion.http.deps import get_context, scope_client_address
+from adunion.kernel.db import Database
+from adunion.kernel.hosts import origin_of, page_host
 from adunion.kernel.money import MAX_MICROS
 from adunion.tracking.journal import WriterClosed
 from adunion.tracking.service import CLICK, CONVERSION, VIEW, VIEWABLE, Hit, Intake
@@ -34,20 +38,52 @@ def tracking_intake(request: Request) -> Intake:
     return intake
 
 
-def scope_hit(scope: Scope, token: str, trusted: frozenset[str], user_id: str | None = None) -> Hit:
-    """The hit a request makes, from its ASGI scope: every beacon's, whichever way it came."""
+def scope_hit(
+    scope: Scope, token: str, trusted: frozenset[str], own_origin: str, user_id: str | None = None
+) -> Hit:
+    """The hit a request makes, from its ASGI scope: every beacon's, whichever way it came.
+    ``own_origin`` is the platform's (``kernel.hosts.origin_of(ADUNION_BASE_URL)``)."""
+    user_agent = origin = referer = ""
+    for name, value in scope["headers"]:  # one pass for the three headers the intake reads
+        if name == b"user-agent":
+            user_agent = user_agent or value.decode("latin-1")
+        elif name == b"origin":
+            origin = origin or value.decode("latin-1")
+        elif name == b"referer":
+            referer = referer or value.decode("latin-1")
     return Hit(
-        token=token,
-        ip=scope_client_address(scope, trusted),
-        user_agent=first_header(scope, b"user-agent"),
-        now=time.time(),
-        user_id=user_id,
+        token,
+        scope_client_address(scope, trusted),
+        user_agent,
+        time.time(),
+        user_id,
+        None,
+        request_page_host(origin, referer, own_origin),
     )
 
 
+def request_page_host(origin: str, referer: str, own_origin: str) -> str:
+    """The host of the page an event's request came from: its ``Origin`` (a beacon's), else its
+    ``Referer`` (a pixel's or a click's), as the browser's referrer policy lets them through.
+    A page of the platform itself — the iframe fallback, whose pixel and links are on our own
+    origin — says nothing of the publisher's page: "" (the offer token's page decides)."""
+    page = origin if origin and origin != "null" else referer
+    if not page or (page.lower().startswith(own_origin) and page[len(own_origin) :][:1] in "/"):
+        return ""
+    return page_host(page)
+
+
 def _hit(request: Request, token: str, user_id: str | None = None) -> Hit:
-    trusted = get_context(request).settings.trusted_proxy_set
-    return scope_hit(request.scope, token, trusted, user_id)
+    settings = get_context(request).settings
+    return scope_hit(
+        request.scope, token, settings.trusted_proxy_set, own_origin(settings.base_url), user_id
+    )
+
+
+@lru_cache(maxsize=8)
+def own_origin(base_url: str) -> str:
+    """The platform's origin, from its configured base URL."""
+    return origin_of(base_url)
 
 
 def _unavailable() -> Response:
@@ -90,13 +126,17 @@ async def track_view(request: Request, token: str) -> Response:
     )
 
 
-def _session_user(request: Request) -> str | None:
+async def _session_user(request: Request) -> str | None:
     """The signed-in platform user, if any: a webmaster clicking their own ad is invalid."""
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
-        return None
-    ctx = get_context(request)
-    with ctx.database.transaction(write=False) as session:
+        return None  # most clicks: no platform session, nothing to look up
+    return await asyncio.to_thread(_user_of_session, get_context(request).database, secret)
+
+
+def _user_of_session(database: Database, secret: str) -> str | None:
+    """A query: in a worker thread, never on the event loop."""
+    with database.transaction(write=False) as session:
         user = accounts.user_for_web_session(session, secret)
         return user.id if user is not None else None
 
@@ -104,7 +144,7 @@ def _session_user(request: Request) -> str | None:
 @router.get("/t/c/{token}", name="track_click", include_in_schema=False)
 async def track_click(request: Request, token: str) -> Response:
     """Click: record, then 302 to the creative's own landing URL."""
-    hit = _hit(request, token, _session_user(request))
+    hit = _hit(request, token, await _session_user(request))
     try:
         outcome = await tracking_intake(request).record(CLICK, hit)
     except (WriterClosed, OSError):
@@ -129,7 +169,7 @@ ValueMicros = Annotated[int | None, Query(le=MAX_MICROS)]
 async def _conversion(request: Request, token: str, value_micros: int | None) -> Response | None:
     hit = _hit(request, token)
     if value_micros is not None and value_micros >= 0:
-        hit = Hit(hit.token, hit.ip, hit.user_agent, hit.now, None, value_micros)
+        hit = hit._replace(value_micros=value_micros)
     return await _record(request, CONVERSION, hit)
 
 

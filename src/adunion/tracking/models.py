@@ -7,9 +7,9 @@ deleted since, and the hot insert path stays cheap. Billing reads ``tracking_eve
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import BigInteger, Boolean, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from adunion.kernel.models import Base, UTCDateTime, id_column
@@ -48,3 +48,15 @@ class TrackingEvent(Base):
     country: Mapped[str | None] = mapped_column(String(2), nullable=True)
     valid: Mapped[bool] = mapped_column(Boolean, nullable=False)
     invalid_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+class UnstoredEvents(Base):
+    """Per UTC day and reason: invalid events counted but not stored — a flood of events whose
+    token did not verify, beyond the sample the intake keeps (``fraud.rules``). Each serving
+    process adds its own counts every few seconds, so several processes sum correctly."""
+
+    __tablename__ = "tracking_unstored"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    reason: Mapped[str] = mapped_column(String(32), primary_key=True)
+    events: Mapped[int] = mapped_column(BigInteger, nullable=False, default=0)

@@ -7,7 +7,7 @@ column order, row after row (SQLite takes several rows per statement: see
 dialect's own bind processor (the same conversion SQLAlchemy applies, so the ORM reads these rows
 back unchanged) or, on SQLite, a direct equivalent (:data:`_SQLITE_DIRECT`). Event times arrive
 as integer microseconds: on SQLite they become SQLAlchemy's stored text directly
-(:func:`~adunion.tracking.times.sqlite_text`), elsewhere an aware datetime for the dialect's
+(:func:`~adunion.kernel.times.sqlite_text`), elsewhere an aware datetime for the dialect's
 processor; both checked against the processors in the tests. The SQL is the same on SQLite and
 PostgreSQL apart from the placeholder."""
 

@@ -16,10 +16,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
+from prometheus_client import Counter
+
 from adunion.fraud import rules
 from adunion.kernel.days import NetworkDays
 from adunion.kernel.ids import new_id
-from adunion.kernel.ratelimit import Counter
+from adunion.kernel.ratelimit import Counter as RateCounter
 from adunion.kernel.times import (
     MICROS_PER_MINUTE,
     MICROS_PER_SECOND,
@@ -33,6 +35,7 @@ from adunion.serving.tokens import TokenSigner
 from adunion.tracking import repository
 from adunion.tracking.journal import EventJournal
 from adunion.tracking.reach import LiveReach, MemoryLiveReach
+from adunion.tracking.unstored import UnstoredTally
 from adunion.tracking.viewlog import ViewLog
 from adunion.tracking.writer import EventRecord
 
@@ -51,6 +54,7 @@ class Hit(NamedTuple):  # a named tuple: one per request, made in a third of a d
     now: float
     user_id: str | None = None  # the signed-in user, when the platform's session cookie came
     value_micros: int | None = None
+    page_host: str = ""  # the page the request came from (Origin, else Referer), "" unknown
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,13 +84,15 @@ class Intake:
         holder: IndexHolder,
         days: NetworkDays,
         counters: ServingCounters,
-        rate_counter: Counter,
+        rate_counter: RateCounter,
         view_log: ViewLog,
         limits: rules.Limits,
         secret_key: str,
         recorded_view_at: Callable[[str], float | None],
         landing_url: Callable[[str], str | None],
         reach: LiveReach | None = None,
+        unstored: UnstoredTally | None = None,
+        without_page: Counter | None = None,
     ) -> None:
         self.signer = signer
         self.writer = writer
@@ -101,15 +107,20 @@ class Intake:
         self._recorded_view_at = recorded_view_at
         self._landing_url = landing_url
         self.reach = reach if reach is not None else MemoryLiveReach()
+        self.unstored = unstored if unstored is not None else UnstoredTally()
+        self.without_page = without_page
         writer.on_commit = self.committed
 
     def start(self) -> None:
-        """In the app's lifespan, on its event loop: the journal and its drain."""
+        """In the app's lifespan, on its event loop: the journal and its drain, and the flusher
+        of the unstored counts."""
         self.writer.start()
+        self.unstored.start(self.writer.database)
 
     async def stop(self) -> None:
         """Refuse new events, then commit every accepted one before the process ends."""
         await self.writer.stop()
+        await asyncio.to_thread(self.unstored.stop, self.writer.database)
 
     def ip_hash(self, ip: str) -> str:
         # Remembered per address: a visitor's view, viewable beacon and click come from one, and
@@ -122,26 +133,42 @@ class Intake:
             self._ip_hashes[ip] = hashed
         return hashed
 
-    def _view_at(self, offer_id: str) -> float | None:
+    async def _view_at(self, offer_id: str) -> float | None:
         seen = self.view_log.seen(offer_id)
-        return seen if seen is not None else self._recorded_view_at(offer_id)
+        if seen is not None:
+            return seen  # the usual case: the view is remembered
+        # Else the table may hold it (a restart, an expired log): a query, never on the loop.
+        return await asyncio.to_thread(self._recorded_view_at, offer_id)
 
     async def record(self, event_type: str, hit: Hit) -> Outcome:
         when = micros(hit.now)
+        address = rules.address_key(hit.ip)
+        # Every beacon and click counts against its address before its token is read, so an
+        # address sending garbage uses up its own allowance (a conversion is a server's postback
+        # for many visitors: no address limit).
+        over_address = event_type != CONVERSION and rules.over_address_limit(
+            self.rate_counter, self.limits, address
+        )
         verified = self.signer.verify(hit.token, hit.now)
         offer = verified.offer
         if offer is None:
+            bad = verified.reason or rules.TAMPERED
+            if not rules.store_invalid_token(self.rate_counter, self.limits, address):
+                # Beyond the sample a flood is counted, not stored: answered the same, so the
+                # sender learns nothing, and the disk does not fill.
+                self.unstored.add(when, bad)
+                return _outcome(False, False, bad)
             record = EventRecord(
                 id=new_id(),
                 offer_id=new_id(),
                 event_type=event_type,
                 occurred_us=when,
                 valid=False,
-                invalid_reason=verified.reason,
+                invalid_reason=bad,
                 ip_hash=self.ip_hash(hit.ip),
             )
             await self.writer.submit(record)
-            return _outcome(True, False, verified.reason)
+            return _outcome(True, False, bad)
 
         index = self.holder.current
         slot = index.slots.get(offer.slot_id)
@@ -149,6 +176,11 @@ class Intake:
         reason = verified.reason
         if reason is None and rules.is_bot(hit.user_agent):
             reason = rules.BOT
+        if reason is None and event_type != CONVERSION and slot is not None and slot.hosts:
+            # The page must be the slot's site (a conversion comes from the advertiser's).
+            reason = rules.page_domain(slot.hosts, offer.page_host, hit.page_host)
+            if not (offer.page_host or hit.page_host) and self.without_page is not None:
+                self.without_page.labels(event_type).inc()  # allowed, and counted
         if (
             reason is None
             and event_type == CLICK
@@ -157,15 +189,25 @@ class Intake:
             and hit.user_id == slot.owner_id
         ):
             reason = rules.OWN_CLICK
-        if reason is None and event_type != CONVERSION:
-            reason = rules.rate_limited(self.rate_counter, self.limits, hit.ip, offer.visitor_id)
+        if reason is None and over_address:
+            reason = rules.IP_RATE
+        if (
+            reason is None
+            and event_type != CONVERSION
+            and rules.over_visitor_limit(self.rate_counter, self.limits, offer.visitor_id)
+        ):
+            reason = rules.VISITOR_RATE
         if reason is None and event_type == CLICK:
-            reason = rules.click_timing(self._view_at(offer.offer_id), hit.now, self.limits)
+            reason = rules.click_timing(await self._view_at(offer.offer_id), hit.now, self.limits)
             if reason is None and rules.duplicate_click(
                 self.rate_counter, self.limits, offer.visitor_id, offer.campaign_id
             ):
                 reason = rules.DUPLICATE_CLICK
-        if reason is None and event_type == VIEWABLE and self._view_at(offer.offer_id) is None:
+        if (
+            reason is None
+            and event_type == VIEWABLE
+            and await self._view_at(offer.offer_id) is None
+        ):
             reason = rules.VIEWABLE_WITHOUT_VIEW
         # A conversion counts only after a recorded click on the same offer.
         if (
@@ -212,7 +254,10 @@ class Intake:
         # Looked up for clicks only: a look-up in an index of many creatives misses the CPU's
         # caches, and views are most of the traffic.
         creative = index.creatives.get(offer.creative_id)
-        landing = creative.landing_url if creative else self._landing_url(offer.creative_id)
+        if creative is not None:
+            return Outcome(recorded, valid, reason, creative.landing_url)
+        # A creative the index no longer holds (ended, replaced): its URL is in the database.
+        landing = await asyncio.to_thread(self._landing_url, offer.creative_id)
         return Outcome(recorded, valid, reason, landing)
 
     def committed(self, events: Sequence[EventRecord]) -> None:

@@ -25,7 +25,7 @@ from adunion.tracking.rows import EVENT_COLUMNS, STAT_COLUMNS, BatchStatements, 
 class EventRecord:
     """One row of ``tracking_events``, as the intake built it, fields in the table's column order.
 
-    Times are integer microseconds since the epoch, UTC (:mod:`adunion.tracking.times`): the
+    Times are integer microseconds since the epoch, UTC (:mod:`adunion.kernel.times`): the
     journal frames them as they are and the insert converts them once.
     """
 

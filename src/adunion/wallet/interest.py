@@ -9,11 +9,12 @@ Days are UTC days.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_FLOOR, Decimal
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from adunion import ledger
@@ -56,9 +57,23 @@ class AccrualOutcome:
     created: bool  # False: the day was accrued before and nothing was posted now
 
 
+def _one_accrual_at_a_time(session: Session, currency: str) -> None:
+    """Serialise accruals of one currency (the interest job runs in every ``adunion serve``
+    worker): on PostgreSQL a transaction-scoped advisory lock, so the second accrual of a day
+    waits and then finds the first's record instead of failing on its unique key. SQLite write
+    transactions already take the database's write lock first."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    key = int.from_bytes(
+        hashlib.sha256(f"adunion.interest|{currency}".encode()).digest()[:8], "big"
+    )
+    session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key - (1 << 63)})
+
+
 def accrue_day(session: Session, settings: Settings, day: date, currency: str) -> AccrualOutcome:
     if end_of_day(day) > utcnow():
         raise ValidationFailed.on("date", f"{day} is not over yet (days are UTC)")
+    _one_accrual_at_a_time(session, currency)
     existing = session.scalars(
         select(InterestAccrual).where(
             InterestAccrual.currency == currency, InterestAccrual.day == day

@@ -28,18 +28,13 @@ from adunion.wallet import books, interest, repository, service
 from adunion.wallet.endpoints import day_range, statement_csv
 from adunion.wallet.models import Deposit, DepositStatus, Withdrawal, WithdrawalStatus
 from adunion.web.csrf import verify_csrf
-from adunion.web.forms import parse_day
+from adunion.web.forms import FormFields, parse_day
 from adunion.web.paging import Pager, paged_list
 from adunion.web.render import render
 
 router = APIRouter(include_in_schema=False)
 Csrf = Depends(verify_csrf)
 FinanceStaff = Annotated[Principal, Depends(web_requires(Role.FINANCE, Role.ADMIN))]
-
-
-async def _form(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
 
 
 def _once(
@@ -210,11 +205,9 @@ def _submit(
 
 
 @router.post("/wallet/deposits", dependencies=[Csrf])
-async def wallet_deposit(
-    request: Request, session: DbSession, ctx: Context, viewer: Viewer
+def wallet_deposit(
+    request: Request, session: DbSession, ctx: Context, viewer: Viewer, data: FormFields
 ) -> Response:
-    data = await _form(request)
-
     def action() -> None:
         service.request_deposit(
             session,
@@ -238,11 +231,9 @@ async def wallet_deposit(
 
 
 @router.post("/wallet/withdrawals", dependencies=[Csrf])
-async def wallet_withdraw(
-    request: Request, session: DbSession, ctx: Context, viewer: Viewer
+def wallet_withdraw(
+    request: Request, session: DbSession, ctx: Context, viewer: Viewer, data: FormFields
 ) -> Response:
-    data = await _form(request)
-
     def action() -> None:
         service.request_withdrawal(
             session,
@@ -322,11 +313,14 @@ def finance_page(
 
 
 @router.post("/finance/deposits/{deposit_id}/confirm", dependencies=[Csrf])
-async def finance_confirm(
-    deposit_id: str, request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
+def finance_confirm(
+    deposit_id: str,
+    request: Request,
+    session: DbSession,
+    ctx: Context,
+    staff: FinanceStaff,
+    data: FormFields,
 ) -> Response:
-    data = await _form(request)
-
     def action() -> None:
         received = parse_amount(data.get("received_amount", ""), field="received_amount")
         service.confirm_bank_deposit(session, deposit_id, received=received, staff_id=staff.user_id)
@@ -337,11 +331,14 @@ async def finance_confirm(
 
 
 @router.post("/finance/withdrawals/{withdrawal_id}/approve", dependencies=[Csrf])
-async def finance_approve(
-    withdrawal_id: str, request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
+def finance_approve(
+    withdrawal_id: str,
+    request: Request,
+    session: DbSession,
+    ctx: Context,
+    staff: FinanceStaff,
+    data: FormFields,
 ) -> Response:
-    data = await _form(request)
-
     def action() -> None:
         service.approve_withdrawal(session, withdrawal_id, staff_id=staff.user_id)
 
@@ -349,11 +346,14 @@ async def finance_approve(
 
 
 @router.post("/finance/withdrawals/{withdrawal_id}/reject", dependencies=[Csrf])
-async def finance_reject(
-    withdrawal_id: str, request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
+def finance_reject(
+    withdrawal_id: str,
+    request: Request,
+    session: DbSession,
+    ctx: Context,
+    staff: FinanceStaff,
+    data: FormFields,
 ) -> Response:
-    data = await _form(request)
-
     def action() -> None:
         service.reject_withdrawal(
             session, withdrawal_id, staff_id=staff.user_id, reason=data.get("reason", "")
@@ -372,11 +372,9 @@ async def finance_reject(
 
 
 @router.post("/finance/promotions", dependencies=[Csrf])
-async def finance_promotion(
-    request: Request, session: DbSession, ctx: Context, staff: FinanceStaff
+def finance_promotion(
+    request: Request, session: DbSession, ctx: Context, staff: FinanceStaff, data: FormFields
 ) -> Response:
-    data = await _form(request)
-
     def action() -> None:
         user = accounts_repository.user_by_email(session, data.get("email", "").strip().lower())
         if user is None:

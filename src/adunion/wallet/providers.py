@@ -84,15 +84,19 @@ def verify_signature(
     if not secret:
         raise Unauthorized("webhooks are not configured (ADUNION_PAYMENT_WEBHOOK_SECRET)")
     parts = dict(p.split("=", 1) for p in (header or "").split(",") if "=" in p)
-    try:
-        timestamp = int(parts.get("t", ""))
-    except ValueError:
-        raise Unauthorized(f"missing or malformed {SIGNATURE_HEADER} header") from None
+    text = parts.get("t", "")
+    # Unix seconds, so at most a dozen ASCII digits: a longer number would not compare with the
+    # clock (OverflowError), and anyone can send this header.
+    if not (text.isascii() and text.isdigit() and len(text) <= 12):
+        raise Unauthorized(f"missing or malformed {SIGNATURE_HEADER} header")
+    timestamp = int(text)
     current = time.time() if now is None else now
     if abs(current - timestamp) > SIGNATURE_TOLERANCE_SECONDS:
         raise Unauthorized("webhook signature timestamp is outside the tolerance")
     expected = sign(secret, body, timestamp).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, parts.get("v1", "")):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, not a 401).
+    given = parts.get("v1", "").encode("utf-8", "replace")
+    if not hmac.compare_digest(expected.encode("ascii"), given):
         raise Unauthorized("webhook signature does not match")
 
 

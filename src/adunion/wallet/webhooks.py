@@ -36,6 +36,9 @@ class PaymentEvent(BaseModel):
 def parse_event(body: bytes) -> PaymentEvent:
     try:
         return PaymentEvent.model_validate(json.loads(body))
+    except RecursionError:  # deep nesting: the JSON decoder's own limit, not a ValueError
+        fields = [FieldError("body", "nests too deep")]
+        raise ValidationFailed("invalid webhook payload", fields) from None
     except (ValueError, ValidationError) as exc:
         fields = (
             [FieldError(".".join(str(p) for p in e["loc"]), str(e["msg"])) for e in exc.errors()]

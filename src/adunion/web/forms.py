@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 
 from adunion.kernel.errors import ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """A posted form's text fields, without the CSRF token. A dependency: the body is awaited
+    here, on the event loop, so a handler that queries the database can be a plain ``def``
+    (FastAPI runs those in its thread pool)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str) and k != "csrf_token"}
+
+
+FormFields = Annotated[dict[str, str], Depends(form_fields)]
 
 
 def validate_form(model: type[M], data: dict[str, Any]) -> tuple[M | None, dict[str, str]]:

@@ -10,8 +10,9 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from adunion import ledger
-from adunion.billing import worker
+from adunion.billing import service
 from adunion.billing.models import BillingQueueItem, CampaignSpend
+from adunion.billing.shares import split
 from adunion.campaigns import service as campaigns
 from adunion.campaigns.models import Pricing
 from adunion.campaigns.schemas import CampaignIn
@@ -79,11 +80,11 @@ class Network:
                 ids.append(event.id)
         return ids
 
-    def bill_all(self, limit: int = 2000) -> worker.BatchResult:
-        total = worker.BatchResult()
+    def bill_all(self, limit: int = 2000) -> service.BatchResult:
+        total = service.BatchResult()
         while True:
             with self.database.transaction() as session:
-                batch = worker.bill_batch(session, self.settings, limit=limit)
+                batch = service.bill_batch(session, self.settings, limit=limit)
             if not batch.events:
                 return total
             total.events += batch.events
@@ -148,7 +149,7 @@ def test_a_crash_before_commit_bills_nothing_and_loses_nothing(
     net = Network(database, billing_settings, funds=5_000_000)
     net.events(20, 50_000)
     with pytest.raises(RuntimeError), database.transaction() as session:
-        worker.bill_batch(session, billing_settings)
+        service.bill_batch(session, billing_settings)
         raise RuntimeError("killed between the ledger and the commit")
     assert net.queued() == 20
     assert net.balances() == (5_000_000, 0, 0)
@@ -178,7 +179,7 @@ def test_concurrent_workers_bill_each_event_once(
         try:
             for _ in range(200):
                 with database.transaction() as session:
-                    if not worker.bill_batch(session, billing_settings, limit=7).events:
+                    if not service.bill_batch(session, billing_settings, limit=7).events:
                         return
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
@@ -215,7 +216,19 @@ def test_spend_exceeds_a_budget_by_at_most_one_price(
     carry=st.decimals(min_value=0, max_value=Decimal("0.999999"), places=6),
 )
 def test_split_is_exact(charge: int, share: Decimal, carry: Decimal) -> None:
-    webmaster, platform, new_carry = worker.split(charge, share, carry)
+    webmaster, platform, new_carry = split(charge, share, carry)
     assert webmaster + platform == charge
     assert webmaster >= 0 and platform >= 0
     assert Decimal(webmaster) + new_carry == Decimal(charge) * share + carry or webmaster == charge
+
+
+def test_a_queue_row_without_its_event_is_dropped_not_retaken(
+    database: Database, billing_settings: Settings
+) -> None:
+    with database.transaction() as session:
+        session.add(BillingQueueItem(event_id=new_id(), enqueued_at=datetime.now(UTC)))
+    with database.transaction() as session:
+        batch = service.bill_batch(session, billing_settings)
+    assert (batch.events, batch.unbillable, batch.billed_micros) == (1, 1, 0)
+    with database.transaction(write=False) as session:
+        assert session.scalar(select(func.count()).select_from(BillingQueueItem)) == 0
